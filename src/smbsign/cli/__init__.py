@@ -1,0 +1,54 @@
+"""The ``smbsign`` command: thin wiring of the parts; the only place that prints or exits.
+
+Exit codes (public interface, docs/cli.md): 0 everything checked is compliant, 1 at least
+one host or control is not, 2 usage error (bad arguments, unreadable input), 3 the run
+itself failed (for example the demo lab could not be built).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from smbsign import __version__
+from smbsign.cli import audit_cmd, controls_cmd, demo_cmd, fix_cmd, report_cmd, scan_cmd
+from smbsign.cli._common import EXIT_RUNTIME, EXIT_USAGE, fail
+from smbsign.errors import SmbsignError, UsageError
+
+app = typer.Typer(
+    name="smbsign",
+    help="Find and fix missing SMB signing across Windows and Samba fleets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Find and fix missing SMB signing across Windows and Samba fleets."""
+
+
+@app.command("version")
+def version() -> None:
+    """Print the smbsign version."""
+    typer.echo(__version__)
+
+
+# Explicit wiring table: each module registers its own commands on the app.
+for _module in (demo_cmd, scan_cmd, audit_cmd, controls_cmd, fix_cmd, report_cmd):
+    _module.register(app)
+
+
+def main() -> None:
+    """Console entry point: one-line errors, never a traceback."""
+    try:
+        app()
+    except UsageError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except SmbsignError as exc:
+        fail(str(exc), EXIT_RUNTIME)
+    except KeyboardInterrupt:
+        sys.stderr.write("smbsign: interrupted\n")
+        raise SystemExit(130) from None
