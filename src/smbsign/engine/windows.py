@@ -1,0 +1,128 @@
+"""Verdict of one control on a Windows host (pure).
+
+Evidence: registry values (``.reg``, GptTmpl.inf/secedit, Registry.pol, a live registry),
+``Get-Smb*Configuration`` properties (effective, DOMAIN.md 6.8) and the wire. Registry values
+of the wrong type are ignored (DOMAIN.md 1.1); layers are ranked by
+:func:`smbsign.engine.readings.pick` (DOMAIN.md 4.1).
+"""
+
+from __future__ import annotations
+
+from smbsign.catalog.schema import Control
+from smbsign.engine.decide import combine, configured_outcome, default_outcome, status_of
+from smbsign.engine.readings import (
+    CONFIG_RANK,
+    Reading,
+    Scalar,
+    canonical_setting,
+    describe_source,
+    expect_matches,
+    pick,
+    registry_reading,
+)
+from smbsign.engine.types import Evidence, Outcome
+from smbsign.engine.wire import WIRE_CHECKS
+from smbsign.model import Layer, Status
+from smbsign.regpath import setting_id
+
+
+def cmdlet_setting(cmdlet: str, prop: str) -> str:
+    """Canonical id of a cmdlet property (``pwsh:Get-SmbServerConfiguration:Prop``)."""
+    return f"pwsh:{cmdlet}:{prop}".lower()
+
+
+def registry_readings(control: Control, ev: Evidence) -> tuple[list[Reading], list[Reading]]:
+    """(configured, effective) readings of the control's registry value(s)."""
+    reg = control.check.registry
+    if reg is None:
+        return [], []
+    main = setting_id(reg.key, reg.value)
+    policy = setting_id(reg.policy_key, reg.value) if reg.policy_key else None
+    configured: list[Reading] = []
+    effective: list[Reading] = []
+    for order, sv in ev.lookup(main, policy):
+        is_policy = policy is not None and canonical_setting(sv.setting) == policy
+        r = registry_reading(sv, reg.type, reg.expected, policy=is_policy, order=order)
+        (effective if sv.provenance.layer is Layer.EFFECTIVE else configured).append(r)
+    return configured, effective
+
+
+def _cmdlet_outcome(control: Control, ev: Evidence) -> Outcome | None:
+    cmd = control.check.cmdlet
+    if cmd is None:
+        return None
+    found = ev.lookup(cmdlet_setting(cmd.cmdlet, cmd.property))
+    if not found:
+        return None
+    _, sv = found[-1]
+    value: Scalar = sv.value if isinstance(sv.value, int | str | bool) else None
+    if value is None:
+        return None
+    expected = cmd.expected.describe()
+    return Outcome(
+        status_of(expect_matches(cmd.expected, value)),
+        value,
+        expected,
+        sv.provenance,
+        f"{cmd.cmdlet} reports {cmd.property} = {value} ({describe_source(sv.provenance)}); "
+        f"expected {expected}",
+    )
+
+
+def _registry_effective(effective: list[Reading], expected: str, name: str) -> Outcome | None:
+    honoured = [r for r in effective if r.honoured and not r.deleted and r.passes is not None]
+    if not honoured:
+        return None
+    r = honoured[-1]
+    return Outcome(
+        status_of(bool(r.passes)),
+        r.observed,
+        expected,
+        r.source,
+        f"{name} = {r.observed} reported by {describe_source(r.source)}; expected {expected}",
+    )
+
+
+def windows_outcome(control: Control, ev: Evidence) -> Outcome:
+    """Decide ``control`` for a Windows host."""
+    chk = control.check
+    reg, cmd = chk.registry, chk.cmdlet
+    if reg is None and cmd is None and chk.wire is None:
+        return Outcome(Status.UNKNOWN, None, "", None, "the control has no Windows check")
+    if reg is not None:
+        name, expected = reg.value, f"{reg.type} {reg.expected.describe()}"
+        expect = reg.expected
+    elif cmd is not None:
+        name, expected, expect = cmd.property, cmd.expected.describe(), cmd.expected
+    else:
+        name, expected, expect = control.title, "", None
+
+    configured, eff_regs = registry_readings(control, ev)
+    picked = pick(configured)
+    ignored = sorted(
+        (r for r in configured if not r.honoured),
+        key=lambda r: -_rank(r),
+    )
+
+    def judge(value: object) -> bool:
+        return expect is not None and expect_matches(expect, _as_scalar(value))
+
+    def absent(observed: str | int | bool | None, prefix: str) -> Outcome:
+        return default_outcome(
+            name, control.default_key, ev, expected, judge, observed=observed, prefix=prefix
+        )
+
+    config = configured_outcome(name, picked, expected, absent, ignored)
+    effective = _cmdlet_outcome(control, ev) or _registry_effective(eff_regs, expected, name)
+    wire = WIRE_CHECKS[chk.wire](ev.observations) if chk.wire else None
+    return combine(wire, effective, config)
+
+
+def _rank(r: Reading) -> int:
+    return CONFIG_RANK.get(r.source.layer, 0) * 2 + int(r.policy)
+
+
+def _as_scalar(value: object) -> Scalar:
+    if value is None or isinstance(value, int | str | bool):
+        return value
+    return str(value)
