@@ -120,7 +120,7 @@ def collect_template(
 ) -> CollectResult:
     """Registry values of a security template; never raises."""
     try:
-        text = decode_text(data, where=path)
+        text = decode_text(data)
     except ParseError as exc:
         return failed(host, path, kind, str(exc))
     values: list[SettingValue] = []

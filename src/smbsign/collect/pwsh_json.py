@@ -179,7 +179,7 @@ def _one(item: Any, path: str, host: str, where: str) -> tuple[str, CollectResul
 def collect_hosts(data: bytes, path: str, host: str) -> list[tuple[str, CollectResult]]:
     """One ``(host, result)`` per object in the file; never raises."""
     try:
-        doc = json.loads(decode_text(data, where=path))
+        doc = json.loads(decode_text(data))
     except (ParseError, ValueError, RecursionError) as exc:
         return [(host, failed(host, path, KIND, f"not valid JSON: {str(exc)[:120]}"))]
     items = doc if isinstance(doc, list) else [doc]

@@ -140,7 +140,7 @@ def _split_value_line(line: str) -> tuple[str, str]:
 def collect(data: bytes, path: str, host: str) -> CollectResult:
     """Values, deletions and host facts of a ``.reg`` file; never raises."""
     try:
-        text = decode_text(data, where=path)
+        text = decode_text(data)
     except ParseError as exc:
         return failed(host, path, KIND, str(exc))
     lines = _logical_lines(text)

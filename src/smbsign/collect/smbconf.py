@@ -17,8 +17,8 @@ Samba rejects is an error and yields no value. Host facts: ``os_family=samba`` a
 (``auto`` derives it from ``security``/``domain logons`` as Samba does); classic NT4-style
 PDC/BDC roles give ``role=None`` because their signing default is "off", unlike an AD DC
 (DOMAIN.md 3.3): use ``samba:server role`` for the exact role.
-A file starting ``# Global parameters`` is saved testparm output (kind ``testparm``, layer
-``effective``); anything else is kind ``smbconf``, layer ``local``.
+Kind ``smbconf``, layer ``local`` (also for files that look like testparm output: samba-tool
+provision writes smb.conf in that form).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from smbsign.errors import ParseError
 from smbsign.model import CollectError, HostFacts, Layer, OsFamily, Provenance, Role, SettingValue
 
 KIND = "smbconf"
-TESTPARM_KIND = "testparm"
 MAX_DEPTH = 10
 MAX_FILES = 100
 MAX_TOTAL_BYTES = 16 * 2**20
@@ -245,7 +244,7 @@ def _include(state: _State, target: str, path: str, where: str, depth: int) -> N
         return
     state.seen.add(resolved)
     try:
-        text = decode_text(data, where=resolved)
+        text = decode_text(data)
     except ParseError as exc:
         state.error(resolved, str(exc))
         return
@@ -268,12 +267,10 @@ def role_fact(values: dict[str, str]) -> Role | None:
 def collect(data: bytes, path: str, host: str, *, loader: Loader | None = None) -> CollectResult:
     """Global parameters of an smb.conf (and its includes when ``loader`` is given)."""
     try:
-        text = decode_text(data, where=path)
+        text = decode_text(data)
     except ParseError as exc:
         return failed(host, path, KIND, str(exc))
-    saved_testparm = text.lstrip("\ufeff").startswith("# Global parameters")
-    kind, layer = (TESTPARM_KIND, Layer.EFFECTIVE) if saved_testparm else (KIND, Layer.LOCAL)
-    state = _State(loader=loader, host=host, kind=kind, layer=layer, seen={path})
+    state = _State(loader=loader, host=host, kind=KIND, layer=Layer.LOCAL, seen={path})
     _parse(state, text, path, 0)
     plain = {k[len("samba:") :]: str(v.value) for k, v in
              ((v.setting, v) for v in state.values.values())}  # fmt: skip

@@ -209,7 +209,7 @@ def sniff(data: bytes, name: str) -> bool:
 def collect(data: bytes, path: str, host: str) -> CollectResult:
     """Every value of a recorded snapshot file."""
     try:
-        recorded = RecordedRegistry.from_json(data, where=path)
+        recorded = RecordedRegistry.from_json(data)
     except ParseError as exc:
         return failed(host, path, KIND, str(exc))
     return collect_registry(recorded, host, recorded.items(), path=path)
