@@ -1,10 +1,353 @@
-"""`smbsign report` command (being built; see the issue tracker)."""
+"""`smbsign history`, `smbsign diff` and `smbsign report` (docs/report.md), and the hook that
+`scan` and `audit` call to record their runs (``record_cli_run``).
+
+Exit codes: ``history`` and ``report`` 0; ``diff`` 0 when nothing got worse, 1 when a host
+or control regressed or appeared in a bad state; 2 usage error (unknown run, bad database
+URL, unknown framework); 3 the store could not be read or written.
+"""
 
 from __future__ import annotations
 
+import importlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+from rich.text import Text
+
+from smbsign import __version__
+from smbsign.cli._common import EXIT_FINDINGS, EXIT_USAGE, fail, write_atomic
+from smbsign.errors import SmbsignError, UsageError
+from smbsign.model import Finding, ScanRecord
+from smbsign.report import FORMATS, markdown
+from smbsign.report.compliance import COMPLIANCE_FORMATS
+from smbsign.report.diff import CATEGORIES, Diff, diff_runs, diff_to_dict
+from smbsign.report.run import (
+    CatalogLike,
+    Run,
+    RunInfo,
+    RunKind,
+    clean,
+    iso,
+    new_run_id,
+    redact_argv,
+    summary_to_dict,
+    utc_now,
+)
+from smbsign.report.scores import find_framework
+from smbsign.report.table import to_text
+from smbsign.store import list_runs, load_run, record_run, redact_url, resolve_url, trend
+
+ENV_NO_STORE = "SMBSIGN_NO_STORE"
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="URL",
+        help="History store: sqlite:///PATH or postgresql://USER@HOST/DB "
+        "(default: $SMBSIGN_DB, else a SQLite file in the user data directory).",
+        show_default=False,
+    ),
+]
+NoStoreOption = Annotated[
+    bool,
+    typer.Option("--no-store", help="Do not record this run in the history store."),
+]
+
+
+class KindChoice(StrEnum):
+    SCAN = "scan"
+    AUDIT = "audit"
+
+
+class HistoryFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+class DiffFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+class ReportFormat(StrEnum):
+    """Mirrors ``smbsign.report.FORMATS`` (a test keeps them equal)."""
+
+    TABLE = "table"
+    JSON = "json"
+    JSONL = "jsonl"
+    CSV = "csv"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    MARKDOWN = "markdown"
+    HTML = "html"
+
+
+# ----------------------------------------------------------------- recording hook
+
+
+def record_cli_run(
+    kind: RunKind,
+    argv: Sequence[str],
+    records: Sequence[ScanRecord] = (),
+    findings: Sequence[Finding] = (),
+    db_url: str | None = None,
+    *,
+    started: datetime | None = None,
+    no_store: bool = False,
+) -> Run | None:
+    """Record a finished ``scan``/``audit`` run; returns it (with ``seq``) or None.
+
+    ``argv`` is the command line without the program name is fine too; secrets in it are
+    redacted before anything is stored. Never raises for store problems: a store that
+    cannot be written prints one warning line and the command's own result stands.
+    ``no_store`` (``--no-store``) or ``SMBSIGN_NO_STORE=1`` skip recording.
+    """
+    if no_store or os.environ.get(ENV_NO_STORE, "") not in ("", "0"):
+        return None
+    finished = utc_now()
+    run = Run(
+        id=new_run_id(),
+        kind=kind,
+        started=started or finished,
+        finished=finished,
+        tool_version=__version__,
+        argv=redact_argv(argv),
+        records=tuple(records),
+        findings=tuple(findings),
+    )
+    try:
+        stored = record_run(run, db_url)
+    except SmbsignError as exc:
+        sys.stderr.write(f"smbsign: warning: run not recorded: {clean(exc)}\n")
+        return None
+    sys.stderr.write(
+        f"smbsign: recorded {kind} run {stored.id} (#{stored.seq}); "
+        f"render it with: smbsign report {stored.id} --format html -o report.html\n"
+    )
+    return stored
+
+
+# ----------------------------------------------------------------------- helpers
+
+
+def _catalog(required: bool) -> CatalogLike | None:
+    """The packaged catalog, or None while no loader exists (reports degrade gracefully)."""
+    module = importlib.import_module("smbsign.catalog")
+    loader: Any = getattr(module, "load_catalog", None)
+    if loader is None:
+        if required:
+            raise UsageError("no control catalog is available in this build")
+        return None
+    catalog: CatalogLike = loader()
+    return catalog
+
+
+def _emit(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        write_atomic(output, data)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}", EXIT_USAGE)
+
+
+def _kind(kind: KindChoice | None) -> RunKind | None:
+    if kind is None:
+        return None
+    return "scan" if kind is KindChoice.SCAN else "audit"
+
+
+def _t(value: object) -> Text:
+    return Text(clean(value))
+
+
+def _history_table(runs: Sequence[RunInfo], store: str) -> bytes:
+    t = Table(title=f"Runs in {store}", title_justify="left")
+    for col in (
+        "#",
+        "Run",
+        "Kind",
+        "Started (UTC)",
+        "Secs",
+        "Hosts",
+        "Relayable",
+        "Pass",
+        "Fail",
+        "Err/Unk",
+        "Command",
+    ):
+        t.add_column(col, overflow="fold")
+    for r in runs:
+        s = r.summary
+        t.add_row(
+            _t(r.seq),
+            _t(r.id),
+            _t(r.kind),
+            _t(iso(r.started)[:19]),
+            _t(f"{(r.finished - r.started).total_seconds():.0f}"),
+            _t(s.hosts),
+            _t(s.relayable if r.kind == "scan" or s.smb_hosts else "-"),
+            _t(s.findings.get("pass", 0)),
+            _t(s.findings.get("fail", 0)),
+            _t(s.findings.get("error", 0) + s.findings.get("unknown", 0)),
+            _t(" ".join(r.argv)),
+        )
+    return to_text(t if runs else f"No runs recorded in {store}.")
+
+
+def _diff_table(d: Diff) -> bytes:
+    parts: list[object] = [_diff_headline(d)]
+    for cat in CATEGORIES:
+        changes = d.category(cat)
+        if not changes:
+            continue
+        t = Table(title=f"{cat.capitalize()} ({len(changes)})", title_justify="left")
+        for col in ("Scope", "Host", "Port / control", "Before", "After"):
+            t.add_column(col, overflow="fold")
+        for c in changes:
+            t.add_row(_t(c.scope), _t(c.host), _t(c.item), _t(c.before or "—"), _t(c.after or "—"))
+        parts.append(t)
+    return to_text(*parts)
+
+
+def _diff_headline(d: Diff) -> str:
+    counts = ", ".join(f"{len(d.category(c))} {c}" for c in CATEGORIES)
+    return f"{d.a} -> {d.b}: {counts}"
+
+
+def _diff_markdown(d: Diff) -> bytes:
+    out = [f"## smbsign diff `{d.a}` → `{d.b}`", "", markdown.esc(_diff_headline(d)), ""]
+    for cat in CATEGORIES:
+        changes = d.category(cat)
+        if changes:
+            out += [f"### {cat.capitalize()} ({len(changes)})", ""]
+            out += markdown.table(
+                ("Scope", "Host", "Port / control", "Before", "After"),
+                [(c.scope, c.host, c.item, c.before or "—", c.after or "—") for c in changes],
+            )
+            out.append("")
+    return ("\n".join(out).rstrip() + "\n").encode()
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def history(
+    db: DbOption = None,
+    kind: Annotated[KindChoice | None, typer.Option(help="Only runs of this kind.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="How many runs, newest first.")] = 20,
+    fmt: Annotated[HistoryFormat, typer.Option("--format", help="Output format.")] = (
+        HistoryFormat.TABLE
+    ),
+) -> None:
+    """List recorded scan and audit runs, newest first."""
+    runs = list_runs(db, limit=limit, kind=_kind(kind))
+    store = redact_url(resolve_url(db))
+    if fmt is HistoryFormat.JSON:
+        doc = {
+            "store": store,
+            "runs": [
+                {
+                    "seq": r.seq,
+                    "id": r.id,
+                    "kind": r.kind,
+                    "started": iso(r.started),
+                    "finished": iso(r.finished),
+                    "tool_version": r.tool_version,
+                    "argv": list(r.argv),
+                    "summary": summary_to_dict(r.summary),
+                }
+                for r in runs
+            ],
+        }
+        _emit((json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode(), None)
+    else:
+        _emit(_history_table(runs, store), None)
+
+
+def diff(
+    run_a: Annotated[
+        str, typer.Argument(help="Older run: id, id prefix, number, latest, previous.")
+    ],
+    run_b: Annotated[str, typer.Argument(help="Newer run (same forms).")],
+    db: DbOption = None,
+    kind: Annotated[
+        KindChoice | None, typer.Option(help="Resolve latest/previous among runs of this kind.")
+    ] = None,
+    fmt: Annotated[DiffFormat, typer.Option("--format", help="Output format.")] = DiffFormat.TABLE,
+) -> None:
+    """Show hosts and controls that regressed, were fixed, appeared or vanished (exit 1: worse)."""
+    a = load_run(db, run_a, kind=_kind(kind))
+    b = load_run(db, run_b, kind=_kind(kind))
+    d = diff_runs(a, b)
+    if fmt is DiffFormat.JSON:
+        _emit((json.dumps(diff_to_dict(d), indent=2) + "\n").encode(), None)
+    elif fmt is DiffFormat.MARKDOWN:
+        _emit(_diff_markdown(d), None)
+    else:
+        _emit(_diff_table(d), None)
+    if d.worse:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def report(
+    run_ref: Annotated[
+        str, typer.Argument(metavar="RUN", help="id, id prefix, number, latest, previous.")
+    ],
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        ReportFormat.TABLE
+    ),
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to FILE (atomically).", dir_okay=False),
+    ] = None,
+    framework: Annotated[
+        str | None,
+        typer.Option(help="Compliance view: each requirement of this framework (id or name)."),
+    ] = None,
+    db: DbOption = None,
+    trend_runs: Annotated[
+        int, typer.Option("--trend", min=0, max=200, help="Earlier runs in the HTML trend chart.")
+    ] = 20,
+) -> None:
+    """Render a stored run in any format (html is one self-contained file)."""
+    name = fmt.value
+    run = load_run(db, run_ref)
+    if framework is not None:
+        renderer = COMPLIANCE_FORMATS.get(name)
+        if renderer is None:
+            raise UsageError(
+                f"--framework works with --format {', '.join(COMPLIANCE_FORMATS)}, not {name}"
+            )
+        catalog = _catalog(required=True)
+        if catalog is None:  # pragma: no cover (required=True raises instead)
+            raise UsageError("no control catalog is available")
+        fw = find_framework(catalog, framework)
+        if fw is None:
+            known = ", ".join(sorted(catalog.frameworks)) or "none"
+            raise UsageError(f"unknown framework {framework!r} (known: {known})")
+        _emit(renderer(run, fw, catalog), output)
+        return
+    history_points: list[RunInfo] = []
+    if name == "html" and trend_runs and run.seq is not None:
+        history_points = trend(db, upto_seq=run.seq, kind=run.kind, limit=trend_runs + 1)
+    _emit(FORMATS[name](run, _catalog(required=False), trend=history_points), output)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to app."""
-    _ = app
+    app.command("history")(history)
+    app.command("diff")(diff)
+    app.command("report")(report)

@@ -1,0 +1,110 @@
+"""CSV: one row per scan record and per finding, flat columns (Wazuh's export is the bar).
+
+Cells that a spreadsheet would run as a formula (leading ``= + - @``, tab, CR) are
+prefixed with ``'`` (OWASP "CSV injection"); numbers are written as they are.
+UTF-8 without a BOM, CRLF line ends (RFC 4180).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+from smbsign.model import Finding, ScanRecord
+from smbsign.report.run import CatalogLike, Run, RunInfo, clean
+from smbsign.report.scores import weight_of
+from smbsign.report.verdict import verdict, wording
+
+COLUMNS = (
+    "run_id",
+    "type",
+    "host",
+    "port",
+    "control",
+    "title",
+    "status",
+    "verdict",
+    "relayable",
+    "severity",
+    "weight",
+    "observed",
+    "expected",
+    "signing_required",
+    "smb1_offered",
+    "smb1_signing",
+    "dialect",
+    "security_mode",
+    "source_kind",
+    "source_path",
+    "source_location",
+    "source_layer",
+    "reason",
+    "message",
+)
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    text = clean(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def _record_row(run: Run, r: ScanRecord) -> dict[str, object]:
+    return {
+        "run_id": run.id,
+        "type": "record",
+        "host": r.target,
+        "port": r.port,
+        "status": r.status.value,
+        "verdict": verdict(r).value,
+        "relayable": r.relayable,
+        "signing_required": r.signing_required,
+        "smb1_offered": r.smb1.offered,
+        "smb1_signing": r.smb1.signing.value if r.smb1.signing else None,
+        "dialect": r.smb2.dialect if r.smb2 else None,
+        "security_mode": f"0x{r.smb2.security_mode:04x}" if r.smb2 else None,
+        "reason": r.reason,
+        "message": wording(r),
+    }
+
+
+def _finding_row(run: Run, f: Finding, catalog: CatalogLike | None) -> dict[str, object]:
+    src = f.source
+    return {
+        "run_id": run.id,
+        "type": "finding",
+        "host": f.host,
+        "control": f.control,
+        "title": f.title,
+        "status": f.status.value,
+        "severity": f.severity,
+        "weight": weight_of(f, catalog),
+        "observed": f.observed,
+        "expected": f.expected,
+        "source_kind": src.kind if src else None,
+        "source_path": src.path if src else None,
+        "source_location": src.location if src else None,
+        "source_layer": src.layer.value if src else None,
+        "reason": f.reason,
+        "message": "; ".join(f.notes),
+    }
+
+
+def render(run: Run, catalog: CatalogLike | None = None, *, trend: Sequence[RunInfo] = ()) -> bytes:
+    _ = trend
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    rows = [_record_row(run, r) for r in run.records]
+    rows += [_finding_row(run, f, catalog) for f in run.findings]
+    for row in rows:
+        writer.writerow([cell(row.get(c)) for c in COLUMNS])
+    return buf.getvalue().encode()

@@ -1,0 +1,236 @@
+"""Self-contained HTML report: one file, no outside request (strict CSP), inline CSS/JS/SVG.
+
+Everything shown is computed here into plain view data; the Jinja2 template
+(``templates/report.html.j2``) only loops and branches over it (ComplianceAsCode ADR 0002:
+no logic in templates). Autoescaping is on: host names, reasons and evidence paths are text.
+Counts the browser test reads are exposed as ``data-*`` attributes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from smbsign.model import Finding, ScanRecord, Status
+from smbsign.report.hints import WIRE_HINTS, control_hints
+from smbsign.report.run import CatalogLike, Run, RunInfo, iso
+from smbsign.report.scores import (
+    FrameworkScore,
+    StatusCounts,
+    control_rows,
+    framework_scores,
+    requirement_view,
+    weight_of,
+)
+from smbsign.report.verdict import RELAYABLE, Verdict, verdict, wording
+from smbsign.serialize import provenance_to_dict
+
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+    "img-src data:; base-uri 'none'; form-action 'none'"
+)
+# Colours per status / verdict (used by the template's CSS classes and the SVG).
+COLOURS = {
+    "pass": "#2e7d32",
+    "fail": "#c62828",
+    "error": "#ef6c00",
+    "unknown": "#757575",
+    "not_applicable": "#b0bec5",
+}
+_FIXABLE = frozenset({Status.FAIL, Status.UNKNOWN})
+_DONUT_ORDER = ("pass", "fail", "error", "unknown", "not_applicable")
+_VERDICT_CLASS = {
+    Verdict.REQUIRED: "pass",
+    Verdict.NOT_REQUIRED: "fail",
+    Verdict.DISABLED: "fail",
+    Verdict.UNKNOWN: "unknown",
+    Verdict.NO_SMB: "not_applicable",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    status: str
+    count: int
+    colour: str
+    dasharray: str
+    dashoffset: str
+
+
+@dataclass(frozen=True, slots=True)
+class Donut:
+    framework: str
+    title: str
+    score: str  # "87.5 %" or "n/a"
+    score_value: str  # data attribute: "87.5" or ""
+    segments: tuple[Segment, ...]
+    counts: dict[str, int]
+    excluded: int  # unknown + not_applicable (out of the denominator)
+    weights: str  # "35 / 40"
+
+
+def donut(score: FrameworkScore) -> Donut:
+    """Stroke-dash segments on a circle of circumference 100 (r = 15.9155)."""
+    counts = score.counts.as_dict()
+    total = sum(counts.values()) or 1
+    segments: list[Segment] = []
+    offset = 25.0  # start at 12 o'clock
+    for st in _DONUT_ORDER:
+        n = counts[st]
+        if not n:
+            continue
+        share = 100.0 * n / total
+        segments.append(
+            Segment(st, n, COLOURS[st], f"{share:.3f} {100 - share:.3f}", f"{offset:.3f}")
+        )
+        offset -= share
+    return Donut(
+        framework=score.framework,
+        title=f"{score.name} {score.version}".strip(),
+        score="n/a" if score.score is None else f"{score.score:.1f} %",
+        score_value="" if score.score is None else f"{score.score:.1f}",
+        segments=tuple(segments),
+        counts=counts,
+        excluded=counts["unknown"] + counts["not_applicable"],
+        weights=f"{score.passed_weight} / {score.scored_weight}",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TrendChart:
+    width: int
+    height: int
+    points: tuple[tuple[float, float, str, int], ...]  # x, y, label, value
+    polyline: str
+    y_ticks: tuple[tuple[float, int], ...]
+    series: str
+
+
+def trend_chart(trend: Sequence[RunInfo], current: Run) -> TrendChart | None:
+    """Relayable hosts per scan run (failing controls per audit run), oldest first."""
+    runs = [t for t in trend if t.seq != current.seq]
+    series = "Relayable hosts" if current.kind == "scan" else "Failing host×control pairs"
+    values = [
+        (t.id, t.summary.relayable if current.kind == "scan" else t.summary.findings.get("fail", 0))
+        for t in runs
+    ]
+    s = current.summary
+    values.append(
+        (current.id, s.relayable if current.kind == "scan" else s.findings.get("fail", 0))
+    )
+    if len(values) < 2:
+        return None
+    width, height, pad = 640, 200, 36
+    top = max(1, max(v for _, v in values))
+    step = (width - 2 * pad) / (len(values) - 1)
+    pts = tuple(
+        (pad + i * step, height - pad - (height - 2 * pad) * v / top, label, v)
+        for i, (label, v) in enumerate(values)
+    )
+    ticks = sorted({0, top, math.ceil(top / 2)})
+    return TrendChart(
+        width=width,
+        height=height,
+        points=tuple((round(x, 1), round(y, 1), lab, v) for x, y, lab, v in pts),
+        polyline=" ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in pts),
+        y_ticks=tuple((round(height - pad - (height - 2 * pad) * t / top, 1), t) for t in ticks),
+        series=series,
+    )
+
+
+def _record_row(r: ScanRecord) -> dict[str, Any]:
+    v = verdict(r)
+    smb1 = {True: "offered", False: "not offered", None: "unknown"}[r.smb1.offered]
+    if r.smb1.signing is not None:
+        smb1 += f", signing {r.smb1.signing.value}"
+    return {
+        "host": r.target,
+        "hostname": r.hostname or "",
+        "port": r.port,
+        "status": r.status.value,
+        "verdict": v.value,
+        "css": _VERDICT_CLASS[v],
+        "relayable": v in RELAYABLE,
+        "dialect": r.smb2.dialect if r.smb2 else "",
+        "security_mode": f"0x{r.smb2.security_mode:04x}" if r.smb2 else "",
+        "smb1": smb1,
+        "wording": wording(r),
+        "transport": r.transport,
+    }
+
+
+def _finding_row(f: Finding, catalog: CatalogLike | None) -> dict[str, Any]:
+    return {
+        "host": f.host,
+        "control": f.control,
+        "title": f.title,
+        "status": f.status.value,
+        "severity": f.severity,
+        "weight": weight_of(f, catalog),
+        "observed": "" if f.observed is None else str(f.observed),
+        "expected": f.expected,
+        "reason": f.reason,
+        "notes": list(f.notes),
+        "evidence": provenance_to_dict(f.source),
+        "hints": list(control_hints(f.control, catalog)) if f.status in _FIXABLE else [],
+    }
+
+
+def _control_status(c: StatusCounts) -> str:
+    for status, n in (("fail", c.failed), ("error", c.error), ("unknown", c.unknown)):
+        if n:
+            return status
+    return "pass" if c.passed else "not_applicable"
+
+
+def view(run: Run, catalog: CatalogLike | None, trend: Sequence[RunInfo]) -> dict[str, Any]:
+    s = run.summary
+    scores = framework_scores(run.findings, catalog)
+    frameworks: list[dict[str, Any]] = []
+    if catalog is not None:
+        for sc in scores:
+            fw = catalog.frameworks[sc.framework]
+            reqs = requirement_view(run.findings, fw)
+            frameworks.append({"donut": donut(sc), "requirements": reqs})
+    counts = {st.value: s.findings.get(st.value, 0) for st in Status}
+    return {
+        "csp": CSP,
+        "run": run,
+        "started": iso(run.started),
+        "finished": iso(run.finished),
+        "argv": " ".join(run.argv),
+        "summary": s,
+        "finding_counts": counts,
+        "frameworks": frameworks,
+        "trend": trend_chart(trend, run),
+        "records": [_record_row(r) for r in sorted(run.records, key=lambda r: (r.target, r.port))],
+        "controls": [
+            {"row": c, "status": _control_status(c.counts)}
+            for c in control_rows(run.findings, catalog)
+        ],
+        "findings": [
+            _finding_row(f, catalog)
+            for f in sorted(run.findings, key=lambda f: (f.host, f.control))
+        ],
+        "wire_hints": WIRE_HINTS,
+        "colours": COLOURS,
+    }
+
+
+def _env() -> Environment:
+    return Environment(
+        loader=PackageLoader("smbsign.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(run: Run, catalog: CatalogLike | None = None, *, trend: Sequence[RunInfo] = ()) -> bytes:
+    template = _env().get_template("report.html.j2")
+    return template.render(**view(run, catalog, trend)).encode()

@@ -1,0 +1,61 @@
+"""Relay verdict of one scan record and its report wording (DOMAIN.md 5.9 and 7).
+
+The wording is fixed by DOMAIN.md 7: "likely", never "vulnerable", because required
+encryption, SPN validation or disabled NTLM can stop a relay that a NEGOTIATE probe cannot
+see. ``unknown`` is never counted as relayable nor as safe.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from smbsign.model import ScanRecord, ScanStatus, Smb1Signing
+
+
+class Verdict(StrEnum):
+    """Signing verdict of an SMB server (DOMAIN.md 5.9)."""
+
+    REQUIRED = "required"
+    NOT_REQUIRED = "not_required"
+    DISABLED = "disabled"  # SMB1 with signing disabled (SecurityMode without 0x04)
+    UNKNOWN = "unknown"
+    NO_SMB = "no_smb"  # closed, filtered or not SMB: worded as unknown, counted apart
+
+
+# The verdicts that put a host on a relay list (DOMAIN.md 7, "Relay-list output").
+RELAYABLE = frozenset({Verdict.NOT_REQUIRED, Verdict.DISABLED})
+
+_NO_SMB = {
+    ScanStatus.CLOSED: "port closed",
+    ScanStatus.FILTERED: "no answer (filtered)",
+    ScanStatus.NOT_SMB: "not an SMB server",
+}
+
+
+def verdict(rec: ScanRecord) -> Verdict:
+    """Verdict from the record's proven ``signing_required`` (never guessed)."""
+    if rec.status in _NO_SMB:
+        return Verdict.NO_SMB
+    if rec.status is not ScanStatus.OK or rec.signing_required is None:
+        return Verdict.UNKNOWN
+    if rec.signing_required:
+        return Verdict.REQUIRED
+    if rec.smb2 is None and rec.smb1.signing is Smb1Signing.DISABLED:
+        return Verdict.DISABLED
+    return Verdict.NOT_REQUIRED
+
+
+def wording(rec: ScanRecord) -> str:
+    """The exact DOMAIN.md 7 sentence for this record."""
+    v = verdict(rec)
+    if v is Verdict.REQUIRED:
+        return (
+            "SMB signing required — relay to SMB on this host blocked (other protocols not covered)"
+        )
+    if v is Verdict.NOT_REQUIRED:
+        return "SMB signing not required (relay to SMB likely)"
+    if v is Verdict.DISABLED:
+        return "SMB1 signing disabled (relay to SMB likely); SMB1 enabled"
+    # unknown and no_smb: DOMAIN.md 5.9 calls closed/filtered "unknown, reason closed/filtered".
+    reason = rec.reason or _NO_SMB.get(rec.status, rec.status.value)
+    return f"Could not determine SMB signing ({reason})"

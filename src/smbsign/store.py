@@ -1,0 +1,470 @@
+"""History of runs: SQLite by default, PostgreSQL by URL (SQLAlchemy Core, no ORM).
+
+Tables (prefixed ``smbsign_`` so a team's shared database stays tidy): ``runs`` (one row a
+run, summary and redacted argv as JSON text), ``scan_records`` and ``findings`` (one row
+each, the published JSON shape as text plus indexed host / control / status columns).
+
+Default URL: ``sqlite:///<platformdirs.user_data_dir("smbsign")>/history.sqlite``;
+``$SMBSIGN_DB`` or ``--db URL`` override it. ``postgresql://`` means psycopg 3.
+
+Concurrency: a run is written in one short transaction. SQLite runs in WAL mode with a
+busy timeout and takes the write lock at ``BEGIN IMMEDIATE`` (a deferred transaction that
+must upgrade its lock fails at once instead of waiting); "database is locked" is retried a
+bounded number of times. PostgreSQL uses ordinary transactions; schema creation is
+serialised with an advisory lock. Passwords in URLs never appear in messages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
+
+from smbsign.errors import ParseError, SmbsignError, UsageError
+from smbsign.report.decode import finding_from_dict, scan_record_from_dict
+from smbsign.report.run import (
+    Run,
+    RunInfo,
+    RunKind,
+    iso,
+    new_run_id,
+    parse_iso,
+    redact_text,
+    summary_from_dict,
+    summary_to_dict,
+)
+from smbsign.report.verdict import verdict
+from smbsign.serialize import SCHEMA_VERSION, finding_to_dict, scan_record_to_dict
+
+ENV_DB = "SMBSIGN_DB"
+STORE_VERSION = "1"
+_WRITE_ATTEMPTS = 8
+_BUSY_TIMEOUT_S = 30.0
+_CHUNK = 1000
+_ADVISORY_KEY = 0x736D6273  # "smbs": serialises CREATE TABLE on PostgreSQL
+
+
+class StoreError(SmbsignError):
+    """The store could not be opened, read or written (message never holds a password)."""
+
+
+class RunNotFound(UsageError):
+    """No stored run matches the reference the user gave."""
+
+
+metadata = MetaData()
+runs_t = Table(
+    "smbsign_runs",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("started", String(40), nullable=False),
+    Column("finished", String(40), nullable=False),
+    Column("tool_version", String(64), nullable=False),
+    Column("schema_version", String(16), nullable=False),
+    Column("argv", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("n_records", Integer, nullable=False),
+    Column("n_findings", Integer, nullable=False),
+)
+Index("ix_smbsign_runs_kind_seq", runs_t.c.kind, runs_t.c.seq)
+records_t = Table(
+    "smbsign_scan_records",
+    metadata,
+    Column("run_seq", Integer, ForeignKey("smbsign_runs.seq", ondelete="CASCADE"), nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("host", String(512), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("data", Text, nullable=False),
+    PrimaryKeyConstraint("run_seq", "idx"),
+)
+Index("ix_smbsign_scan_records_host", records_t.c.host)
+findings_t = Table(
+    "smbsign_findings",
+    metadata,
+    Column("run_seq", Integer, ForeignKey("smbsign_runs.seq", ondelete="CASCADE"), nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("host", String(512), nullable=False),
+    Column("control", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("data", Text, nullable=False),
+    PrimaryKeyConstraint("run_seq", "idx"),
+)
+Index("ix_smbsign_findings_host_control", findings_t.c.host, findings_t.c.control)
+meta_t = Table(
+    "smbsign_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
+
+# ------------------------------------------------------------------------------ URLs
+
+
+def default_url() -> str:
+    base = Path(platformdirs.user_data_dir("smbsign"))
+    return f"sqlite:///{base / 'history.sqlite'}"
+
+
+def resolve_url(url: str | None) -> str:
+    """``--db`` wins, then ``$SMBSIGN_DB``, then the per-user SQLite file."""
+    return url or os.environ.get(ENV_DB) or default_url()
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ``***`` (for messages and listings)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return redact_text(url)
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UsageError(f"invalid database URL {redact_text(url)!r}") from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if backend not in ("sqlite", "postgresql"):
+        raise UsageError(
+            f"unsupported database URL {redact_url(url)!r}: use sqlite:///PATH or "
+            "postgresql://USER@HOST/DB"
+        )
+    return parsed
+
+
+def _scrub(message: str, url: URL) -> str:
+    """One line, with the URL's password removed wherever a driver echoed it."""
+    line = " ".join(redact_text(message).split())
+    if url.password:
+        line = line.replace(str(url.password), "***")
+    return line[:300]
+
+
+# -------------------------------------------------------------------------- engine
+
+
+def _sqlite_file(url: URL) -> None:
+    """Create the parent directory (0700) and the file (0600) of a file-backed SQLite URL."""
+    db = url.database
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return
+    path = Path(db)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+    except OSError as exc:
+        raise StoreError(f"cannot create {path}: {exc.strerror}") from None
+
+
+def _engine(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        _sqlite_file(url)
+        engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_S})
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (SQLAlchemy recipe)
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            write = conn.get_execution_options().get("smbsign_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=False, connect_args={"connect_timeout": 10})
+    except (NoSuchModuleError, ImportError):
+        raise UsageError(
+            "PostgreSQL support needs psycopg 3: pip install 'smbsign[postgres]'"
+        ) from None
+
+
+@contextmanager
+def _open(url: str | None) -> Iterator[tuple[Engine, URL]]:
+    parsed = _parse_url(resolve_url(url))
+    engine = _engine(parsed)
+    try:
+        _ensure_schema(engine, parsed)
+        yield engine, parsed
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None)
+        detail = str(orig) if orig is not None else str(exc)
+        where = parsed.render_as_string(hide_password=True)
+        raise StoreError(f"database {where}: {_scrub(detail, parsed)}") from None
+    finally:
+        engine.dispose()
+
+
+def _is_locked(exc: SQLAlchemyError) -> bool:
+    msg = str(exc).lower()
+    return "database is locked" in msg or "database is busy" in msg
+
+
+@contextmanager
+def _write(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        conn = conn.execution_options(smbsign_write=True)
+        with conn.begin():
+            yield conn
+
+
+def _retrying(engine: Engine, work: Any) -> Any:
+    """Run ``work(conn)`` in a write transaction, retrying SQLite lock errors (bounded)."""
+    for attempt in range(_WRITE_ATTEMPTS):
+        try:
+            with _write(engine) as conn:
+                return work(conn)
+        except SQLAlchemyError as exc:
+            if not _is_locked(exc) or attempt == _WRITE_ATTEMPTS - 1:
+                raise
+            time.sleep(min(2.0, 0.05 * 2**attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _ensure_schema(engine: Engine, url: URL) -> None:
+    def create(conn: Connection) -> None:
+        if url.get_backend_name() == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+        metadata.create_all(conn, checkfirst=True)
+        have = conn.execute(select(meta_t.c.value).where(meta_t.c.key == "store_version"))
+        row = have.first()
+        if row is None:
+            conn.execute(insert(meta_t).values(key="store_version", value=STORE_VERSION))
+        elif row[0] != STORE_VERSION:
+            raise StoreError(f"store version {row[0]} is not supported (want {STORE_VERSION})")
+
+    _retrying(engine, create)
+
+
+# ----------------------------------------------------------------------- writing
+
+
+def _rows(run: Run, seq: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    recs = [
+        {
+            "run_seq": seq,
+            "idx": i,
+            "host": r.target,
+            "port": r.port,
+            "verdict": verdict(r).value,
+            "data": json.dumps(scan_record_to_dict(r), ensure_ascii=False),
+        }
+        for i, r in enumerate(run.records)
+    ]
+    fnds = [
+        {
+            "run_seq": seq,
+            "idx": i,
+            "host": f.host,
+            "control": f.control,
+            "status": f.status.value,
+            "data": json.dumps(finding_to_dict(f), ensure_ascii=False),
+        }
+        for i, f in enumerate(run.findings)
+    ]
+    return recs, fnds
+
+
+def record_run(run: Run, url: str | None = None) -> Run:
+    """Store ``run`` in one transaction; returns it with ``seq`` (and a fresh id on a clash)."""
+    with _open(url) as (engine, _parsed):
+        for _ in range(3):
+            try:
+                seq = _retrying(engine, lambda conn, r=run: _insert(conn, r))
+            except IntegrityError:
+                run = replace(run, id=new_run_id())  # id clash: ~50 random bits, so rare
+                continue
+            return replace(run, seq=seq)
+    raise StoreError("could not allocate a unique run id")
+
+
+def _insert(conn: Connection, run: Run) -> int:
+    res = conn.execute(
+        insert(runs_t).values(
+            id=run.id,
+            kind=run.kind,
+            started=iso(run.started),
+            finished=iso(run.finished),
+            tool_version=run.tool_version,
+            schema_version=SCHEMA_VERSION,
+            argv=json.dumps(list(run.argv), ensure_ascii=False),
+            summary=json.dumps(summary_to_dict(run.summary)),
+            n_records=len(run.records),
+            n_findings=len(run.findings),
+        )
+    )
+    key = res.inserted_primary_key
+    if key is None or key[0] is None:
+        raise StoreError("the database returned no sequence number for the new run")
+    seq = int(key[0])
+    recs, fnds = _rows(run, seq)
+    for table, rows in ((records_t, recs), (findings_t, fnds)):
+        for start in range(0, len(rows), _CHUNK):
+            conn.execute(insert(table), rows[start : start + _CHUNK])
+    return seq
+
+
+# ----------------------------------------------------------------------- reading
+
+
+def _info(row: Any) -> RunInfo:
+    kind: RunKind = "audit" if row.kind == "audit" else "scan"
+    return RunInfo(
+        seq=int(row.seq),
+        id=str(row.id),
+        kind=kind,
+        started=parse_iso(row.started),
+        finished=parse_iso(row.finished),
+        tool_version=str(row.tool_version),
+        argv=tuple(json.loads(row.argv)),
+        summary=summary_from_dict(json.loads(row.summary)),
+    )
+
+
+def list_runs(
+    url: str | None = None, *, limit: int = 20, kind: RunKind | None = None
+) -> list[RunInfo]:
+    """Newest first."""
+    with _open(url) as (engine, _parsed), engine.connect() as conn:
+        q = select(runs_t).order_by(runs_t.c.seq.desc()).limit(max(1, limit))
+        if kind is not None:
+            q = q.where(runs_t.c.kind == kind)
+        return [_info(row) for row in conn.execute(q)]
+
+
+def trend(url: str | None, *, upto_seq: int, kind: RunKind, limit: int = 20) -> list[RunInfo]:
+    """Up to ``limit`` runs of ``kind`` ending at ``upto_seq``, oldest first."""
+    with _open(url) as (engine, _parsed), engine.connect() as conn:
+        q = (
+            select(runs_t)
+            .where(runs_t.c.kind == kind, runs_t.c.seq <= upto_seq)
+            .order_by(runs_t.c.seq.desc())
+            .limit(max(1, limit))
+        )
+        return [_info(row) for row in reversed(conn.execute(q).all())]
+
+
+def _resolve(conn: Connection, ref: str, kind: RunKind | None) -> int:
+    """``latest``, ``previous``, a sequence number, a run id or a unique id prefix (4+)."""
+    ref = ref.strip()
+    base = select(runs_t.c.seq)
+    if kind is not None:
+        base = base.where(runs_t.c.kind == kind)
+    if ref.lower() in ("latest", "previous"):
+        offset = 0 if ref.lower() == "latest" else 1
+        row = conn.execute(base.order_by(runs_t.c.seq.desc()).offset(offset).limit(1)).first()
+    elif ref.isdigit():
+        row = conn.execute(base.where(runs_t.c.seq == int(ref))).first()
+    elif len(ref) >= 4 and ref.isalnum():
+        pattern = ref.lower() + "%"
+        rows = conn.execute(base.where(runs_t.c.id.like(pattern)).limit(2)).all()
+        if len(rows) > 1:
+            raise UsageError(f"run id prefix {ref!r} is ambiguous: give more characters")
+        row = rows[0] if rows else None
+    else:
+        raise UsageError(f"bad run reference {ref!r}: use latest, previous, a number or a run id")
+    if row is None:
+        raise RunNotFound(f"no stored run {ref!r}" + (f" of kind {kind}" if kind else ""))
+    return int(row[0])
+
+
+def load_run(url: str | None, ref: str, *, kind: RunKind | None = None) -> Run:
+    """The stored run ``ref`` with all its records and findings."""
+    with _open(url) as (engine, _parsed), engine.connect() as conn:
+        seq = _resolve(conn, ref, kind)
+        info = _info(conn.execute(select(runs_t).where(runs_t.c.seq == seq)).one())
+        try:
+            recs = tuple(
+                scan_record_from_dict(json.loads(d))
+                for (d,) in conn.execute(
+                    select(records_t.c.data)
+                    .where(records_t.c.run_seq == seq)
+                    .order_by(records_t.c.idx)
+                )
+            )
+            fnds = tuple(
+                finding_from_dict(json.loads(d))
+                for (d,) in conn.execute(
+                    select(findings_t.c.data)
+                    .where(findings_t.c.run_seq == seq)
+                    .order_by(findings_t.c.idx)
+                )
+            )
+        except (ParseError, ValueError) as exc:
+            raise StoreError(f"run {info.id} is damaged in the store: {exc}") from None
+    return Run(
+        id=info.id,
+        kind=info.kind,
+        started=info.started,
+        finished=info.finished,
+        tool_version=info.tool_version,
+        argv=info.argv,
+        records=recs,
+        findings=fnds,
+        seq=info.seq,
+    )
+
+
+def count_rows(url: str | None = None) -> dict[str, int]:
+    """Row counts per table (for checks and tests)."""
+    with _open(url) as (engine, _parsed), engine.connect() as conn:
+        return {
+            t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+            for t in (runs_t, records_t, findings_t)
+        }
+
+
+__all__: Sequence[str] = (
+    "ENV_DB",
+    "RunNotFound",
+    "StoreError",
+    "count_rows",
+    "default_url",
+    "list_runs",
+    "load_run",
+    "record_run",
+    "redact_url",
+    "resolve_url",
+    "trend",
+)
