@@ -13,6 +13,8 @@ from collections.abc import Coroutine
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from smbwire_builders import (
     framed,
     smb1_negotiate_response,
@@ -305,6 +307,32 @@ def test_silent_server_is_read_timeout_not_not_required() -> None:
     assert record.reason == "read_timeout"
     assert record.smb1.offered is None
     assert "smb1_multi" not in server.seen  # silence from a non-SMB1 host: no extra round trip
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from(["wait", CLOSE, RST]))
+def test_random_server_bytes_never_raise(data: bytes, then: str) -> None:
+    """Whatever a server sends, probe_port returns a record; only a parsed SMB answer is OK."""
+    opts = ProbeOptions(connect_timeout=1.0, read_timeout=0.2)
+    action = Reply(data, then=then)
+    record, _ = probe({"smb2": action, "smb1_ntlm": action, "smb1_multi": action}, opts=opts)
+    if record.status is ScanStatus.OK:
+        assert record.smb2 is not None or record.smb1.offered is True
+    else:
+        assert record.signing_required is None
+        assert record.status in (ScanStatus.ERROR, ScanStatus.NOT_SMB)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), min_size=1, max_size=6))
+def test_mutated_golden_reply_never_raises(edits: list[tuple[int, int]]) -> None:
+    opts = ProbeOptions(connect_timeout=1.0, read_timeout=0.2)
+    data = bytearray(framed(smb2_negotiate_response(security_mode=0x03)))
+    for pos, value in edits:
+        data[pos % len(data)] = value
+    record, _ = probe({"smb2": Reply(bytes(data)), "smb1_ntlm": SMB1_OFF}, opts=opts)
+    if record.status is ScanStatus.OK and record.smb2 is not None:
+        assert record.signing_required is bool(record.smb2.security_mode & 0x02)
 
 
 def test_closed_port() -> None:

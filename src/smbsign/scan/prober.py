@@ -110,6 +110,8 @@ async def _connect(target: _Target) -> _Conn | Outcome:
         return Outcome(Kind.CLOSED, detail="connection refused")
     except socket.gaierror as exc:
         return Outcome(Kind.CONNECT_ERROR, detail=f"invalid address ({exc.strerror})")
+    except (ValueError, OverflowError) as exc:  # NUL bytes, IDNA label limits, port range
+        return Outcome(Kind.CONNECT_ERROR, detail=f"invalid address or port ({exc})")
     except OSError as exc:
         if exc.errno in _UNREACHABLE:
             return Outcome(Kind.UNREACHABLE, detail=exc.strerror or "")
