@@ -1,0 +1,100 @@
+"""Recognition by content, directory walking and host naming (docs/collectors.md)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from collect_helpers import FIX, SRV_REQ, by_id
+
+from smbsign.collect import COLLECTORS, collect_file, collect_paths, sniff_kind
+from smbsign.collect.walk import MAX_DEPTH
+
+
+def test_every_collector_has_the_interface():
+    kinds = [m.KIND for m in COLLECTORS]
+    assert kinds == [
+        "registrypol",
+        "regfile",
+        "gpttmpl",
+        "secedit",
+        "winreg",
+        "pwsh_json",
+        "smbconf",
+    ]
+    assert all(callable(m.sniff) and callable(m.collect) for m in COLLECTORS)
+
+
+def test_recognised_by_content_not_name(tmp_path):
+    renamed = {
+        "a.txt": FIX / "reg" / "server-required.pass.reg",
+        "b.txt": FIX / "pol" / "lanman.pass.Registry.pol",
+        "c.txt": FIX / "pwsh" / "server-plain.fail.json",
+        "d.txt": FIX / "smbconf" / "mandatory.pass.smb.conf",
+        "e.txt": FIX / "winreg" / "member-2022.fail.json",
+        "f.txt": FIX / "inf" / "secedit-export.fail.ansi.inf",
+    }
+    got = {}
+    for name, src in renamed.items():
+        shutil.copy(src, tmp_path / name)
+        got[name] = sniff_kind((tmp_path / name).read_bytes(), name).KIND
+    assert got == {"a.txt": "regfile", "b.txt": "registrypol", "c.txt": "pwsh_json",
+                   "d.txt": "smbconf", "e.txt": "winreg", "f.txt": "secedit"}  # fmt: skip
+
+
+def test_directory_names_the_host_and_unknown_files_are_errors(tmp_path):
+    host_dir = tmp_path / "dc01"
+    (host_dir / "sub").mkdir(parents=True)
+    shutil.copy(FIX / "reg" / "server-required.pass.reg", host_dir / "export.reg")
+    shutil.copy(FIX / "pol" / "lanman.fail.Registry.pol", host_dir / "sub" / "Registry.pol")
+    (host_dir / "notes.bin").write_bytes(b"\x00\x01\x02garbage")
+    (host_dir / ".hidden").write_text("ignored")
+    out = list(collect_paths([host_dir], None))
+    assert [h for h, _ in out] == ["dc01"] * 3
+    errors = [e for _, r in out for e in r.errors]
+    assert [(e.kind, os.path.basename(e.path)) for e in errors] == [("unknown", "notes.bin")]
+    assert all(v.host == "dc01" for _, r in out for v in r.values)
+
+
+def test_single_file_stem_and_explicit_host():
+    path = FIX / "smbconf" / "mandatory.pass.smb.conf"
+    ((host, _),) = collect_paths([path], None)
+    assert host == "mandatory.pass.smb"
+    ((host, result),) = collect_paths([path], "nas1")
+    assert host == "nas1" and {v.host for v in result.values} == {"nas1"}
+
+
+def test_json_computer_name_overrides_derived_but_not_explicit_host():
+    path = FIX / "pwsh" / "smbsign-shape.pass.json"
+    ((host, _),) = collect_paths([path], None)
+    assert host == "WS01"
+    ((host, result),) = collect_paths([path], "given")
+    assert host == "given" and result.facts is not None and result.facts.host == "given"
+
+
+def test_symlink_loop_and_depth_are_bounded(tmp_path):
+    root = tmp_path / "h"
+    deep = root
+    for i in range(MAX_DEPTH + 4):
+        deep = deep / f"d{i}"
+    deep.mkdir(parents=True)
+    shutil.copy(FIX / "reg" / "server-required.pass.reg", deep / "x.reg")
+    shutil.copy(FIX / "reg" / "server-required.pass.reg", root / "top.reg")
+    (root / "loop").symlink_to(root, target_is_directory=True)
+    out = list(collect_paths([root], None))
+    assert len(out) == 1  # only top.reg: too-deep file skipped, loop not followed twice
+    assert by_id(out[0][1])[SRV_REQ].value == 1
+
+
+def test_size_limit_and_unreadable(tmp_path):
+    big = tmp_path / "big.reg"
+    big.write_bytes(b"REGEDIT4\r\n" + b";" * 2000)
+    assert "over the 100 limit" in collect_file(big, "h", max_bytes=100).errors[0].message
+    missing = collect_file(tmp_path / "nope.reg", "h")
+    assert missing.errors[0].kind == "io"
+
+
+def test_gpo_tree_walk_attributes_both_files():
+    out = list(collect_paths([FIX / "gpo"], "dc1"))
+    kinds = sorted({v.provenance.kind for _, r in out for v in r.values if v.setting == SRV_REQ})
+    assert kinds == ["gpttmpl", "registrypol"]
