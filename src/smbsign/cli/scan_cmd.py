@@ -1,10 +1,339 @@
-"""`smbsign scan` command (being built; see the issue tracker)."""
+"""`smbsign scan`: probe hosts for SMB signing without credentials (docs/scan.md).
+
+Exit codes (public interface): 0 every SMB host that answered requires signing (also when
+none answered), 1 at least one provably does not, 2 usage error, 3 none proven "not
+required" but at least one SMB host could not be determined (never guessed as safe), 130
+interrupted (partial outputs are still valid files).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import os
+import resource
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, TextIO
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from smbsign.cli._common import EXIT_USAGE, write_atomic
+from smbsign.errors import UsageError
+from smbsign.model import ScanRecord, ScanStatus
+from smbsign.scan.output import RecordWriter, Tally, make_writer, relay_list_bytes
+from smbsign.scan.runner import Probe, RunOptions, run_scan
+from smbsign.scan.targets import TargetSource, load_exclusions
+
+FD_HEADROOM = 64  # files, pipes and the resolver next to the sockets
+SOCKETS_PER_PROBE = 2
+EXIT_INTERRUPTED = 130
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSONL = "jsonl"
+    JSON = "json"
+    CSV = "csv"
+
+
+_BY_SUFFIX = {
+    ".json": Format.JSON,
+    ".jsonl": Format.JSONL,
+    ".csv": Format.CSV,
+    ".txt": Format.TABLE,
+}
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"smbsign: warning: {message}\n")
+
+
+def parse_ports(text: str) -> tuple[int, ...]:
+    ports: list[int] = []
+    for word in text.split(","):
+        if not word.strip().isdigit() or not 0 < int(word) < 65536:
+            raise UsageError(f"bad --ports {text!r}: give ports 1-65535 separated by commas")
+        if int(word) not in ports:
+            ports.append(int(word))
+    return tuple(ports)
+
+
+def raise_fd_limit(concurrency: int) -> int:
+    """Raise RLIMIT_NOFILE for ``concurrency`` probes; clamp concurrency to the hard limit.
+
+    A probe holds up to two sockets at once (the SMB2 and the SMB1 check run side by side).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = SOCKETS_PER_PROBE * concurrency + FD_HEADROOM
+    if soft != resource.RLIM_INFINITY and soft < need:
+        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if soft < need:
+            clamped = max(1, (soft - FD_HEADROOM) // SOCKETS_PER_PROBE)
+            _warn(f"open-file limit {soft} allows --concurrency {clamped}, not {concurrency}")
+            return clamped
+    return concurrency
+
+
+def _check_writable(path: Path, what: str) -> None:
+    parent = path.parent if str(path.parent) else Path()
+    if path.is_dir() or not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise UsageError(f"cannot write {what} {str(path)!r}")
+
+
+@contextlib.contextmanager
+def _open_output(path: Path | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        fh = path.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UsageError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    with fh:
+        yield fh
+
+
+def _probe(connect_timeout: float, read_timeout: float, smb1_check: bool) -> Probe:
+    from smbsign.scan.prober import ProbeOptions, probe_port
+
+    opts = ProbeOptions(
+        connect_timeout=connect_timeout, read_timeout=read_timeout, smb1_check=smb1_check
+    )
+    return functools.partial(probe_port, opts=opts)
+
+
+def _progress(total: int | None) -> tuple[Progress, Callable[[], None], Callable[[str], None]]:
+    progress = Progress(
+        TextColumn("[bold]scan"),
+        BarColumn(),
+        MofNCompleteColumn() if total is not None else TextColumn("{task.completed} targets"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = progress.add_task("", total=total)
+    return (
+        progress,
+        lambda: progress.advance(task),
+        lambda text: progress.update(task, description=text),
+    )
+
+
+async def _drive(
+    plan: _Plan, on_record: Callable[[ScanRecord], None], on_target: Callable[[], None]
+) -> None:
+    """The scan on the loop; SIGTERM cancels it like Ctrl-C so outputs still get closed."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    if task is not None:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    await run_scan(
+        plan.source,
+        plan.probe,
+        on_record,
+        plan.opts,
+        excluded=plan.source.exclusions.excludes_text,
+        on_target=on_target,
+    )
+
+
+def scan(
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Addresses, CIDRs, ranges (10.0.0.1-50, 10.0.0.1-10.0.1.20) or host names.",
+            show_default=False,
+        ),
+    ] = None,
+    input_lists: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-iL",
+            "--input-list",
+            metavar="FILE",
+            help="Target file ('-' = stdin): list, nmap -oX/-oG, masscan -oL/-oG or zmap.",
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", metavar="SPEC", help="Never probe these addresses or ranges."),
+    ] = None,
+    exclude_file: Annotated[
+        list[Path] | None,
+        typer.Option("--exclude-file", metavar="FILE", help="Exclusions, one spec a line."),
+    ] = None,
+    ports: Annotated[
+        str,
+        typer.Option("--ports", help="Ports in order; later ones only if earlier ones are dead."),
+    ] = "445",
+    all_ports: Annotated[
+        bool, typer.Option("--all-ports", help="Probe every listed port and report each.")
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=65536, help="Probes in flight at once.")
+    ] = 512,
+    rate: Annotated[
+        float | None, typer.Option("--rate", help="At most this many probes started per second.")
+    ] = None,
+    connect_timeout: Annotated[
+        float, typer.Option("--connect-timeout", help="Seconds to wait for TCP connect.")
+    ] = 2.0,
+    read_timeout: Annotated[
+        float, typer.Option("--read-timeout", help="Seconds to wait for a NEGOTIATE reply.")
+    ] = 3.0,
+    no_smb1_check: Annotated[
+        bool, typer.Option("--no-smb1-check", help="Skip the extra SMB1 probe.")
+    ] = False,
+    fmt: Annotated[
+        Format | None,
+        typer.Option(
+            "--format",
+            help="Default: table on a terminal, else jsonl (-o: by suffix).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", metavar="FILE", help="Write records here instead of stdout."
+        ),
+    ] = None,
+    relay_list: Annotated[
+        Path | None,
+        typer.Option(
+            "--relay-list",
+            metavar="FILE",
+            help="Hosts not requiring signing, one a line (rewritten).",
+        ),
+    ] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the records.")] = False,
+) -> None:
+    """Check SMB signing on hosts over the network, without credentials."""
+    port_list = parse_ports(ports)
+    for name, value in (
+        ("--connect-timeout", connect_timeout),
+        ("--read-timeout", read_timeout),
+        ("--rate", rate if rate is not None else 1.0),
+    ):
+        if not 0 < value < 1e6:
+            raise UsageError(f"bad {name} {value}: give a positive number")
+    excl = load_exclusions(exclude or (), [str(p) for p in exclude_file or ()])
+    source = TargetSource(targets or (), input_lists or (), excl, stdin=sys.stdin.buffer)
+    if not source:
+        raise UsageError(
+            "no targets: give addresses, ranges, names or -iL FILE "
+            "(for the built-in lab run 'smbsign demo')"
+        )
+    total = source.prepare()
+    if fmt is not None:
+        chosen = fmt
+    elif output is not None:
+        chosen = _BY_SUFFIX.get(output.suffix.lower(), Format.JSONL)
+    else:
+        chosen = Format.TABLE if sys.stdout.isatty() else Format.JSONL
+    if relay_list is not None:
+        _check_writable(relay_list, "--relay-list")
+    plan = _Plan(
+        source=source,
+        probe=_probe(connect_timeout, read_timeout, not no_smb1_check),
+        opts=RunOptions(port_list, all_ports, raise_fd_limit(concurrency), rate),
+        fmt=chosen,
+        output=output,
+        relay_list=relay_list,
+        total=total,
+        progress=not (quiet or no_progress) and sys.stderr.isatty(),
+        quiet=quiet,
+    )
+    raise typer.Exit(_run(plan))
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    source: TargetSource
+    probe: Probe
+    opts: RunOptions
+    fmt: Format
+    output: Path | None
+    relay_list: Path | None
+    total: int | None
+    progress: bool
+    quiet: bool
+
+
+def _writers(plan: _Plan, fh: TextIO) -> list[RecordWriter]:
+    """The chosen format on fh; plus the table on a terminal when records go to a file."""
+    writers = [make_writer(plan.fmt.value, fh, console=Console() if plan.output is None else None)]
+    if plan.output is not None and not plan.quiet and sys.stdout.isatty():
+        writers.append(make_writer("table", sys.stdout, console=Console()))
+    return writers
+
+
+def _run(plan: _Plan) -> int:
+    """Scan, stream records to every writer, always close outputs; return the exit code."""
+    tally = Tally()
+    code: int | None = None
+    with _open_output(plan.output) as fh:
+        writers = _writers(plan, fh)
+        progress, advance, describe = _progress(plan.total) if plan.progress else (None,) * 3
+
+        def on_record(rec: ScanRecord) -> None:
+            tally.add(rec)
+            for writer in writers:
+                writer.write(rec)
+            if describe is not None and rec.status is ScanStatus.OK:
+                describe(f"{tally.not_required} not required / {tally.statuses['ok']} SMB")
+
+        def on_target() -> None:
+            tally.targets += 1
+            if advance is not None:
+                advance()
+
+        try:
+            with progress if progress is not None else contextlib.nullcontext():
+                asyncio.run(_drive(plan, on_record, on_target))
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            code = EXIT_INTERRUPTED
+        except UsageError as exc:  # a bad line on stdin, found mid-scan
+            sys.stderr.write(f"smbsign: error: {exc}\n")
+            code = EXIT_USAGE
+        finally:
+            summary = tally.summary(complete=code is None)
+            for writer in writers:
+                with contextlib.suppress(OSError):
+                    writer.close(summary)
+            if plan.relay_list is not None:
+                write_atomic(plan.relay_list, relay_list_bytes(tally.relay_addresses()))
+    final = tally.exit_code() if code is None else code
+    if not plan.quiet:
+        _report(tally, final, plan.relay_list)
+    return final
+
+
+def _report(tally: Tally, code: int, relay_list: Path | None) -> None:
+    sys.stderr.write(f"smbsign: {tally.summary_line()}\n")
+    if code == EXIT_INTERRUPTED:
+        sys.stderr.write("smbsign: interrupted; outputs hold the records so far\n")
+    elif tally.statuses["ok"] == 0 and tally.unknown == 0:
+        sys.stderr.write("smbsign: no SMB server answered\n")
+    elif code == 3:
+        sys.stderr.write(f"smbsign: {tally.unknown} SMB hosts could not be checked (exit 3)\n")
+    if relay_list is not None:
+        sys.stderr.write(f"smbsign: relay list: {len(tally.relay)} hosts in {relay_list}\n")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to app."""
-    _ = app
+    app.command("scan")(scan)
