@@ -94,6 +94,9 @@ def probe(host: str, port: int) -> dict[str, object]:
             out["smb2"] = {"status": status, "security_mode": sec, "dialect": dialect}
     except (OSError, ValueError, struct.error) as exc:
         out["smb2"] = {"error": type(exc).__name__}
+    if out["smb2"] in ({"error": "ConnectionRefusedError"}, {"error": "TimeoutError"}):
+        out["smb1"] = out["smb2"]  # nothing listens: a second connect would say the same
+        return out
     try:
         r = _exchange(host, port, smb1_negotiate())
         if r[:4] != b"\xffSMB":

@@ -133,6 +133,13 @@ def test_dialect_is_clamped_to_max_protocol() -> None:
     )
 
 
+def test_dialect_on_port_139_follows_the_netbios_offer() -> None:
+    """On 139 smbsign offers 2.0.2-3.0.2, then 3.1.1 only if nothing else fits (DOMAIN 5.1)."""
+    assert derive_truth(_host(), (139,)).smb2_dialect == "3.0.2"
+    assert derive_truth(_host(server_min_protocol="SMB3_11"), (139,)).smb2_dialect == "3.1.1"
+    assert derive_truth(_host(server_max_protocol="SMB2_10"), (139,)).smb2_dialect == "2.1"
+
+
 def test_port_fallback_and_unreached_hosts() -> None:
     p139 = catalog_host("port139-mandatory")
     assert derive_truth(p139).status is ScanStatus.CLOSED

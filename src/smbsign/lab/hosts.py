@@ -141,7 +141,7 @@ class GroundTruth:
     smb1_signing: Smb1Signing | None
     smb1_security_mode: int | None
     smb2_security_mode: int | None
-    smb2_dialect: str | None  # answer to a NEGOTIATE offering 2.0.2 … 3.1.1 (DOMAIN.md 5.4)
+    smb2_dialect: str | None  # the server's pick for smbsign's offer on ``port`` (probe_dialect)
     reason: str = ""
 
     @property
@@ -228,6 +228,16 @@ def negotiated_dialect(cfg: ServerConfig, offered: Sequence[Protocol]) -> str | 
 
 
 ALL_DIALECTS = tuple(DIALECT_NAMES)
+# On port 139 the probe offers 2.0.2-3.0.2 without contexts (DOMAIN.md 5.1: MS-SMB2 2.1
+# allows NetBIOS only up to 3.0.2) and offers 3.1.1 only if that finds no common dialect.
+NETBIOS_DIALECTS = tuple(p for p in DIALECT_NAMES if p <= Protocol.SMB3_02)
+
+
+def probe_dialect(cfg: ServerConfig, port: int) -> str | None:
+    """The dialect the server picks for smbsign's probe on ``port`` (DOMAIN.md 5.1, 5.4)."""
+    if port == 139:
+        return negotiated_dialect(cfg, NETBIOS_DIALECTS) or negotiated_dialect(cfg, ALL_DIALECTS)
+    return negotiated_dialect(cfg, ALL_DIALECTS)
 
 
 def derive_truth(host: LabHost, ports: Sequence[int] = (445,)) -> GroundTruth:
@@ -260,7 +270,7 @@ def derive_truth(host: LabHost, ports: Sequence[int] = (445,)) -> GroundTruth:
         smb2_security_mode=(0x01 | (0x02 if cfg.signing_required else 0))
         if cfg.smb2_offered
         else None,
-        smb2_dialect=negotiated_dialect(cfg, ALL_DIALECTS) if cfg.smb2_offered else None,
+        smb2_dialect=probe_dialect(cfg, port) if cfg.smb2_offered else None,
     )
 
 

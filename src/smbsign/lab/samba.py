@@ -196,20 +196,29 @@ class SmbdServer:
             return 0
 
     def stop(self, grace: float = STOP_GRACE) -> None:
-        """SIGTERM smbd, SIGKILL it after ``grace`` seconds, then reap the wrapper.
+        """SIGTERM smbd (repeated: PID 1 of a namespace ignores it until its handler is set),
+        SIGKILL after ``grace`` seconds, then reap the wrapper.
 
         When smbd (PID 1 of its PID namespace) exits, the kernel kills its helpers.
         """
         if self.popen.returncode is not None:
             return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
             pid = self.smbd_pid
             if pid is not None:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sig)
+                    os.kill(pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=grace)
+                self.popen.wait(timeout=0.2)
                 return
+        pid = self.smbd_pid
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=grace)
+            return
         self.popen.kill()
         self.popen.wait(timeout=grace)
 
