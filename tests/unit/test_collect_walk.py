@@ -98,3 +98,20 @@ def test_gpo_tree_walk_attributes_both_files():
     out = list(collect_paths([FIX / "gpo"], "dc1"))
     kinds = sorted({v.provenance.kind for _, r in out for v in r.values if v.setting == SRV_REQ})
     assert kinds == ["gpttmpl", "registrypol"]
+
+
+def test_deletion_markers_cover_the_right_settings():
+    from smbsign.collect.base import deletion_covers
+
+    reg = by_id(collect_file(FIX / "reg" / "deletions.fail.reg", "h"))
+    key_marker = reg["hklm\\system\\currentcontrolset\\services\\lanmanworkstation\\parameters\\*"]
+    wks = "hklm\\system\\currentcontrolset\\services\\lanmanworkstation\\parameters\\"
+    assert deletion_covers(key_marker, wks + "RequireSecuritySignature")
+    assert deletion_covers(key_marker, wks + "sub\\x")
+    assert not deletion_covers(key_marker, SRV_REQ)
+    pol = by_id(collect_file(FIX / "pol" / "deletions.Registry.pol", "h"))
+    vals = pol["hklm\\software\\policies\\microsoft\\windows\\lanmanworkstation\\*"]
+    base = "hklm\\software\\policies\\microsoft\\windows\\lanmanworkstation\\"
+    assert deletion_covers(vals, base + "requireencryption")
+    assert not deletion_covers(vals, base + "sub\\value")
+    assert not deletion_covers(reg[SRV_REQ], SRV_REQ)  # a value deletion is not a key marker

@@ -133,3 +133,18 @@ def registry_layer(setting: str, default: Layer = Layer.LOCAL) -> Layer:
     if "\\software\\policies\\" in low or low.startswith("software\\policies\\"):
         return Layer.GPO
     return default
+
+
+def deletion_covers(marker: SettingValue, setting: str) -> bool:
+    """True when key-deletion ``marker`` (id ``<key>\\*``, docs/collectors.md) deletes ``setting``.
+
+    ``value_type`` ``KEY`` deletes the key and its subkeys; ``VALUES`` only the values
+    directly under the key. Ids are compared lower-cased.
+    """
+    if not (marker.deleted and marker.setting.endswith("\\*")):
+        return False
+    prefix = marker.setting[:-1].lower()
+    low = setting.lower()
+    if not low.startswith(prefix) or low == prefix:
+        return False
+    return marker.value_type == "KEY" or "\\" not in low[len(prefix) :]
