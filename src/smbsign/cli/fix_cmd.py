@@ -1,10 +1,349 @@
-"""`smbsign fix` command (being built; see the issue tracker)."""
+"""`smbsign fix` and `smbsign rollback` (docs/fix.md).
+
+``fix`` builds a plan from the catalog (``--controls``, default every control that enforces
+signing) or from audit findings (``--from``), prints it with its impacts, renders it in the
+chosen formats (``--format ... -o DIR``) and, with ``--samba CONF --apply``, shows the diff
+and, with ``--yes``, applies it safely (snapshot, testparm, reload, wire verify, automatic
+rollback). ``rollback`` restores a snapshot byte for byte (Samba) or value for value
+(Windows), after saving what is there now. Exit codes: 0 done (or dry run), 2 usage error,
+3 the change failed (the message says whether the original was restored).
+"""
 
 from __future__ import annotations
 
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from smbsign import __version__
+from smbsign.catalog import Catalog, load_catalog
+from smbsign.cli._common import write_atomic
+from smbsign.errors import ParseError, RemediationError, UsageError
+from smbsign.remediate.apply.base import apply_safely
+from smbsign.remediate.apply.samba import SambaApplier, SambaOptions, rollback_samba
+from smbsign.remediate.findings import parse_findings
+from smbsign.remediate.plan import Plan, Stage, TargetKind, build_plan, plan_to_dict
+from smbsign.remediate.render import FORMATS, FrameworkRef, RenderContext, formats_for
+from smbsign.remediate.render.regfile import UNDO_FILE, render_undo
+from smbsign.remediate.snapshot import KIND_SAMBA, KIND_WINDOWS, SnapshotStore
+
+FORMAT_CHOICES = [*FORMATS, "all"]
+
+
+def _context(catalog: Catalog, repository: str) -> RenderContext:
+    mappings = {
+        cid: tuple(
+            FrameworkRef(f"{fw.name} {fw.version}".strip(), req.id, req.title)
+            for fw, req in catalog.mappings_for(cid)
+        )
+        for cid in catalog.controls
+    }
+    return RenderContext(f"smbsign {__version__}", mappings, repository)
+
+
+def _address(text: str) -> tuple[str, int]:
+    """``ADDR``, ``ADDR:PORT``, ``[IPv6]:PORT`` or a bare IPv6 address."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.lstrip(":") or "445"
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, "445"
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--verify {text!r}: expected ADDR or ADDR:PORT")
+    return host, int(port)
+
+
+def _load_findings(path: Path) -> list[dict[str, object]]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return parse_findings(data, str(path))
+    except ParseError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _echo_plan(plan: Plan) -> None:
+    stage = plan.stage.value if plan.stage else "default"
+    typer.echo(
+        f"Plan for {plan.target.value} (stage {stage}, from {plan.source}): "
+        f"{len(plan.changes)} change(s)"
+    )
+    for ch in plan.changes:
+        hosts = f"  [{', '.join(ch.hosts)}]" if ch.hosts else ""
+        typer.echo(f"  change   {ch.id}: {ch.control.title}{hosts}")
+    for imp in plan.impacts:
+        typer.echo(f"  impact   {imp.control} ({imp.topic}): {' '.join(imp.text.split())}")
+    for sk in plan.skipped:
+        typer.echo(f"  skipped  {sk.control}: {sk.reason}")
+
+
+def _write_formats(plan: Plan, names: list[str], out: Path, ctx: RenderContext) -> None:
+    import json
+
+    written = 0
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            for rel, data in FORMATS[name].render(plan, ctx).items():
+                path = out / name / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(path, data)
+                written += 1
+        body = json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
+        write_atomic(out / "plan.json", body.encode())
+    except OSError as exc:
+        raise UsageError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    typer.echo(f"Wrote {written} file(s) for {', '.join(names)} under {out} (and plan.json)")
+
+
+def _apply_samba(
+    plan: Plan, conf: Path, yes: bool, store: SnapshotStore, options: SambaOptions
+) -> None:
+    if not conf.is_file():
+        raise UsageError(f"--samba {conf}: no such file")
+    applier = SambaApplier(conf, store, options)
+    preview = applier.preview(plan)
+    if not preview.changed:
+        typer.echo(f"{conf}: already in the desired state; nothing to change")
+        return
+    typer.echo(preview.diff.rstrip("\n"))
+    if not yes:
+        typer.echo(
+            "Dry run: nothing changed. Re-run with --yes to apply (snapshot, testparm, "
+            "reload, verify, automatic rollback)."
+        )
+        return
+    result = apply_safely(applier, plan)
+    snap = result.snapshot
+    for line in result.verification.details:
+        typer.echo(f"  verified {line}")
+    if snap is not None:
+        typer.echo(f"Applied. Snapshot: {snap.path}")
+        typer.echo(f"Undo with: smbsign rollback {snap.path}")
+
+
+def fix(
+    from_: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="Findings of `smbsign audit` (JSON or JSONL); fix what failed."
+        ),
+    ] = None,
+    controls: Annotated[
+        str | None,
+        typer.Option(
+            "--controls",
+            help="Comma-separated control ids (default: every control that enforces signing).",
+        ),
+    ] = None,
+    target: Annotated[
+        TargetKind | None,
+        typer.Option(
+            "--target",
+            help="Kind of machine (default: samba with --samba, else windows-server).",
+            case_sensitive=False,
+        ),
+    ] = None,
+    stage: Annotated[
+        Stage | None,
+        typer.Option(
+            "--stage",
+            help="audit: turn on the audit-unsigned-peers policies first; "
+            "enforce: require signing.",
+            case_sensitive=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="Output format: " + ", ".join(FORMAT_CHOICES) + "."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Directory for the generated files.")
+    ] = None,
+    samba: Annotated[
+        Path | None, typer.Option("--samba", help="smb.conf to fix (with --apply).")
+    ] = None,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Show the change to --samba CONF; with --yes make it.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Really apply (with --apply).")] = False,
+    snapshot_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot-dir",
+            help="Where snapshots go (default: $SMBSIGN_SNAPSHOT_DIR or the user data dir).",
+        ),
+    ] = None,
+    verify: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--verify",
+            help="ADDR[:PORT] to probe after the change (repeatable; default 127.0.0.1:445).",
+        ),
+    ] = None,
+    reload_cmd: Annotated[
+        str | None,
+        typer.Option(
+            "--reload-cmd",
+            help="Command that reloads Samba (default: smbcontrol -s CONF smbd reload-config).",
+        ),
+    ] = None,
+    repository: Annotated[
+        str,
+        typer.Option("--collection-repository", help="repository URL for the Ansible galaxy.yml."),
+    ] = "",
+) -> None:
+    """Plan, render and safely apply SMB signing remediation."""
+    if yes and not apply:
+        raise UsageError("--yes only makes sense with --apply")
+    if apply and samba is None and sys.platform != "win32":
+        raise UsageError(
+            "--apply needs --samba CONF here (the local Windows registry is only "
+            "changed on Windows); use --format to generate remediation instead"
+        )
+    if fmt is not None and fmt not in FORMAT_CHOICES:
+        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMAT_CHOICES)}")
+    if fmt is not None and output is None:
+        raise UsageError("--format needs -o DIR")
+    if from_ is not None and controls:
+        raise UsageError("use --from or --controls, not both")
+    kind = target or (TargetKind.SAMBA if samba is not None else TargetKind.WINDOWS_SERVER)
+    if samba is not None and kind is not TargetKind.SAMBA:
+        raise UsageError("--samba fixes a Samba server: use --target samba (or leave it out)")
+    names: list[str] = []
+    if fmt == "all":
+        names = formats_for(kind.is_windows)
+    elif fmt is not None:
+        if FORMATS[fmt].windows is not kind.is_windows:
+            raise UsageError(
+                f"--format {fmt} does not apply to --target {kind.value} "
+                f"(use one of {', '.join(formats_for(kind.is_windows))})"
+            )
+        names = [fmt]
+    addresses = tuple(_address(v) for v in (verify or ["127.0.0.1:445"]))
+    reload_argv = tuple(shlex.split(reload_cmd)) if reload_cmd else None
+    if reload_cmd is not None and not reload_argv:
+        raise UsageError("--reload-cmd is empty")
+
+    catalog = load_catalog()
+    ids = [c.strip() for c in controls.split(",") if c.strip()] if controls else None
+    findings = _load_findings(from_) if from_ is not None else None
+    plan = build_plan(
+        list(catalog.controls.values()),
+        kind,
+        stage=stage,
+        control_ids=ids,
+        findings=findings,
+        source=f"findings {from_}" if from_ else "controls",
+    )
+    _echo_plan(plan)
+    if names and output is not None:
+        _write_formats(plan, names, output, _context(catalog, repository))
+    if apply and samba is not None:
+        if plan.empty:
+            typer.echo("Nothing to apply.")
+            return
+        store = SnapshotStore(snapshot_dir)
+        _apply_samba(
+            plan, samba, yes, store, SambaOptions(verify=addresses, reload_cmd=reload_argv)
+        )
+    elif apply and sys.platform == "win32":  # pragma: no cover - Windows only
+        from smbsign.remediate.apply.windows import WindowsApplier, WinregWriter
+
+        applier = WindowsApplier(WinregWriter(), SnapshotStore(snapshot_dir))
+        preview = applier.preview(plan)
+        typer.echo(preview.diff.rstrip("\n") or "already in the desired state")
+        if yes and preview.changed:
+            result = apply_safely(applier, plan)
+            if result.snapshot is not None:
+                typer.echo(f"Applied. Undo with: smbsign rollback {result.snapshot.path}")
+
+
+def rollback(
+    snapshot: Annotated[
+        str | None,
+        typer.Argument(
+            help="Snapshot directory, its manifest.json, or its id in the snapshot dir."
+        ),
+    ] = None,
+    snapshot_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot-dir",
+            help="Where snapshots are (default: $SMBSIGN_SNAPSHOT_DIR or the user data dir).",
+        ),
+    ] = None,
+    reload_cmd: Annotated[
+        str | None,
+        typer.Option(
+            "--reload-cmd",
+            help="Command that reloads Samba (default: the one recorded in the snapshot).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="reg: write the undo .reg file of a Windows snapshot instead."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Directory for --format output.")
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the snapshots.")] = False,
+) -> None:
+    """Restore a snapshot taken by `smbsign fix` (a safety snapshot is taken first)."""
+    store = SnapshotStore(snapshot_dir)
+    if list_:
+        for snap in store.list():
+            m = snap.manifest
+            what = m.get("original_path") or f"{len(m.get('values', []))} registry value(s)"
+            typer.echo(f"{snap.path}  {snap.kind}  {m.get('created', '')}  {what}")
+        return
+    if snapshot is None:
+        raise UsageError("give a SNAPSHOT (or --list)")
+    snap = store.load(snapshot)
+    if fmt is not None:
+        if fmt != "reg" or output is None:
+            raise UsageError("rollback --format supports only 'reg', with -o DIR")
+        if snap.kind != KIND_WINDOWS:
+            raise UsageError(f"--format reg needs a Windows snapshot; {snap.id} is {snap.kind}")
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+            write_atomic(
+                output / UNDO_FILE, render_undo(snap.priors(), snap.id, f"smbsign {__version__}")
+            )
+        except OSError as exc:
+            raise UsageError(f"cannot write to {output}: {exc.strerror or exc}") from None
+        typer.echo(f"Wrote {output / UNDO_FILE}")
+        return
+    if snap.kind == KIND_SAMBA:
+        argv = shlex.split(reload_cmd) if reload_cmd else None
+        before, path = rollback_samba(snap, store, reload_cmd=argv)
+        typer.echo(f"Restored {path} byte for byte from {snap.id} and reloaded Samba.")
+        typer.echo(f"What was there before is in snapshot {before.path}")
+        return
+    if snap.kind == KIND_WINDOWS and sys.platform == "win32":  # pragma: no cover - Windows
+        from smbsign.remediate.apply.windows import WinregWriter, rollback_windows
+
+        safety = rollback_windows(snap, WinregWriter(), store)
+        typer.echo(f"Restored {snap.id}; previous values saved in {safety.path}")
+        return
+    if snap.kind == KIND_WINDOWS:
+        raise UsageError(
+            "a Windows snapshot is restored on Windows; here use "
+            "--format reg -o DIR to get its undo .reg file"
+        )
+    raise RemediationError(f"snapshot {snap.id} has unknown kind {snap.kind!r}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to app."""
-    _ = app
+    app.command("fix")(fix)
+    app.command("rollback")(rollback)

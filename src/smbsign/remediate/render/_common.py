@@ -1,0 +1,159 @@
+"""Helpers shared by the renderers: the Jinja2 environment, registry path forms, quoting.
+
+Templates receive only ready-made strings and lists (no logic beyond loops, ARCHITECTURE.md
+"templates hold no logic"); everything that needs a decision or escaping happens here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+
+from smbsign.catalog.schema import DesiredRegistry
+from smbsign.regpath import split_hive
+
+Rendered = dict[str, bytes]  # path relative to the format's output directory -> bytes
+
+_ROOTS = {"hklm": "HKEY_LOCAL_MACHINE", "hkcu": "HKEY_CURRENT_USER", "hku": "HKEY_USERS"}
+_SHORT = {"hklm": "HKLM", "hkcu": "HKCU", "hku": "HKU"}
+_GPO = {"hklm": "MACHINE", "hkcu": "USER"}
+# PowerShell ends a single-quoted string at any of these (about_Quoting_Rules).
+_PS_QUOTES = ("'", "\u2018", "\u2019", "\u201a", "\u201b")
+
+
+@dataclass(frozen=True, slots=True)
+class FrameworkRef:
+    """One framework requirement that maps to a control (for compliance sections)."""
+
+    framework: str
+    requirement: str
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    """What renderers need besides the plan; no clock, so output is reproducible."""
+
+    generator: str = "smbsign"
+    mappings: Mapping[str, tuple[FrameworkRef, ...]] = field(default_factory=dict)
+    collection_repository: str = ""  # Ansible galaxy.yml ``repository`` (empty: none)
+
+    def refs(self, control_id: str) -> tuple[FrameworkRef, ...]:
+        return tuple(self.mappings.get(control_id, ()))
+
+
+def environment() -> jinja2.Environment:
+    """Jinja2 over ``remediate/templates``; strict (an undefined name is an error)."""
+    # Output is scripts, INI, YAML and .reg text, never HTML: HTML escaping would corrupt it.
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("smbsign.remediate", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_text(template: str, **values: Any) -> str:
+    return environment().get_template(template).render(**values)
+
+
+def _split(key: str) -> tuple[str, str]:
+    hive, rest = split_hive(key)
+    return hive or "hklm", rest
+
+
+def full_key(key: str) -> str:
+    """``HKEY_LOCAL_MACHINE\\SYSTEM\\...`` (``.reg`` files need full root names, DOMAIN.md 6.1)."""
+    hive, rest = _split(key)
+    return f"{_ROOTS[hive]}\\{rest}"
+
+
+def short_key(key: str) -> str:
+    """``HKLM\\SYSTEM\\...`` (display form)."""
+    hive, rest = _split(key)
+    return f"{_SHORT[hive]}\\{rest}"
+
+
+def ps_drive_key(key: str) -> str:
+    """``HKLM:\\SYSTEM\\...`` (PowerShell / Ansible ``win_regedit`` path form, DOMAIN.md 6.7)."""
+    hive, rest = _split(key)
+    return f"{_SHORT[hive]}:\\{rest}"
+
+
+def gpo_key(key: str) -> str:
+    """``MACHINE\\SYSTEM\\...`` as in GptTmpl.inf ``[Registry Values]`` (DOMAIN.md 6.2)."""
+    hive, rest = _split(key)
+    return f"{_GPO[hive]}\\{rest}"
+
+
+def hive_relative(key: str) -> str:
+    """The key without its hive, as Registry.pol stores it (DOMAIN.md 6.3)."""
+    return _split(key)[1]
+
+
+def multi_items(data: int | str) -> tuple[str, ...]:
+    """REG_MULTI_SZ items of catalog data: NUL-separated, else comma-separated."""
+    text = str(data)
+    sep = "\x00" if "\x00" in text else ","
+    return tuple(item.strip() for item in text.split(sep) if item.strip())
+
+
+def typed_data(reg: DesiredRegistry) -> int | str | tuple[str, ...]:
+    """Catalog data as the Python value of its registry type."""
+    if reg.type in ("REG_DWORD", "REG_QWORD"):
+        return int(reg.data)
+    if reg.type == "REG_MULTI_SZ":
+        return multi_items(reg.data)
+    return str(reg.data)
+
+
+def ps_quote(text: str) -> str:
+    """A PowerShell single-quoted string literal (``'`` doubled; no expansion)."""
+    for quote in _PS_QUOTES:
+        text = text.replace(quote, quote * 2)
+    return "'" + text + "'"
+
+
+def yaml_quote(text: str) -> str:
+    """A YAML single-quoted scalar (``'`` doubled; backslashes stay literal)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def crlf_utf16(text: str) -> bytes:
+    """UTF-16LE with BOM ``FF FE`` and CRLF line ends (DOMAIN.md 6.1, 6.2)."""
+    body = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    return b"\xff\xfe" + body.encode("utf-16-le")
+
+
+def crlf_utf8(text: str) -> bytes:
+    """UTF-8 with BOM and CRLF, what Windows PowerShell 5.1 reads safely for scripts."""
+    body = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    return b"\xef\xbb\xbf" + body.encode("utf-8")
+
+
+TOPIC_LABELS = {
+    "smb1_peers": "SMB1 peers",
+    "guest_access": "Guest access",
+    "nas_printers": "NAS and printers",
+    "file_share_witness": "File share witnesses",
+    "performance": "Performance",
+    "legacy_clients": "Legacy clients",
+    "group_policy": "Group Policy",
+    "restart": "Restart",
+    "other": "Note",
+}
+
+
+def one_line(text: str) -> str:
+    """Collapse whitespace (catalog texts may span lines; comments and tables may not)."""
+    return " ".join(text.split())
+
+
+def impact_lines(plan_impacts: Iterable[Any]) -> list[str]:
+    """``Impact (<control>, <topic>): <text>`` lines for file headers."""
+    return [f"Impact ({i.control}, {i.topic}): {one_line(i.text)}" for i in plan_impacts]

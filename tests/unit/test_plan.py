@@ -1,0 +1,152 @@
+"""Remediation plans: selection by controls or findings, target kinds, stages, impacts."""
+
+from __future__ import annotations
+
+import pytest
+from fix_controls import dc_only, sample_controls
+
+from smbsign.errors import UsageError
+from smbsign.remediate.plan import Stage, TargetKind, build_plan, plan_to_dict
+
+
+def ids(plan) -> list[str]:
+    return [c.id for c in plan.changes]
+
+
+def test_default_selects_every_enforcing_control_for_the_target() -> None:
+    plan = build_plan(sample_controls(), TargetKind.WINDOWS_SERVER)
+    assert ids(plan) == ["smb-server-signing-required", "smb-client-signing-required"]
+    # the Samba-only control is skipped with its reason, not silently dropped
+    assert [(s.control, s.reason) for s in plan.skipped] == [
+        ("samba-client-ipc-signing-required", "not a windows control (applies to samba)")
+    ]
+    assert all(ch.registry and not ch.samba for ch in plan.changes)
+
+
+def test_samba_target_uses_smb_conf_state() -> None:
+    plan = build_plan(sample_controls(), TargetKind.SAMBA)
+    assert ids(plan) == [
+        "smb-server-signing-required",
+        "smb-client-signing-required",
+        "samba-client-ipc-signing-required",
+    ]
+    assert [s.parameter for ch in plan.changes for s in ch.samba] == [
+        "server signing",
+        "client signing",
+        "client ipc signing",
+    ]
+    assert all(not ch.registry for ch in plan.changes)
+
+
+def test_explicit_controls_keep_order_and_reject_unknown_ids() -> None:
+    plan = build_plan(
+        sample_controls(),
+        TargetKind.WINDOWS_CLIENT,
+        control_ids=["smb1-client-disabled", "smb-client-signing-required"],
+    )
+    assert ids(plan) == ["smb1-client-disabled", "smb-client-signing-required"]
+    with pytest.raises(UsageError, match="no-such-control"):
+        build_plan(sample_controls(), TargetKind.WINDOWS_CLIENT, control_ids=["no-such-control"])
+
+
+def test_role_filter_skips_controls_for_other_roles() -> None:
+    controls = [*sample_controls(), dc_only()]
+    server = build_plan(controls, TargetKind.WINDOWS_SERVER)
+    assert "dc-only-example" not in ids(server)
+    assert any(
+        s.control == "dc-only-example" and "domain_controller" in s.reason for s in server.skipped
+    )
+    dc = build_plan(controls, TargetKind.DOMAIN_CONTROLLER)
+    assert "dc-only-example" in ids(dc)
+
+
+def test_audit_stage_turns_on_the_audit_policies_only() -> None:
+    plan = build_plan(sample_controls(), TargetKind.WINDOWS_SERVER, stage=Stage.AUDIT)
+    assert ids(plan) == ["smb-server-audit-unsigned-clients", "smb-client-audit-unsigned-servers"]
+    reasons = {s.control: s.reason for s in plan.skipped}
+    assert "next stage" in reasons["smb-server-signing-required"]
+    # the 24H2 build requirement is an impact the admin sees
+    assert any(
+        i.control == "smb-server-audit-unsigned-clients" and "26100" in i.text for i in plan.impacts
+    )
+
+
+def test_audit_stage_follows_the_side_of_explicit_controls() -> None:
+    plan = build_plan(
+        sample_controls(),
+        TargetKind.WINDOWS_SERVER,
+        stage=Stage.AUDIT,
+        control_ids=["smb-server-signing-required"],
+    )
+    assert ids(plan) == ["smb-server-audit-unsigned-clients"]
+
+
+def test_enforce_stage_never_includes_audit_controls() -> None:
+    plan = build_plan(
+        sample_controls(),
+        TargetKind.WINDOWS_SERVER,
+        stage=Stage.ENFORCE,
+        control_ids=["smb-server-audit-unsigned-clients", "smb-server-signing-required"],
+    )
+    assert ids(plan) == ["smb-server-signing-required"]
+    assert plan.skipped[0].control == "smb-server-audit-unsigned-clients"
+
+
+def test_samba_has_no_audit_stage() -> None:
+    plan = build_plan(sample_controls(), TargetKind.SAMBA, stage=Stage.AUDIT)
+    assert plan.empty
+    assert any("Samba has no audit" in s.reason for s in plan.skipped)
+
+
+def test_findings_select_failing_controls_and_list_unknown_ones() -> None:
+    findings = [
+        {"host": "10.0.0.5", "control": "smb-server-signing-required", "status": "fail"},
+        {"host": "10.0.0.6", "control": "smb-server-signing-required", "status": "fail"},
+        {"host": "10.0.0.6", "control": "smb-server-signing-required", "status": "fail"},
+        {"host": "10.0.0.5", "control": "smb-client-signing-required", "status": "pass"},
+        {
+            "host": "10.0.0.7",
+            "control": "smb-client-signing-required",
+            "status": "unknown",
+            "reason": "default depends on edition/build",
+        },
+        {"host": "10.0.0.7", "control": "retired-control", "status": "fail"},
+    ]
+    plan = build_plan(sample_controls(), TargetKind.WINDOWS_SERVER, findings=findings)
+    assert ids(plan) == ["smb-server-signing-required"]
+    assert plan.changes[0].hosts == ("10.0.0.5", "10.0.0.6")
+    reasons = {s.control: s.reason for s in plan.skipped}
+    assert reasons["retired-control"] == "not in the catalog"
+    assert "default depends on edition/build" in reasons["smb-client-signing-required"]
+
+
+def test_findings_in_audit_stage_pick_audit_policy_of_the_failing_side() -> None:
+    findings = [{"host": "h", "control": "smb-client-signing-required", "status": "fail"}]
+    plan = build_plan(
+        sample_controls(), TargetKind.WINDOWS_CLIENT, stage=Stage.AUDIT, findings=findings
+    )
+    assert ids(plan) == ["smb-client-audit-unsigned-servers"]
+
+
+def test_impacts_come_from_considerations_and_restart_needs() -> None:
+    plan = build_plan(
+        sample_controls(),
+        TargetKind.WINDOWS_CLIENT,
+        control_ids=["smb-server-signing-required", "smb1-client-disabled"],
+    )
+    topics = [(i.control, i.topic) for i in plan.impacts]
+    assert ("smb-server-signing-required", "nas_printers") in topics
+    assert ("smb-server-signing-required", "guest_access") in topics
+    assert ("smb1-client-disabled", "smb1_peers") in topics
+    assert ("smb1-client-disabled", "restart") in topics
+
+
+def test_plan_dict_is_json_ready() -> None:
+    import json
+
+    plan = build_plan(sample_controls(), TargetKind.SAMBA)
+    data = json.loads(json.dumps(plan_to_dict(plan)))
+    assert data["target"] == "samba"
+    assert data["changes"][0]["samba"] == [
+        {"parameter": "server signing", "value": "mandatory", "section": "global"}
+    ]
