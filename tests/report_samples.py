@@ -7,8 +7,13 @@ formula and control characters) that every format must render inertly.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
 
 from smbsign.catalog.schema import (
     Applicability,
@@ -212,3 +217,47 @@ def mixed_run(run_id: str = "mixdaaaa01") -> Run:
 #            scored = 26 + ws01/client 5 + ws02/server 10 + dc01/client (error) 5 = 46.
 # nist-800-53 (server, client): pass 20; scored 20 + 5 + 10 + 5 = 40.
 EXPECTED_SCORES = {"cis-win11": round(100 * 26 / 46, 1), "nist-800-53": 50.0}
+
+
+def report_schema() -> dict[str, Any]:
+    """The published report schema, checked to be a valid 2020-12 schema."""
+    text = (resources.files("smbsign") / "schemas" / "report.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def schema_validator(ref: str | None = None) -> Draft202012Validator:
+    """A validator for the whole document, or for one ``$defs`` entry (``jsonl_line``...)."""
+    schema = report_schema()
+    if ref is not None:
+        schema = {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{ref}"}
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def bulk_run(tag: str, n: int = 50) -> Run:
+    """A run with ``n`` records and ``n`` findings (concurrency tests)."""
+    recs = tuple(
+        ScanRecord(
+            f"10.9.{i // 250}.{i % 250}",
+            445,
+            ScanStatus.OK,
+            i % 3 != 0,
+            NO_SMB1,
+            _smb2(0x01 if i % 3 == 0 else 0x03),
+        )
+        for i in range(n)
+    )
+    fnds = tuple(
+        Finding(f"host{i}", SERVER, Status.PASS if i % 2 else Status.FAIL, i % 2, "= 1", None, tag)
+        for i in range(n)
+    )
+    return Run(tag, "audit", T0, T0, "0.1.0", ("smbsign", "audit", tag), recs, fnds)
+
+
+def write_runs(args: tuple[str, str, int]) -> list[str]:
+    """Worker for the multi-process store test: record ``count`` runs, return their ids."""
+    from smbsign.store import record_run
+
+    url, prefix, count = args
+    return [record_run(bulk_run(f"{prefix}{i:04d}"), url).id for i in range(count)]

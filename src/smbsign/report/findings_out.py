@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Sequence
+from pathlib import PurePath
 from typing import Any
 
 from rich.console import Console
@@ -88,11 +89,14 @@ def render_csv(findings: Sequence[Finding]) -> bytes:
 
 
 def _source_text(f: Finding) -> str:
-    if f.source is None:
+    src = f.source
+    if src is None:
         return ""
-    loc = f" {f.source.location}" if f.source.location else ""
-    path = f" {f.source.path}" if f.source.path else ""
-    return f"{f.source.layer.value}: {f.source.kind}{path}{loc}"
+    if src.kind == "default":
+        return f"default: {src.location}"
+    name = PurePath(src.path.replace("\\", "/")).name or src.path
+    parts = [p for p in (src.kind, name, src.location) if p]
+    return f"{src.layer.value}: {' '.join(parts)}"
 
 
 def render_table(findings: Sequence[Finding], width: int = 160) -> bytes:

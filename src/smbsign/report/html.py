@@ -233,4 +233,4 @@ def _env() -> Environment:
 
 def render(run: Run, catalog: CatalogLike | None = None, *, trend: Sequence[RunInfo] = ()) -> bytes:
     template = _env().get_template("report.html.j2")
-    return template.render(**view(run, catalog, trend)).encode()
+    return (template.render(**view(run, catalog, trend)).rstrip() + "\n").encode()

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from smbsign.model import Finding, Provenance, ScanRecord, Status
 from smbsign.report.hints import WIRE_HINTS, WIRE_RULE, control_hints
-from smbsign.report.run import CatalogLike, Run, RunInfo, iso, summary_to_dict
+from smbsign.report.run import CatalogLike, Run, RunInfo, clean, iso, summary_to_dict
 from smbsign.report.verdict import RELAYABLE, Verdict, verdict, wording
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -162,7 +162,7 @@ def _record_result(r: ScanRecord, index: int) -> dict[str, Any] | None:
         "ruleId": WIRE_RULE,
         "ruleIndex": index,
         "level": level,
-        "message": {"text": f"{r.target}:{r.port}: {wording(r)}"},
+        "message": {"text": clean(f"{r.target}:{r.port}: {wording(r)}")},
         "locations": [_location(r.target, r.port)],
         "partialFingerprints": {"smbsignHost/v1": _fingerprint(r.target, r.port, WIRE_RULE)},
         "properties": {"verdict": v.value, "status": r.status.value, "reason": r.reason},
@@ -173,9 +173,10 @@ def _finding_result(f: Finding, index: int) -> dict[str, Any] | None:
     level = _LEVEL.get(f.status)
     if level is None:
         return None
-    text = f"{f.host}: {f.title or f.control} is {f.status.value}"
-    text += f" (observed {f.observed!r}, expected {f.expected})" if f.expected else ""
-    text += f": {f.reason}" if f.reason else ""
+    seen = "not observed" if f.observed is None else f"observed {f.observed!r}"
+    text = f"{f.host}: {f.title or f.control}: {f.status.value}"
+    text += f" ({seen}, expected {f.expected})" if f.expected else f" ({seen})"
+    text += f": {clean(f.reason)}" if f.reason else ""
     result: dict[str, Any] = {
         "ruleId": f.control,
         "ruleIndex": index,

