@@ -5,10 +5,10 @@ its consumer (sarif-tools' ``sarif`` CLI for SARIF), and the ``record_cli_run`` 
 from __future__ import annotations
 
 import json
-import uuid
 import os
 import subprocess
 import sys
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
