@@ -17,8 +17,11 @@ from yaml.nodes import MappingNode
 
 from smbsign.errors import CatalogError
 
+# libyaml's parser when PyYAML was built with it (several times faster), else pure Python.
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class _StrictLoader(yaml.SafeLoader):
+
+class _StrictLoader(_SafeBase):  # type: ignore[valid-type,misc]
     """SafeLoader that refuses duplicate keys in a mapping."""
 
 
