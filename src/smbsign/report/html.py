@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from smbsign.model import Finding, ScanRecord, Status
 from smbsign.report.hints import WIRE_HINTS, control_hints
-from smbsign.report.run import CatalogLike, Run, RunInfo, iso
+from smbsign.report.run import CatalogLike, Run, RunInfo, Summary, iso
 from smbsign.report.scores import (
     FrameworkScore,
     StatusCounts,
@@ -104,39 +104,39 @@ def donut(score: FrameworkScore) -> Donut:
 class TrendChart:
     width: int
     height: int
-    points: tuple[tuple[float, float, str, int], ...]  # x, y, label, value
+    points: tuple[tuple[float, float, str, str, int], ...]  # x, y, label, run id, value
     polyline: str
     y_ticks: tuple[tuple[float, int], ...]
     series: str
 
 
 def trend_chart(trend: Sequence[RunInfo], current: Run) -> TrendChart | None:
-    """Relayable hosts per scan run (failing controls per audit run), oldest first."""
+    """Relayable hosts per run when the run has wire records, else failing pairs; oldest first."""
     runs = [t for t in trend if t.seq != current.seq]
-    series = "Relayable hosts" if current.kind == "scan" else "Failing host×control pairs"
-    values = [
-        (t.id, t.summary.relayable if current.kind == "scan" else t.summary.findings.get("fail", 0))
-        for t in runs
-    ]
-    s = current.summary
-    values.append(
-        (current.id, s.relayable if current.kind == "scan" else s.findings.get("fail", 0))
-    )
+    wire = bool(current.records)
+    series = "Relayable hosts" if wire else "Failing host×control pairs"
+
+    def value(s: Summary) -> int:
+        return s.relayable if wire else s.findings.get("fail", 0)
+
+    values = [(f"#{t.seq}", t.id, value(t.summary)) for t in runs]
+    here = f"#{current.seq}" if current.seq is not None else "this run"
+    values.append((here, current.id, value(current.summary)))
     if len(values) < 2:
         return None
     width, height, pad = 640, 200, 36
-    top = max(1, max(v for _, v in values))
+    top = max(1, max(v for _, _, v in values))
     step = (width - 2 * pad) / (len(values) - 1)
     pts = tuple(
-        (pad + i * step, height - pad - (height - 2 * pad) * v / top, label, v)
-        for i, (label, v) in enumerate(values)
+        (pad + i * step, height - pad - (height - 2 * pad) * v / top, label, rid, v)
+        for i, (label, rid, v) in enumerate(values)
     )
     ticks = sorted({0, top, math.ceil(top / 2)})
     return TrendChart(
         width=width,
         height=height,
-        points=tuple((round(x, 1), round(y, 1), lab, v) for x, y, lab, v in pts),
-        polyline=" ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in pts),
+        points=tuple((round(x, 1), round(y, 1), lab, rid, v) for x, y, lab, rid, v in pts),
+        polyline=" ".join(f"{x:.1f},{y:.1f}" for x, y, *_ in pts),
         y_ticks=tuple((round(height - pad - (height - 2 * pad) * t / top, 1), t) for t in ticks),
         series=series,
     )

@@ -282,5 +282,6 @@ def test_trend_chart_uses_older_runs() -> None:
     ]
     chart = html.trend_chart(older, rs.scan_run())
     assert chart is not None
-    assert [p[3] for p in chart.points] == [0, 1, 2, 3]
+    assert [p[4] for p in chart.points] == [0, 1, 2, 3]
+    assert [p[2] for p in chart.points] == ["#1", "#2", "#3", "this run"]
     assert html.trend_chart([], rs.scan_run()) is None
