@@ -158,28 +158,40 @@ def _src(path: str, line: int) -> Provenance:
     return Provenance(kind="regfile", path=path, location=f"line {line}", layer=Layer.LOCAL)
 
 
+def _finding(
+    host: str, control: str, status: Status, observed: object, src: Provenance | None, reason: str
+) -> Finding:
+    ctl = catalog().controls[control]
+    return Finding(
+        host,
+        control,
+        status,
+        observed,  # type: ignore[arg-type]
+        "= 0" if control == SMB1 else "= 1",
+        src,
+        reason,
+        title=ctl.title,
+        severity=ctl.severity,
+        weight=ctl.weight,
+    )
+
+
 def findings() -> tuple[Finding, ...]:
-    F = Finding
+    F = _finding
+    gpo = Provenance(
+        "winreg", "HKLM\\SYSTEM\\...\\Parameters", "RequireSecuritySignature", Layer.GPO
+    )
+    dflt = Provenance("default", "defaults.yaml", "windows build 26100", Layer.DEFAULT)
     return (
-        F("ws01", SERVER, Status.PASS, 1, "= 1", _src("/evidence/ws01.reg", 4), ""),
-        F("ws01", CLIENT, Status.FAIL, 0, "= 1", _src("/evidence/ws01.reg", 7), "value is 0"),
-        F("ws01", SMB1, Status.PASS, 0, "= 0", None, "absent; default 0 on build 26100"),
-        F("ws02", SERVER, Status.FAIL, 0, "= 1", _src("C:\\gpo\\GptTmpl.inf", 12), HOSTILE),
-        F("ws02", CLIENT, Status.UNKNOWN, None, "= 1", None, "absent; default unknown"),
-        F("ws02", SMB1, Status.NOT_APPLICABLE, None, "= 0", None, "samba host"),
-        F(
-            "dc01",
-            SERVER,
-            Status.PASS,
-            1,
-            "= 1",
-            Provenance(
-                "winreg", "HKLM\\SYSTEM\\...\\Parameters", "RequireSecuritySignature", Layer.GPO
-            ),
-            "",
-        ),
-        F("dc01", CLIENT, Status.ERROR, None, "= 1", None, "access denied"),
-        F("dc01", SMB1, Status.PASS, 0, "= 0", None, ""),
+        F("ws01", SERVER, Status.PASS, 1, _src("/evidence/ws01.reg", 4), "value is 1"),
+        F("ws01", CLIENT, Status.FAIL, 0, _src("/evidence/ws01.reg", 7), "value is 0"),
+        F("ws01", SMB1, Status.PASS, 0, dflt, "absent; default 0 on build 26100"),
+        F("ws02", SERVER, Status.FAIL, 0, _src("C:\\gpo\\GptTmpl.inf", 12), HOSTILE),
+        F("ws02", CLIENT, Status.UNKNOWN, None, None, "absent; default unknown"),
+        F("ws02", SMB1, Status.NOT_APPLICABLE, None, None, "samba host"),
+        F("dc01", SERVER, Status.PASS, 1, gpo, "value is 1"),
+        F("dc01", CLIENT, Status.ERROR, None, None, "access denied"),
+        F("dc01", SMB1, Status.PASS, 0, dflt, "absent; default 0"),
     )
 
 
@@ -249,7 +261,14 @@ def bulk_run(tag: str, n: int = 50) -> Run:
         for i in range(n)
     )
     fnds = tuple(
-        Finding(f"host{i}", SERVER, Status.PASS if i % 2 else Status.FAIL, i % 2, "= 1", None, tag)
+        _finding(
+            f"host{i}",
+            SERVER,
+            Status.PASS if i % 2 else Status.FAIL,
+            i % 2,
+            _src("/e.reg", i + 1),
+            tag,
+        )
         for i in range(n)
     )
     return Run(tag, "audit", T0, T0, "0.1.0", ("smbsign", "audit", tag), recs, fnds)

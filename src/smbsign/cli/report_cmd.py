@@ -8,7 +8,6 @@ URL, unknown framework); 3 the store could not be read or written.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -16,13 +15,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from smbsign import __version__
+from smbsign.catalog import load_catalog
 from smbsign.cli._common import EXIT_FINDINGS, EXIT_USAGE, fail, write_atomic
 from smbsign.errors import SmbsignError, UsageError
 from smbsign.model import Finding, ScanRecord
@@ -140,16 +140,9 @@ def record_cli_run(
 # ----------------------------------------------------------------------- helpers
 
 
-def _catalog(required: bool) -> CatalogLike | None:
-    """The packaged catalog, or None while no loader exists (reports degrade gracefully)."""
-    module = importlib.import_module("smbsign.catalog")
-    loader: Any = getattr(module, "load_catalog", None)
-    if loader is None:
-        if required:
-            raise UsageError("no control catalog is available in this build")
-        return None
-    catalog: CatalogLike = loader()
-    return catalog
+def _catalog() -> CatalogLike:
+    """The packaged control catalog (titles, weights, desired state, framework mappings)."""
+    return load_catalog()
 
 
 def _emit(data: bytes, output: Path | None) -> None:
@@ -331,9 +324,7 @@ def report(
             raise UsageError(
                 f"--framework works with --format {', '.join(COMPLIANCE_FORMATS)}, not {name}"
             )
-        catalog = _catalog(required=True)
-        if catalog is None:  # pragma: no cover (required=True raises instead)
-            raise UsageError("no control catalog is available")
+        catalog = _catalog()
         fw = find_framework(catalog, framework)
         if fw is None:
             known = ", ".join(sorted(catalog.frameworks)) or "none"
@@ -343,7 +334,7 @@ def report(
     history_points: list[RunInfo] = []
     if name == "html" and trend_runs and run.seq is not None:
         history_points = trend(db, upto_seq=run.seq, kind=run.kind, limit=trend_runs + 1)
-    _emit(FORMATS[name](run, _catalog(required=False), trend=history_points), output)
+    _emit(FORMATS[name](run, _catalog(), trend=history_points), output)
 
 
 def register(app: typer.Typer) -> None:

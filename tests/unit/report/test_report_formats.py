@@ -285,3 +285,29 @@ def test_trend_chart_uses_older_runs() -> None:
     assert [p[4] for p in chart.points] == [0, 1, 2, 3]
     assert [p[2] for p in chart.points] == ["#1", "#2", "#3", "this run"]
     assert html.trend_chart([], rs.scan_run()) is None
+
+
+@pytest.mark.parametrize(
+    ("schema_file", "key"), [("scan-record", "records"), ("finding", "findings")]
+)
+def test_rows_match_the_other_published_schemas(schema_file: str, key: str) -> None:
+    """report.schema.json embeds its own copies; the scan and audit schemas must agree."""
+    from jsonschema import Draft202012Validator
+
+    text = (resources.files("smbsign") / "schemas" / f"{schema_file}.schema.json").read_text()
+    v = Draft202012Validator(json.loads(text))
+    doc = json.loads(json_out.render(rs.mixed_run()))
+    assert doc[key]
+    for item in doc[key]:
+        errors = list(v.iter_errors(item))
+        assert not errors, errors[0].message
+
+
+def test_published_schema_is_generated_from_the_shared_parts() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[3] / "scripts" / "gen_report_schema.py"
+    proc = subprocess.run([sys.executable, str(script), "--check"], timeout=60, check=False)
+    assert proc.returncode == 0, "run scripts/gen_report_schema.py and commit the schema"
