@@ -2,8 +2,9 @@
 
 Exit codes (public interface): 0 every SMB host that answered requires signing (also when
 none answered), 1 at least one provably does not, 2 usage error, 3 none proven "not
-required" but at least one SMB host could not be determined (never guessed as safe), 130
-interrupted (partial outputs are still valid files).
+required" but at least one SMB host could not be determined (never guessed as safe) or an
+output could not be written, 130 interrupted, 141 stdout closed by its reader (partial
+outputs are still valid files).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import os
 import resource
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -25,15 +27,23 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from smbsign.cli._common import EXIT_USAGE, write_atomic
+from smbsign.cli._common import EXIT_RUNTIME, EXIT_USAGE, write_atomic
 from smbsign.errors import UsageError
 from smbsign.model import ScanRecord, ScanStatus
-from smbsign.scan.output import RecordWriter, Tally, make_writer, relay_list_bytes
-from smbsign.scan.runner import Probe, RunOptions, run_scan
+from smbsign.scan.output import (
+    EXIT_UNDETERMINED,
+    RecordWriter,
+    Tally,
+    make_writer,
+    relay_list_bytes,
+)
+from smbsign.scan.runner import Probe, RunOptions, make_resolver, run_scan
 from smbsign.scan.targets import TargetSource, load_exclusions
 
 FD_HEADROOM = 64  # files, pipes and the resolver next to the sockets
 SOCKETS_PER_PROBE = 2
+DNS_THREADS = 32  # host-name lookups in flight at once
+EXIT_BROKEN_PIPE = 141  # stdout closed by the reader (128 + SIGPIPE, as a shell reports it)
 EXIT_INTERRUPTED = 130
 
 
@@ -91,17 +101,18 @@ def _check_writable(path: Path, what: str) -> None:
         raise UsageError(f"cannot write {what} {str(path)!r}")
 
 
-@contextlib.contextmanager
-def _open_output(path: Path | None) -> Iterator[TextIO]:
+def _open_output(path: Path | None) -> TextIO:
     if path is None:
-        yield sys.stdout
-        return
+        return sys.stdout
     try:
-        fh = path.open("w", encoding="utf-8", newline="")
+        return path.open("w", encoding="utf-8", newline="")
     except OSError as exc:
         raise UsageError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
-    with fh:
-        yield fh
+
+
+def _write_error(exc: OSError) -> int:
+    sys.stderr.write(f"smbsign: error: cannot write output: {exc.strerror or exc}\n")
+    return EXIT_RUNTIME
 
 
 def _probe(connect_timeout: float, read_timeout: float, smb1_check: bool) -> Probe:
@@ -139,14 +150,19 @@ async def _drive(
     task = asyncio.current_task()
     if task is not None:
         loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    await run_scan(
-        plan.source,
-        plan.probe,
-        on_record,
-        plan.opts,
-        excluded=plan.source.exclusions.excludes_text,
-        on_target=on_target,
-    )
+    dns = ThreadPoolExecutor(DNS_THREADS, thread_name_prefix="smbsign-dns")
+    try:
+        await run_scan(
+            plan.source,
+            plan.probe,
+            on_record,
+            plan.opts,
+            resolve=make_resolver(dns),
+            excluded=plan.source.exclusions.excludes_text,
+            on_target=on_target,
+        )
+    finally:
+        dns.shutdown(wait=False, cancel_futures=True)
 
 
 def scan(
@@ -284,51 +300,77 @@ def _writers(plan: _Plan, fh: TextIO) -> list[RecordWriter]:
 def _run(plan: _Plan) -> int:
     """Scan, stream records to every writer, always close outputs; return the exit code."""
     tally = Tally()
-    code: int | None = None
-    with _open_output(plan.output) as fh:
-        writers = _writers(plan, fh)
-        progress, advance, describe = _progress(plan.total) if plan.progress else (None,) * 3
-
-        def on_record(rec: ScanRecord) -> None:
-            tally.add(rec)
-            for writer in writers:
-                writer.write(rec)
-            if describe is not None and rec.status is ScanStatus.OK:
-                describe(f"{tally.not_required} not required / {tally.statuses['ok']} SMB")
-
-        def on_target() -> None:
-            tally.targets += 1
-            if advance is not None:
-                advance()
-
-        try:
-            with progress if progress is not None else contextlib.nullcontext():
-                asyncio.run(_drive(plan, on_record, on_target))
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            code = EXIT_INTERRUPTED
-        except UsageError as exc:  # a bad line on stdin, found mid-scan
-            sys.stderr.write(f"smbsign: error: {exc}\n")
-            code = EXIT_USAGE
-        finally:
-            summary = tally.summary(complete=code is None)
-            for writer in writers:
-                with contextlib.suppress(OSError):
-                    writer.close(summary)
-            if plan.relay_list is not None:
-                write_atomic(plan.relay_list, relay_list_bytes(tally.relay_addresses()))
+    fh = _open_output(plan.output)
+    code = _scan_into(plan, fh, tally)
+    try:
+        if plan.output is not None:
+            fh.close()
+        if plan.relay_list is not None:
+            write_atomic(plan.relay_list, relay_list_bytes(tally.relay_addresses()))
+    except OSError as exc:
+        code = code or _write_error(exc)
     final = tally.exit_code() if code is None else code
     if not plan.quiet:
         _report(tally, final, plan.relay_list)
     return final
 
 
+def _scan_into(plan: _Plan, fh: TextIO, tally: Tally) -> int | None:
+    """Run the scan into the writers; None when it completed, else the exit code."""
+    code: int | None = None
+    writers = _writers(plan, fh)
+    progress, advance, describe = _progress(plan.total) if plan.progress else (None,) * 3
+
+    def on_record(rec: ScanRecord) -> None:
+        tally.add(rec)
+        for writer in writers:
+            writer.write(rec)
+        if describe is not None and rec.status is ScanStatus.OK:
+            describe(f"{tally.not_required} not required / {tally.statuses['ok']} SMB")
+
+    def on_target() -> None:
+        tally.targets += 1
+        if advance is not None:
+            advance()
+
+    try:
+        with progress if progress is not None else contextlib.nullcontext():
+            asyncio.run(_drive(plan, on_record, on_target))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        code = EXIT_INTERRUPTED
+    except UsageError as exc:  # a bad line on stdin, found mid-scan
+        sys.stderr.write(f"smbsign: error: {exc}\n")
+        code = EXIT_USAGE
+    except BrokenPipeError:  # `smbsign scan ... | head`: stop quietly
+        _silence_stdout()
+        code = EXIT_BROKEN_PIPE
+    except OSError as exc:  # the output file could not be written (disk full, ...)
+        code = _write_error(exc)
+    summary = tally.summary(complete=code is None)
+    for writer in writers:
+        try:
+            writer.close(summary)
+        except BrokenPipeError:
+            _silence_stdout()
+            code = code or EXIT_BROKEN_PIPE
+        except OSError as exc:
+            code = code or _write_error(exc)
+    return code
+
+
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def _report(tally: Tally, code: int, relay_list: Path | None) -> None:
     sys.stderr.write(f"smbsign: {tally.summary_line()}\n")
-    if code == EXIT_INTERRUPTED:
+    if code in (EXIT_INTERRUPTED, EXIT_BROKEN_PIPE):
         sys.stderr.write("smbsign: interrupted; outputs hold the records so far\n")
     elif tally.statuses["ok"] == 0 and tally.unknown == 0:
         sys.stderr.write("smbsign: no SMB server answered\n")
-    elif code == 3:
+    elif code == EXIT_UNDETERMINED:
         sys.stderr.write(f"smbsign: {tally.unknown} SMB hosts could not be checked (exit 3)\n")
     if relay_list is not None:
         sys.stderr.write(f"smbsign: relay list: {len(tally.relay)} hosts in {relay_list}\n")

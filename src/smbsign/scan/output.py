@@ -263,7 +263,9 @@ class TableWriter:
         if not self._header:
             self._console.print(_row((h, "bold") for h, _ in _COLUMNS), soft_wrap=True)
             self._header = True
-        name = f"{rec.target} ({rec.hostname})" if rec.hostname else rec.target
+        name = rec.target
+        if rec.hostname and rec.hostname != rec.target:
+            name = f"{rec.target} ({rec.hostname})"
         cells = (
             (name, ""),
             (str(rec.port), ""),

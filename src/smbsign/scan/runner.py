@@ -19,10 +19,12 @@ The probe and the resolver are parameters (an injectable transport, like httpx's
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from smbsign.model import ScanRecord, ScanStatus, Smb1Observation
 from smbsign.scan.targets import Target
@@ -34,6 +36,7 @@ __all__ = [
     "Resolve",
     "RunOptions",
     "is_dead",
+    "make_resolver",
     "resolve_name",
     "run_scan",
     "transport_for",
@@ -87,9 +90,18 @@ def error_record(target: str, port: int, reason: str, hostname: str | None) -> S
     )
 
 
-async def resolve_name(name: str) -> list[str]:
-    """All distinct addresses of ``name`` (IPv4 and IPv6, resolver order)."""
-    infos = await asyncio.get_running_loop().getaddrinfo(name, None, type=socket.SOCK_STREAM)
+def _getaddrinfo(name: str) -> list[tuple[Any, ...]]:
+    return socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+
+
+async def resolve_name(name: str, executor: Executor | None = None) -> list[str]:
+    """All distinct addresses of ``name`` (IPv4 and IPv6, resolver order).
+
+    Lookups run on ``executor`` (the loop's default one when None), which bounds how many
+    are in flight.
+    """
+    loop = asyncio.get_running_loop()
+    infos = await loop.run_in_executor(executor, _getaddrinfo, name)
     out: list[str] = []
     for family, _, _, _, sockaddr in infos:
         if family in (socket.AF_INET, socket.AF_INET6):
@@ -99,6 +111,11 @@ async def resolve_name(name: str) -> list[str]:
             if addr not in out:
                 out.append(addr)
     return out
+
+
+def make_resolver(executor: Executor) -> Resolve:
+    """A resolver whose lookups run on ``executor`` (e.g. 32 threads: 32 lookups at once)."""
+    return functools.partial(resolve_name, executor=executor)
 
 
 class RateLimiter:

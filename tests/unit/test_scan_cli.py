@@ -1,0 +1,463 @@
+"""`smbsign scan` as a user runs it: a subprocess against fake SMB servers on loopback.
+
+The servers (127.0.0.0/8 and ::1 only) answer with replies laid out field by field in
+``smbwire_builders`` from the DOMAIN.md 5.5/5.6 tables; each address plays one profile
+(signing required, not required, SMB1-only with signing disabled, not SMB, silent). Real
+Samba is exercised by tests/lab/test_scan_lab.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from smbwire_builders import (
+    framed,
+    smb1_negotiate_response,
+    smb1_no_dialect_response,
+    smb2_negotiate_response,
+)
+from smbwire_fakeserver import classify
+
+from smbsign.scan.output import CSV_COLUMNS, load_schema
+
+SCHEMA = load_schema()
+DOCUMENT = jsonschema.Draft202012Validator({**SCHEMA, "$ref": "#/$defs/document"})
+
+# profile -> request kind -> reply bytes (None: close without a reply; absent: never answer)
+PROFILES: dict[str, dict[str, bytes | None]] = {
+    "required": {
+        "smb2": framed(smb2_negotiate_response(security_mode=0x03)),
+        "smb1_ntlm": framed(smb1_no_dialect_response()),
+    },
+    "not_required": {
+        "smb2": framed(smb2_negotiate_response(security_mode=0x01)),
+        "smb1_ntlm": None,
+    },
+    "smb1_disabled": {  # SMB1-only server, SecurityMode 0x03: user level, no signing bits
+        "smb2": None,
+        "smb1_ntlm": framed(smb1_negotiate_response(security_mode=0x03)),
+        "smb1_multi": framed(smb1_negotiate_response(security_mode=0x03)),
+    },
+    "http": {"smb2": b"HTTP/1.1 400 Bad Request\r\n\r\n", "smb1_ntlm": b"HTTP/1.1 400 Bad\r\n\r\n"},
+    "silent": {},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Loopback:
+    """Fake SMB servers on ``address -> profile``, all on one port, in a background loop."""
+
+    def __init__(self, hosts: dict[str, str], port: int | None = None) -> None:
+        self.hosts = hosts
+        self.port = port or free_port()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.servers: list[asyncio.Server] = []
+
+    async def _handle(
+        self, profile: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            header = await reader.readexactly(4)
+            body = await reader.readexactly(min(int.from_bytes(header[1:], "big"), 65536))
+            actions = PROFILES[profile]
+            kind = classify(body)
+            if kind in actions:
+                answer = actions[kind]
+                if answer is None:
+                    return
+                writer.write(answer)
+                await writer.drain()
+            while await reader.read(4096):  # hold until the client closes
+                pass
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def _start(self) -> None:
+        for address, profile in self.hosts.items():
+            server = await asyncio.start_server(
+                lambda r, w, p=profile: self._handle(p, r, w), address, self.port, backlog=128
+            )
+            self.servers.append(server)
+
+    async def _stop(self) -> None:
+        for server in self.servers:
+            server.close()
+        for task in asyncio.all_tasks():
+            if task is not asyncio.current_task():
+                task.cancel()
+
+    def __enter__(self) -> Loopback:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(30)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(30)
+        self.loop.close()
+
+
+def smbsign(
+    *args: str, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from smbsign.cli import main; main()", "scan", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        input=stdin,
+    )
+
+
+def jsonl(text: str) -> list[dict[str, Any]]:
+    records = [json.loads(line) for line in text.splitlines()]
+    for rec in records:
+        jsonschema.validate(rec, SCHEMA)
+    return records
+
+
+# -------------------------------------------------------------------- usage errors
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "no targets"),
+        (("10.0.0.1-300",), "bad target '10.0.0.1-300'"),
+        (("-iL", "/nonexistent/targets.txt"), "cannot read /nonexistent/targets.txt"),
+        (("127.0.0.1", "--ports", "0"), "bad --ports"),
+        (("127.0.0.1", "--ports", "445,x"), "bad --ports"),
+        (("127.0.0.1", "--rate", "-5"), "bad --rate"),
+        (("127.0.0.1", "--connect-timeout", "0"), "bad --connect-timeout"),
+        (("127.0.0.1", "--exclude", "dc1.corp"), "bad exclusion"),
+        (("127.0.0.1", "--exclude-file", "/nonexistent/x"), "cannot read"),
+        (("127.0.0.1", "--relay-list", "/nonexistent/dir/relay.txt"), "cannot write --relay-list"),
+        (("127.0.0.1", "-o", "/nonexistent/dir/out.json"), "cannot write"),
+        (("-iL", "-", "-iL", "-"), "only once"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(args: tuple[str, ...], message: str) -> None:
+    proc = smbsign(*args, stdin="")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("smbsign: error: ")
+    assert message in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_bad_line_in_file_stops_before_any_probe(tmp_path: Path) -> None:
+    targets = tmp_path / "t.txt"
+    targets.write_text("127.0.0.1\n127.0.0.2\n127.0.0.3/40\n")
+    with Loopback({"127.0.0.1": "not_required"}) as lab:
+        proc = smbsign("-iL", str(targets), "--ports", str(lab.port))
+    assert proc.returncode == 2
+    assert "t.txt:3: bad target '127.0.0.3/40'" in proc.stderr
+    assert proc.stdout == ""  # nothing probed
+
+
+@pytest.mark.parametrize("args", [("--format", "xml"), ("--concurrency", "0"), ("--bogus",)])
+def test_click_option_errors_exit_2(args: tuple[str, ...]) -> None:
+    proc = smbsign("127.0.0.1", *args)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+
+
+# ----------------------------------------------------------------------- end to end
+
+MIXED = {
+    "127.0.0.11": "required",
+    "127.0.0.12": "not_required",
+    "127.0.0.13": "smb1_disabled",
+    "127.0.0.14": "http",
+    "::1": "required",
+}
+# 127.0.0.15 has no server: closed
+
+
+@pytest.fixture(scope="module")
+def mixed() -> Iterator[Loopback]:
+    with Loopback(MIXED) as lab:
+        yield lab
+
+
+def test_jsonl_records_relay_list_and_exit_1(mixed: Loopback, tmp_path: Path) -> None:
+    relay = tmp_path / "relay.txt"
+    relay.write_text("10.9.9.9\n127.0.0.12\n")  # stale content: must be rewritten
+    proc = smbsign(
+        "127.0.0.11-15",
+        "::1",
+        "--ports",
+        str(mixed.port),
+        "--relay-list",
+        str(relay),
+        "--read-timeout",
+        "5",
+    )
+    assert proc.returncode == 1, proc.stderr
+    by = {r["target"]: r for r in jsonl(proc.stdout)}
+    assert set(by) == {"127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14", "127.0.0.15", "::1"}
+    assert (by["127.0.0.11"]["status"], by["127.0.0.11"]["signing_required"]) == ("ok", True)
+    assert by["127.0.0.11"]["smb2"]["security_mode"] == 0x03
+    assert by["127.0.0.11"]["smb1"]["offered"] is False
+    assert (by["127.0.0.12"]["signing_required"], by["127.0.0.12"]["relayable"]) == (False, True)
+    assert by["127.0.0.12"]["smb2"] == {
+        **by["127.0.0.12"]["smb2"],
+        "security_mode": 1,
+        "dialect": "3.1.1",
+        "signing_required": False,
+    }
+    smb1 = by["127.0.0.13"]
+    assert (smb1["status"], smb1["signing_required"], smb1["smb2"]) == ("ok", False, None)
+    assert (smb1["smb1"]["offered"], smb1["smb1"]["signing"]) == (True, "disabled")
+    assert by["127.0.0.14"]["status"] == "not_smb"
+    assert (by["127.0.0.15"]["status"], by["127.0.0.15"]["signing_required"]) == ("closed", None)
+    assert by["::1"]["signing_required"] is True
+    assert relay.read_text() == "127.0.0.12\n127.0.0.13\n"
+    assert "2 signing NOT required, 2 required, 0 unknown" in proc.stderr
+
+
+def test_json_document_and_csv(mixed: Loopback, tmp_path: Path) -> None:
+    out_json, out_csv = tmp_path / "scan.json", tmp_path / "scan.csv"
+    args = ("127.0.0.11", "127.0.0.12", "127.0.0.15", "--ports", str(mixed.port), "-q")
+    proc = smbsign(*args, "-o", str(out_json))
+    assert proc.returncode == 1
+    assert proc.stderr == ""  # -q
+    doc = json.loads(out_json.read_text())
+    DOCUMENT.validate(doc)
+    assert doc["complete"] is True
+    assert doc["summary"]["statuses"] == {
+        "ok": 2,
+        "closed": 1,
+        "filtered": 0,
+        "not_smb": 0,
+        "error": 0,
+    }
+    proc = smbsign(*args, "-o", str(out_csv))  # format from the suffix
+    rows = list(csv.DictReader(io.StringIO(out_csv.read_text())))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert sorted((r["target"], r["status"], r["signing_required"]) for r in rows) == [
+        ("127.0.0.11", "ok", "true"),
+        ("127.0.0.12", "ok", "false"),
+        ("127.0.0.15", "closed", ""),
+    ]
+
+
+def test_only_required_hosts_exit_0_and_table(mixed: Loopback) -> None:
+    proc = smbsign(
+        "127.0.0.11", "127.0.0.15", "::1", "--ports", str(mixed.port), "--format", "table"
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split()[:3] == ["TARGET", "PORT", "STATUS"]
+    assert len(lines) == 3  # header + two hosts; the closed one only counted
+    assert all("required" in line and "NOT" not in line for line in lines[1:])
+    assert "1 closed" in proc.stderr
+
+
+def test_fallback_port_used_when_first_is_closed(mixed: Loopback) -> None:
+    closed_port = free_port()
+    proc = smbsign("127.0.0.12", "--ports", f"{closed_port},{mixed.port}")
+    (rec,) = jsonl(proc.stdout)
+    assert (rec["port"], rec["relayable"]) == (mixed.port, True)
+    proc = smbsign("127.0.0.12", "--ports", f"{closed_port},{mixed.port}", "--all-ports")
+    assert sorted((r["port"], r["status"]) for r in jsonl(proc.stdout)) == sorted(
+        [(closed_port, "closed"), (mixed.port, "ok")]
+    )
+
+
+def test_names_stdin_and_exclusions(mixed: Loopback) -> None:
+    proc = smbsign(
+        "-iL",
+        "-",
+        "--ports",
+        str(mixed.port),
+        "--exclude",
+        "127.0.0.13",
+        stdin="# from a pipe\nlocalhost\n127.0.0.12\n127.0.0.13\n",
+    )
+    records = jsonl(proc.stdout)
+    got = sorted((r["target"], r["hostname"]) for r in records)
+    assert ("127.0.0.12", None) in got
+    assert ("127.0.0.1", "localhost") in got  # resolved, name kept (closed there)
+    assert not any(r["target"] == "127.0.0.13" for r in records)
+
+
+def test_unknown_without_not_required_is_exit_3() -> None:
+    with Loopback({"127.0.0.31": "required", "127.0.0.32": "silent"}) as lab:
+        proc = smbsign(
+            "127.0.0.31", "127.0.0.32", "--ports", str(lab.port), "--read-timeout", "0.5"
+        )
+    assert proc.returncode == 3, proc.stderr
+    by = {r["target"]: r for r in jsonl(proc.stdout)}
+    assert by["127.0.0.32"]["status"] == "error"
+    assert by["127.0.0.32"]["signing_required"] is None
+    assert by["127.0.0.32"]["reason"].startswith("read_timeout")
+    assert "could not be checked" in proc.stderr
+
+
+def test_nothing_answers_is_exit_0_with_note(tmp_path: Path) -> None:
+    relay = tmp_path / "relay.txt"
+    proc = smbsign("127.0.0.40-43", "--ports", str(free_port()), "--relay-list", str(relay))
+    assert proc.returncode == 0
+    assert "no SMB server answered" in proc.stderr
+    assert relay.read_text() == ""
+
+
+def test_bad_stdin_line_midscan_closes_outputs_exit_2(mixed: Loopback, tmp_path: Path) -> None:
+    out = tmp_path / "scan.json"
+    proc = smbsign(
+        "-iL", "-", "--ports", str(mixed.port), "-o", str(out), stdin="127.0.0.12\nnot a host!\n"
+    )
+    assert proc.returncode == 2
+    assert "<stdin>:2: bad target" in proc.stderr
+    doc = json.loads(out.read_text())
+    DOCUMENT.validate(doc)
+    assert doc["complete"] is False
+
+
+# --------------------------------------------------------------------- interrupted
+
+
+def wait_for(path: Path, needle: str, proc: subprocess.Popen[str]) -> None:
+    for _ in range(600):  # bounded: at most ~60 s
+        if path.exists() and needle in path.read_text():
+            return
+        if proc.poll() is not None:
+            pytest.fail(
+                f"scan ended early: {proc.returncode} {proc.stderr.read() if proc.stderr else ''}"
+            )
+        time.sleep(0.1)
+    pytest.fail(f"{needle!r} never appeared in {path}")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "sig"), [("json", signal.SIGINT), ("csv", signal.SIGINT), ("json", signal.SIGTERM)]
+)
+def test_interrupt_leaves_valid_outputs(tmp_path: Path, fmt: str, sig: int) -> None:
+    """Ctrl-C mid-scan: in-flight probes cancelled, files closed and parseable, relay list kept."""
+    hosts = {"127.0.0.50": "not_required", **{f"127.0.0.{i}": "silent" for i in range(51, 91)}}
+    out, relay = tmp_path / f"scan.{fmt}", tmp_path / "relay.txt"
+    with Loopback(hosts) as lab:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from smbsign.cli import main; main()",
+                "scan",
+                "127.0.0.50-90",
+                "--ports",
+                str(lab.port),
+                "--concurrency",
+                "4",
+                "--read-timeout",
+                "120",
+                "-o",
+                str(out),
+                "--relay-list",
+                str(relay),
+                "--no-progress",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_for(out, "127.0.0.50", proc)
+            time.sleep(0.3)  # let the next probes start and hang on silent hosts
+            proc.send_signal(sig)
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(30)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted" in stderr
+    if fmt == "json":
+        doc = json.loads(out.read_text())
+        DOCUMENT.validate(doc)
+        assert doc["complete"] is False
+        targets = [r["target"] for r in doc["records"]]
+    else:
+        text = out.read_text()
+        assert text.endswith("\n")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert all(len(row) == len(CSV_COLUMNS) and None not in row.values() for row in rows)
+        targets = [r["target"] for r in rows]
+    assert "127.0.0.50" in targets
+    assert len(targets) < 41  # stopped early
+    assert relay.read_text() == "127.0.0.50\n"
+
+
+def test_progress_off_when_stderr_is_not_a_terminal(mixed: Loopback) -> None:
+    proc = smbsign("127.0.0.11", "--ports", str(mixed.port))
+    assert "\x1b[" not in proc.stderr  # no progress bar escapes in a pipe
+    assert os.linesep in proc.stderr
+
+
+def test_reader_closing_stdout_stops_quietly() -> None:
+    """`smbsign scan ... | head -1`: exit 141, no traceback (1 would mean "not required")."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from smbsign.cli import main; main()",
+            "scan",
+            "127.0.4.0/22",
+            "--ports",
+            str(free_port()),
+            "--format",
+            "jsonl",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+    assert json.loads(first)["status"] == "closed"
+    assert proc.returncode == 141, stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_output_write_failure_is_one_line_error() -> None:
+    proc = smbsign("127.0.0.40", "--ports", str(free_port()), "-o", "/dev/full")
+    assert proc.returncode == 3
+    assert "cannot write output" in proc.stderr
+    assert "Traceback" not in proc.stderr
