@@ -134,7 +134,7 @@ def _unknown(reason: str) -> Resolution:
     return Resolution(False, None, "", reason, "")
 
 
-def resolve(key: str, facts: HostFacts) -> Resolution:
+def resolve(key: str, facts: HostFacts, *, literal: bool | None = None) -> Resolution:
     """DOMAIN.md 3.1-3.3 as a plain function."""
     role = facts.role.value if facts.role else None
     if facts.os_family is OsFamily.SAMBA:

@@ -176,8 +176,9 @@ def test_absent_value_uses_default_by_build_edition_role(
     f = one(control, [], hf=facts(build=build, edition=edition, role=role))
     assert f.status is status
     assert f.observed == "absent"
+    assert f.source is not None and f.source.kind == "default"
     if status is Status.UNKNOWN:
-        assert f.source is None and "default is unknown" in f.reason
+        assert "default is unknown" in f.reason
     else:
         assert f.source is not None and f.source.kind == "default"
         assert f.source.layer is Layer.DEFAULT and f.source.location

@@ -1,10 +1,283 @@
-"""`smbsign audit` command (being built; see the issue tracker)."""
+"""`smbsign audit`: check configuration evidence against the control catalog (docs/audit.md).
+
+Exit codes (public interface): 0 every applicable control passes on every host (``pass`` or
+``not_applicable`` only), 1 at least one finding is ``fail``, ``unknown`` or ``error`` (an
+unreadable file or an undeterminable default is never counted as compliant), 2 usage error.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from smbsign.catalog.schema import Control
+from smbsign.cli._common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    EXIT_USAGE,
+    fail,
+    write_atomic,
+)
+from smbsign.cli.audit_gather import (
+    HostEvidence,
+    gather_local,
+    gather_paths,
+    ip_literal,
+    merge_hosts,
+    probe,
+)
+from smbsign.engine.evaluate import evaluate
+from smbsign.engine.facts import merge_facts, parse_edition, parse_os_family, parse_role
+from smbsign.errors import SmbsignError, UsageError
+from smbsign.model import Finding, HostFacts, OsFamily, Status
+from smbsign.report.findings_out import FORMATS
+
+_PASSING = frozenset({Status.PASS, Status.NOT_APPLICABLE})
+_BY_SUFFIX = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".txt": "table"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Subset:
+    """The catalog restricted to the controls asked for (what the engine needs)."""
+
+    controls: Mapping[str, Control]
+
+
+def pick_format(fmt: str | None, output: Path | None) -> str:
+    """``--format``, else from the ``-o`` suffix, else ``table``."""
+    chosen = fmt or (_BY_SUFFIX.get(output.suffix.lower(), "table") if output else "table")
+    if chosen not in FORMATS:
+        raise UsageError(f"unknown --format {chosen!r} (table, json, jsonl or csv)")
+    return chosen
+
+
+def exit_code(findings: Sequence[Finding]) -> int:
+    """0 when every finding is ``pass``/``not_applicable``, else 1."""
+    return EXIT_OK if all(f.status in _PASSING for f in findings) else EXIT_FINDINGS
+
+
+def select_controls(catalog: object, ids: str | None, framework: str | None) -> _Subset:
+    """Controls named by ``--controls`` and/or ``--framework``; unknown names are usage errors."""
+    controls: Mapping[str, Control] = getattr(catalog, "controls")  # noqa: B009
+    chosen = dict(controls)
+    if framework is not None:
+        frameworks = getattr(catalog, "frameworks", {})
+        fw = frameworks.get(framework)
+        if fw is None:
+            known = ", ".join(sorted(frameworks)) or "none"
+            raise UsageError(f"unknown framework {framework!r} (known: {known})")
+        wanted = {c for req in fw.requirements for c in req.controls}
+        chosen = {k: v for k, v in chosen.items() if k in wanted}
+    if ids is not None:
+        names = [w.strip() for w in ids.split(",") if w.strip()]
+        unknown = [n for n in names if n not in controls]
+        if unknown or not names:
+            raise UsageError(
+                f"unknown control id(s): {', '.join(unknown) or ids!r} "
+                "(list them with `smbsign controls list`)"
+            )
+        chosen = {k: v for k, v in chosen.items() if k in names}
+    if not chosen:
+        raise UsageError("no control left to check (--controls and --framework exclude each other)")
+    return _Subset(chosen)
+
+
+def _cli_facts(
+    host: str,
+    os_family: str | None,
+    os_build: int | None,
+    edition: str | None,
+    role: str | None,
+) -> HostFacts | None:
+    if os_family is None and os_build is None and edition is None and role is None:
+        return None
+    return HostFacts(
+        host=host,
+        os_family=parse_os_family(os_family) if os_family else None,
+        build=os_build,
+        edition=parse_edition(edition) if edition else None,
+        role=parse_role(role) if role else None,
+    )
+
+
+def _local_host(host: str | None) -> str:
+    import socket
+
+    return host or socket.gethostname() or "localhost"
+
+
+def _note(message: str) -> None:
+    sys.stderr.write(f"smbsign: note: {' '.join(message.split())}\n")
+
+
+def run_audit(
+    paths: Sequence[Path],
+    *,
+    local: bool,
+    host: str | None,
+    samba_conf: Path | None,
+    cli_family: str | None,
+    os_build: int | None,
+    edition: str | None,
+    role: str | None,
+    want_probe: bool | None,
+    address: str | None,
+    subset: _Subset,
+) -> list[Finding]:
+    """Gather, then evaluate every host; usage problems raise :class:`UsageError`."""
+    if not paths and not local:
+        raise UsageError("give evidence files or directories, or --local")
+    for p in paths:
+        if not p.exists():
+            raise UsageError(f"no such file or directory: {str(p)!r}")
+    if samba_conf is not None and not local:
+        raise UsageError("--samba-conf goes with --local (pass an smb.conf as a PATH otherwise)")
+    probe_target: str | None = None
+    if want_probe and not local:
+        probe_target = ip_literal(address or host or "")
+        if probe_target is None:
+            raise UsageError("--probe needs --address (or --host) to be an IP address")
+    elif address is not None:
+        raise UsageError("--address goes with --probe and evidence files")
+
+    groups: list[dict[str, HostEvidence]] = []
+    local_name: str | None = None
+    if paths:
+        groups.append(gather_paths(paths, host))
+    if local:
+        local_name = _local_host(host)
+        ev = gather_local(
+            local_name, samba_conf, subset.controls.values(), with_probe=want_probe is not False
+        )
+        groups.append({local_name: ev})
+    hosts = merge_hosts(*groups)
+    if probe_target is not None:
+        if len(hosts) > 1:
+            raise UsageError("--probe with evidence of several hosts: give --host to name one")
+        name = next(iter(hosts), host or probe_target)
+        hosts.setdefault(name, HostEvidence(name)).observations.extend(probe([probe_target], host))
+
+    findings: list[Finding] = []
+    for name, ev in hosts.items():
+        cli = _cli_facts(name, cli_family, os_build, edition, role)
+        if name == local_name and (cli is None or cli.os_family is None):
+            family = OsFamily.WINDOWS if sys.platform == "win32" else OsFamily.SAMBA
+            cli = replace(cli or HostFacts(host=name), os_family=family)
+        merged = merge_facts(name, cli, ev.facts, ev.values)
+        for n in merged.notes:
+            _note(f"host {name}: {n}")
+        findings.extend(evaluate(ev.values, ev.observations, merged.facts, subset, ev.errors))
+    return findings
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
-    _ = app
+    """Add ``smbsign audit`` to ``app``."""
+
+    @app.command("audit")
+    def audit(
+        paths: Annotated[
+            list[Path] | None,
+            typer.Argument(
+                help="Evidence files or directories (.reg, GptTmpl.inf, secedit export, "
+                "Registry.pol, Get-Smb*Configuration JSON, registry snapshot, smb.conf).",
+                show_default=False,
+            ),
+        ] = None,
+        local: Annotated[
+            bool,
+            typer.Option(
+                "--local", help="Audit this machine (Samba on Linux, registry on Windows)."
+            ),
+        ] = False,
+        host: Annotated[
+            str | None, typer.Option("--host", help="Name all evidence after this host.")
+        ] = None,
+        samba_conf: Annotated[
+            Path | None,
+            typer.Option(
+                "--samba-conf", help="smb.conf for --local (default: where smbd reads it, smbd -b)."
+            ),
+        ] = None,
+        os_family: Annotated[
+            str | None, typer.Option("--os-family", help="windows or samba.")
+        ] = None,
+        os_build: Annotated[
+            int | None, typer.Option("--os-build", min=1, help="Windows build, e.g. 26100.")
+        ] = None,
+        edition: Annotated[
+            str | None,
+            typer.Option(
+                "--edition", help="Windows edition: Enterprise, Professional, Core (Home)..."
+            ),
+        ] = None,
+        role: Annotated[
+            str | None,
+            typer.Option(
+                "--role",
+                help="workstation, member_server, domain_controller or standalone.",
+            ),
+        ] = None,
+        want_probe: Annotated[
+            bool | None,
+            typer.Option(
+                "--probe/--no-probe",
+                help="Ask the server on the wire (default: on for --local, off for files).",
+                show_default=False,
+            ),
+        ] = None,
+        address: Annotated[
+            str | None, typer.Option("--address", help="IP address to probe with --probe.")
+        ] = None,
+        controls: Annotated[
+            str | None, typer.Option("--controls", help="Only these control ids (comma-separated).")
+        ] = None,
+        framework: Annotated[
+            str | None, typer.Option("--framework", help="Only the controls of this framework.")
+        ] = None,
+        fmt: Annotated[
+            str | None,
+            typer.Option("--format", "-f", help="table, json, jsonl or csv.", show_default=False),
+        ] = None,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+        ] = None,
+    ) -> None:
+        """Audit SMB signing settings from evidence files or this machine."""
+        try:
+            chosen = pick_format(fmt, output)
+            from smbsign.catalog import load_catalog
+
+            subset = select_controls(load_catalog(), controls, framework)
+            findings = run_audit(
+                paths or [],
+                local=local,
+                host=host,
+                samba_conf=samba_conf,
+                cli_family=os_family,
+                os_build=os_build,
+                edition=edition,
+                role=role,
+                want_probe=want_probe,
+                address=address,
+                subset=subset,
+            )
+        except UsageError as exc:
+            fail(str(exc), EXIT_USAGE)
+        except SmbsignError as exc:
+            fail(str(exc), EXIT_RUNTIME)
+        data = FORMATS[chosen](findings)
+        if output is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        else:
+            try:
+                write_atomic(output, data)
+            except OSError as exc:
+                fail(f"cannot write {str(output)!r}: {exc.strerror or exc}", EXIT_USAGE)
+        raise SystemExit(exit_code(findings))

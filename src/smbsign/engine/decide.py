@@ -42,18 +42,18 @@ def default_outcome(
             f"{prefix}{name} is not configured and the catalog gives no default for it",
             by_default=True,
         )
-    res: DefaultLike = ev.resolve(default_key, ev.facts)
+    res: DefaultLike = ev.resolve(default_key, ev.facts, literal=False)
+    src = Provenance(kind="default", path="", location=res.label, layer=Layer.DEFAULT)
     if not res.known or res.value is None:
         return Outcome(
             Status.UNKNOWN,
             observed,
             expected,
-            None,
+            src,
             f"{prefix}{name} is not configured and its default is unknown: {res.reason}",
             by_default=True,
         )
     ok = judge(res.value)
-    src = Provenance(kind="default", path="", location=res.label, layer=Layer.DEFAULT)
     notes = [
         "not explicitly configured; "
         + ("compliant by default" if ok else "the default is not compliant")
@@ -67,7 +67,7 @@ def default_outcome(
         observed,
         expected,
         src,
-        f"{prefix}{name} is not configured; the default for {res.label} is {res.value}{why}",
+        f"{prefix}{name} is not configured; {res.label} is {res.value}{why}",
         notes=tuple(notes),
         by_default=True,
     )

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from smbsign.catalog.defaults import resolve_default
 from smbsign.catalog.schema import Control
 from smbsign.engine.facts import infer_os_family
 from smbsign.engine.samba import samba_outcome
@@ -237,10 +238,10 @@ def evaluate(
     given).
     """
     if resolve is None:
-        from smbsign.catalog.defaults import resolve_default
-
         resolve = resolve_default
     family = facts.os_family or infer_os_family(values)
+    if family is not None and facts.os_family is None:
+        facts = replace(facts, os_family=family)  # defaults depend on it
     ev = Evidence.build(
         values, observations, facts, family, resolve, incomplete=[e.path for e in errors]
     )

@@ -67,6 +67,28 @@ def parse_role(text: str) -> Role:
     return role
 
 
+#: Common names for ``--edition`` mapped to Windows ``EditionID`` values (DOMAIN.md 3.5:
+#: Home is ``Core``); anything else is kept as given (``ServerStandard``, ``EnterpriseS``...).
+EDITION_ALIASES: dict[str, str] = {
+    "home": "Core",
+    "core": "Core",
+    "pro": "Professional",
+    "professional": "Professional",
+    "enterprise": "Enterprise",
+    "education": "Education",
+}
+
+
+def parse_edition(text: str) -> str:
+    """``--edition`` value to an ``EditionID``; :class:`UsageError` when blank."""
+    word = text.strip()
+    if not word or not word.replace("_", "").replace("-", "").isalnum():
+        raise UsageError(
+            f"bad edition {text!r} (e.g. Enterprise, Professional, Core, ServerStandard)"
+        )
+    return EDITION_ALIASES.get(word.lower(), word)
+
+
 def parse_os_family(text: str) -> OsFamily:
     """``--os-family`` value to :class:`OsFamily`; :class:`UsageError` when unknown."""
     try:
@@ -89,6 +111,8 @@ def samba_role(values: Iterable[SettingValue]) -> tuple[Role | None, str]:
         key = v.setting.strip().lower()
         if key in (SAMBA_ROLE_SETTING, SAMBA_SECURITY_SETTING, SAMBA_DOMAIN_LOGONS_SETTING):
             latest[key] = v  # later evidence overrides earlier (testparm comes after smb.conf)
+    if not latest:
+        return None, ""
     role_v = latest.get(SAMBA_ROLE_SETTING)
     raw = str(role_v.value).strip().lower() if role_v is not None and not role_v.deleted else ""
     if raw in SAMBA_ROLES:

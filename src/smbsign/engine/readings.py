@@ -193,12 +193,20 @@ def _overridden_note(winner: Reading, loser: Reading) -> str:
     return f"{head} — {_LAYER_LABEL.get(w, w.value)} wins{tail}"
 
 
+def rank(r: Reading) -> float:
+    """Precedence of a configured reading. A Registry.pol ``**soft.`` value is written only
+    where the value is absent (MS-GPREG 2.2.1), so it ranks below any value actually set."""
+    if r.source.location.endswith("(soft)"):
+        return 0.5
+    return CONFIG_RANK.get(r.source.layer, 0)
+
+
 def _top_of_slot(readings: Sequence[Reading]) -> tuple[Reading | None, str, list[Reading]]:
     """Winner within one location (policy or Parameters): highest layer, last in a file."""
     if not readings:
         return None, "", []
-    top_rank = max(CONFIG_RANK.get(r.source.layer, 0) for r in readings)
-    top = [r for r in readings if CONFIG_RANK.get(r.source.layer, 0) == top_rank]
+    top_rank = max(rank(r) for r in readings)
+    top = [r for r in readings if rank(r) == top_rank]
     last_per_file: dict[str, Reading] = {}
     for r in sorted(top, key=lambda r: r.order):
         last_per_file[r.source.path] = r

@@ -52,7 +52,7 @@ def _reading(sv: SettingValue, control: Control, ev: Evidence, order: int) -> Re
         return replace(
             _meaning_of_default(control, ev), setting=sv.setting, source=sv.provenance, order=order
         )
-    return Reading(sv.setting, low, low, sv.provenance, passes=low in passing, order=order)
+    return Reading(sv.setting, value, value, sv.provenance, passes=low in passing, order=order)
 
 
 def _meaning_of_default(control: Control, ev: Evidence) -> Reading:
@@ -62,13 +62,13 @@ def _meaning_of_default(control: Control, ev: Evidence) -> Reading:
     blank = Reading("", "default", "default", _NO_SOURCE)
     if control.default_key is None:
         return replace(blank, note="the catalog gives no meaning for 'default'")
-    res = ev.resolve(control.default_key, ev.facts)
+    res = ev.resolve(control.default_key, ev.facts, literal=True)
     if not res.known or res.value is None:
         return replace(blank, note=f"what 'default' means is unknown: {res.reason}")
     meaning = str(res.value).lower()
     passing = {p.lower() for p in chk.passing}
     return replace(
-        blank, passes=meaning in passing, note=f"'default' means {meaning} for {res.label}"
+        blank, passes=meaning in passing, note=f"{res.label}: 'default' means {res.value}"
     )
 
 

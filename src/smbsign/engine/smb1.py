@@ -26,7 +26,9 @@ from smbsign.model import Layer
 SERVER_SMB1 = "hklm\\system\\currentcontrolset\\services\\lanmanserver\\parameters\\smb1"
 CLIENT_DRIVER_START = "hklm\\system\\currentcontrolset\\services\\mrxsmb10\\start"
 SERVER_CMDLET = "pwsh:get-smbserverconfiguration:enablesmb1protocol"
-_SMB1_PROTOCOLS = frozenset({"nt1", "lanman2", "lanman1", "coreplus", "core"})
+#: Protocol floors that let SMB1 in; an explicit ``default`` sets no minimum at all, so SMB1
+#: (NT1) is accepted too (catalog/defaults.yaml ``literal_default``, [obs] Samba 4.17.12).
+_SMB1_PROTOCOLS = frozenset({"nt1", "lanman2", "lanman1", "coreplus", "core", "default"})
 
 
 def is_client_control(control: Control) -> bool:
@@ -58,8 +60,8 @@ def _samba_state(ev: Evidence, parameter: str) -> tuple[bool | None, str]:
     if not found:
         return None, ""
     _, sv = found[-1]  # later evidence (testparm after smb.conf) is the authority
-    value = str(sv.value).strip().lower()
-    on = value in _SMB1_PROTOCOLS
+    value = str(sv.value).strip()
+    on = value.lower() in _SMB1_PROTOCOLS
     return on, f"{parameter} = {value} in {describe_source(sv.provenance)}"
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from smbsign.catalog.schema import Control
+from smbsign.collect.base import deletion_covers
 from smbsign.engine.readings import canonical_setting
 from smbsign.model import HostFacts, OsFamily, Provenance, ScanRecord, SettingValue, Status
 
@@ -33,7 +34,16 @@ class DefaultLike(Protocol):
     def source(self) -> str: ...
 
 
-Resolver = Callable[[str, HostFacts], DefaultLike]
+class Resolver(Protocol):
+    """``smbsign.catalog.defaults.resolve_default``: what an absent setting means.
+
+    ``literal`` says whether the configuration has an explicit ``default`` (True) or no value
+    (False); it matters for Samba ``server/client min protocol`` (catalog/defaults.yaml).
+    """
+
+    def __call__(
+        self, default_key: str, facts: HostFacts, /, *, literal: bool | None = None
+    ) -> DefaultLike: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +56,7 @@ class Evidence:
     by_setting: Mapping[str, tuple[tuple[int, SettingValue], ...]]
     resolve: Resolver
     incomplete: tuple[str, ...] = ()  # paths that could not be read
+    key_deletions: tuple[tuple[int, SettingValue], ...] = ()  # ``<key>\*`` markers
 
     @classmethod
     def build(
@@ -58,8 +69,12 @@ class Evidence:
         incomplete: Sequence[str] = (),
     ) -> Evidence:
         index: dict[str, list[tuple[int, SettingValue]]] = {}
+        markers: list[tuple[int, SettingValue]] = []
         for order, sv in enumerate(values):
-            index.setdefault(canonical_setting(sv.setting), []).append((order, sv))
+            if sv.deleted and sv.setting.endswith("\\*"):
+                markers.append((order, sv))
+            else:
+                index.setdefault(canonical_setting(sv.setting), []).append((order, sv))
         return cls(
             facts=facts,
             family=family,
@@ -67,14 +82,18 @@ class Evidence:
             by_setting={k: tuple(v) for k, v in index.items()},
             resolve=resolve,
             incomplete=tuple(incomplete),
+            key_deletions=tuple(markers),
         )
 
     def lookup(self, *settings: str | None) -> list[tuple[int, SettingValue]]:
-        """Values of any of ``settings`` (canonicalised), in input order."""
+        """Values of any of ``settings`` (canonicalised), in input order, including the
+        key-deletion markers that delete them (docs/collectors.md "Deletions")."""
         out: list[tuple[int, SettingValue]] = []
         for s in settings:
             if s:
-                out.extend(self.by_setting.get(canonical_setting(s), ()))
+                sid = canonical_setting(s)
+                out.extend(self.by_setting.get(sid, ()))
+                out.extend(m for m in self.key_deletions if deletion_covers(m[1], sid))
         return sorted(out, key=lambda p: p[0])
 
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 from smbsign.catalog.schema import Control
 from smbsign.engine.decide import combine, configured_outcome, default_outcome, status_of
 from smbsign.engine.readings import (
-    CONFIG_RANK,
     Reading,
     Scalar,
-    canonical_setting,
     describe_source,
     expect_matches,
     pick,
+    rank,
     registry_reading,
 )
 from smbsign.engine.types import Evidence, Outcome
@@ -40,8 +39,9 @@ def registry_readings(control: Control, ev: Evidence) -> tuple[list[Reading], li
     policy = setting_id(reg.policy_key, reg.value) if reg.policy_key else None
     configured: list[Reading] = []
     effective: list[Reading] = []
-    for order, sv in ev.lookup(main, policy):
-        is_policy = policy is not None and canonical_setting(sv.setting) == policy
+    found = [(o, sv, False) for o, sv in ev.lookup(main)]
+    found += [(o, sv, True) for o, sv in ev.lookup(policy)] if policy else []
+    for order, sv, is_policy in sorted(found, key=lambda t: t[0]):
         r = registry_reading(sv, reg.type, reg.expected, policy=is_policy, order=order)
         (effective if sv.provenance.layer is Layer.EFFECTIVE else configured).append(r)
     return configured, effective
@@ -101,7 +101,7 @@ def windows_outcome(control: Control, ev: Evidence) -> Outcome:
     picked = pick(configured)
     ignored = sorted(
         (r for r in configured if not r.honoured),
-        key=lambda r: -_rank(r),
+        key=lambda r: (-int(r.policy), -rank(r)),
     )
 
     def judge(value: object) -> bool:
@@ -116,10 +116,6 @@ def windows_outcome(control: Control, ev: Evidence) -> Outcome:
     effective = _cmdlet_outcome(control, ev) or _registry_effective(eff_regs, expected, name)
     wire = WIRE_CHECKS[chk.wire](ev.observations) if chk.wire else None
     return combine(wire, effective, config)
-
-
-def _rank(r: Reading) -> int:
-    return CONFIG_RANK.get(r.source.layer, 0) * 2 + int(r.policy)
 
 
 def _as_scalar(value: object) -> Scalar:

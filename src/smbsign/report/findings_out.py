@@ -102,7 +102,9 @@ def _source_text(f: Finding) -> str:
 def render_table(findings: Sequence[Finding], width: int = 160) -> bytes:
     """A plain-text table (no colour codes; cells are ``Text`` so brackets stay literal)."""
     table = Table(show_lines=False, expand=False)
-    for col in ("host", "control", "status", "observed", "expected", "source", "reason"):
+    for col in ("host", "control", "status"):
+        table.add_column(col, no_wrap=True)
+    for col in ("observed", "expected", "source", "reason"):
         table.add_column(col, overflow="fold")
     for f in findings:
         observed = "" if f.observed is None else str(f.observed)
