@@ -280,3 +280,16 @@ def write_runs(args: tuple[str, str, int]) -> list[str]:
 
     url, prefix, count = args
     return [record_run(bulk_run(f"{prefix}{i:04d}"), url).id for i in range(count)]
+
+
+REAL_IDS = {
+    SERVER: "smb-server-signing-required",
+    CLIENT: "smb-client-signing-required",
+    SMB1: "smb1-server-disabled",
+}
+
+
+def real_catalog_run(run_id: str = "realaaaa01") -> Run:
+    """The audit sample on the packaged catalog's control ids."""
+    fs = tuple(replace(f, control=REAL_IDS[f.control]) for f in findings())
+    return replace(audit_run(run_id), findings=fs, records=records())

@@ -194,10 +194,11 @@ class RequirementStatus:
 
 
 def find_framework(catalog: CatalogLike, name: str) -> Framework | None:
-    """Match a framework by id or display name, case-insensitively."""
-    want = name.strip().lower()
+    """Match a framework by id, display name or "name version", case-insensitively."""
+    want = " ".join(name.split()).lower()
     for fw in catalog.frameworks.values():
-        if want in (fw.id.lower(), fw.name.lower()):
+        full = f"{fw.name} {fw.version}".strip().lower()
+        if want in (fw.id.lower(), fw.name.lower(), full):
             return fw
     return None
 
