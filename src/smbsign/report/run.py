@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from smbsign.catalog.schema import Control, Framework
-from smbsign.model import Finding, ScanRecord, Status
+from smbsign.model import Finding, ScanRecord, ScanStatus, Status
 from smbsign.report.verdict import RELAYABLE, Verdict, verdict
 
 RunKind = Literal["scan", "audit"]
@@ -117,7 +117,7 @@ class Summary:
     """The headline numbers of a run (stored with it, shown by ``history``)."""
 
     hosts: int  # distinct hosts seen in records or findings
-    smb_hosts: int  # distinct hosts where an SMB server answered
+    smb_hosts: int  # distinct hosts where an SMB server answered a NEGOTIATE (status ok)
     relayable: int  # distinct hosts with a not-required / disabled verdict
     required: int  # distinct hosts where every SMB answer required signing
     unknown: int  # distinct hosts whose signing could not be determined
@@ -184,7 +184,7 @@ def summarize(records: Sequence[ScanRecord], findings: Sequence[Finding]) -> Sum
     counts = Counter(per_host.values())
     return Summary(
         hosts=len(hosts),
-        smb_hosts=sum(n for v, n in counts.items() if v is not Verdict.NO_SMB),
+        smb_hosts=len({r.target for r in records if r.status is ScanStatus.OK}),
         relayable=sum(n for v, n in counts.items() if v in RELAYABLE),
         required=counts[Verdict.REQUIRED],
         unknown=counts[Verdict.UNKNOWN],

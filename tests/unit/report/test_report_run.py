@@ -92,7 +92,7 @@ def test_host_verdict_takes_the_relayable_port() -> None:
 
 def test_summary_counts_sample_scan() -> None:
     s = rs.scan_run().summary
-    assert (s.hosts, s.smb_hosts, s.relayable, s.required, s.unknown) == (6, 5, 3, 1, 1)
+    assert (s.hosts, s.smb_hosts, s.relayable, s.required, s.unknown) == (6, 4, 3, 1, 1)
     a = rs.audit_run().summary
     assert a.hosts == 3
     assert a.findings == {"pass": 4, "fail": 2, "unknown": 1, "not_applicable": 1, "error": 1}
