@@ -370,3 +370,23 @@ def test_garbage_evidence_is_an_error_finding(tmp_path: Path, data: bytes, name:
     for f in findings:
         jsonschema.validate(f, SCHEMA)
     assert any(f["status"] in ("error", "unknown", "fail") for f in findings)
+
+
+@needs_samples
+@pytest.mark.parametrize(
+    "sample",
+    sorted(p.name for p in SAMPLES.iterdir() if p.is_file()) if SAMPLES.is_dir() else [],
+)
+def test_every_reference_sample_gets_a_clear_answer(sample: str) -> None:
+    """GPO templates are evidence; the other samples (framework lists, SCA policies and
+    exports) are not host evidence and must be reported as such, never crash."""
+    code, findings, stderr = audit(SAMPLES / sample, "--role", "member_server")
+    assert "Traceback" not in stderr and code == 1
+    got = by_control(findings)
+    if sample.startswith("gpttmpl_"):
+        assert "evidence-error" not in got
+        f = got["smb-server-signing-required"]
+        assert f["status"] == "pass" and f["source"]["kind"] == "gpttmpl"
+    else:
+        assert got["evidence-error"]["status"] == "error"
+        assert got["evidence-error"]["source"]["path"].endswith(sample)

@@ -151,6 +151,8 @@ def _by_wire(wire: WireFact, effective: Outcome | None, config: Outcome) -> Outc
                 f"{_src(effective)} reports {effective.observed} but the wire says "
                 f"{wire.observed}: the wire decides"
             )
+        else:
+            notes.append(f"{_src(effective)} agrees: {effective.reason}")
     if _differs(out, config):
         notes.append(
             f"the configuration says {config.observed} ({_src(config)}: {config.status}) "
@@ -172,7 +174,7 @@ def _by_effective(effective: Outcome, config: Outcome) -> Outcome:
             f"{config.observed} ({_src(config)}): the policy has not been applied yet, or a "
             "source missing from the evidence overrides it; the reported value decides"
         )
-    elif config.status is Status.UNKNOWN:
+    else:
         notes.append(_config_context(config))
     return replace(effective, notes=tuple(notes))
 
