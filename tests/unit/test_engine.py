@@ -389,3 +389,11 @@ def test_every_control_gets_one_finding() -> None:
     found = evaluate([], [], facts(), CATALOG, resolve=resolve)
     assert sorted(f.control for f in found) == sorted(CATALOG.controls)
     assert all(f.host == "h1" and f.title and f.severity for f in found)
+
+
+def test_host_with_only_an_unreadable_file_takes_the_family_of_its_kind() -> None:
+    err = CollectError(host="h1", path="h1.reg", kind="regfile", message="odd byte count")
+    found = run([], hf=facts(family=None), errors=[err])
+    assert found[EVIDENCE_ERROR].status is Status.ERROR
+    assert found["client-require"].status is Status.UNKNOWN
+    assert "could not be read" in found["client-require"].reason

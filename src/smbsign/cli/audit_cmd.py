@@ -138,6 +138,8 @@ def run_audit(
             raise UsageError(f"no such file or directory: {str(p)!r}")
     if samba_conf is not None and not local:
         raise UsageError("--samba-conf goes with --local (pass an smb.conf as a PATH otherwise)")
+    if samba_conf is not None and not samba_conf.is_file():
+        raise UsageError(f"no such Samba config: {str(samba_conf)!r}")
     probe_target: str | None = None
     if want_probe and not local:
         probe_target = ip_literal(address or host or "")

@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from smbsign.catalog.defaults import resolve_default
 from smbsign.catalog.schema import Control
-from smbsign.engine.facts import infer_os_family
+from smbsign.engine.facts import family_of_kinds, infer_os_family
 from smbsign.engine.samba import samba_outcome
 from smbsign.engine.smb1 import is_client_control, smb1_state
 from smbsign.engine.types import CatalogLike, Evidence, Outcome, Resolver
@@ -240,6 +240,8 @@ def evaluate(
     if resolve is None:
         resolve = resolve_default
     family = facts.os_family or infer_os_family(values)
+    if family is None and not values:
+        family = family_of_kinds(e.kind for e in errors)
     if family is not None and facts.os_family is None:
         facts = replace(facts, os_family=family)  # defaults depend on it
     ev = Evidence.build(

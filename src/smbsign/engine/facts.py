@@ -143,6 +143,27 @@ def infer_os_family(values: Iterable[SettingValue]) -> OsFamily | None:
     return kinds.pop() if len(kinds) == 1 else None
 
 
+#: Collector kinds (docs/collectors.md) and the OS family their evidence belongs to; used
+#: when a host's only evidence could not be read.
+KIND_FAMILY: dict[str, OsFamily] = {
+    "regfile": OsFamily.WINDOWS,
+    "gpttmpl": OsFamily.WINDOWS,
+    "secedit": OsFamily.WINDOWS,
+    "registrypol": OsFamily.WINDOWS,
+    "winreg": OsFamily.WINDOWS,
+    "hive": OsFamily.WINDOWS,
+    "pwsh_json": OsFamily.WINDOWS,
+    "smbconf": OsFamily.SAMBA,
+    "testparm": OsFamily.SAMBA,
+}
+
+
+def family_of_kinds(kinds: Iterable[str]) -> OsFamily | None:
+    """The one OS family the collector ``kinds`` imply, or None (none, unknown or mixed)."""
+    families = {KIND_FAMILY.get(k) for k in kinds}
+    return families.pop() if len(families) == 1 else None
+
+
 _FIELDS_ALL = (
     "os_family",
     "build",
