@@ -67,13 +67,21 @@ def probe_once(address: str, port: int) -> ScanRecord:
     return asyncio.run(probe_port(address, port, ProbeOptions()))
 
 
+_NOISE = ("Load smb config", "Loaded services", "Weak crypto", "Server role", "#")
+_SEVERE = ("ERROR", "Error", "WARNING: Ignoring invalid value", "Can't", "Unable", "Unknown")
+
+
 def _first_line(proc: subprocess.CompletedProcess[bytes]) -> str:
-    text = (proc.stderr or b"").decode("utf-8", "replace") + (proc.stdout or b"").decode(
-        "utf-8", "replace"
+    """The most telling line a Samba tool printed (errors before warnings)."""
+    text = (
+        (proc.stderr or b"").decode("utf-8", "replace")
+        + "\n"
+        + (proc.stdout or b"").decode("utf-8", "replace")
     )
-    noise = ("Load smb config", "Loaded services", "Weak crypto", "Server role")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith(noise)]
-    return lines[0][:200] if lines else f"exit status {proc.returncode}"
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith(_NOISE)]
+    severe = [ln for ln in lines if ln.startswith(_SEVERE)]
+    pick = severe or lines
+    return pick[0][:200] if pick else f"exit status {proc.returncode}"
 
 
 def edits_for(plan: Plan) -> list[ParamEdit]:
@@ -219,6 +227,12 @@ class SambaApplier:
         tp = self.options.testparm
         proc = self._run([tp, "-s", str(path)])
         if proc.returncode != 0 or not proc.stdout.strip():
+            now = self._run([tp, "-s", str(self.conf)])
+            if path != self.conf and (now.returncode != 0 or not now.stdout.strip()):
+                raise RemediationError(
+                    f"testparm rejects {self.conf} as it is already ({_first_line(now)}); "
+                    "fix that first"
+                )
             raise RemediationError(f"testparm rejected the new configuration: {_first_line(proc)}")
         for e in edits:
             got = self._run([tp, "-s", "--parameter-name", e.name, str(path)])

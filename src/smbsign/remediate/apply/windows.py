@@ -70,6 +70,7 @@ class MemoryRegistry:
 
     def __init__(self, recording: Mapping[str, Any] | None = None) -> None:
         self._keys: set[str] = set()
+        self._key_names: dict[str, str] = {}  # key id -> casing it was created with
         self._values: dict[str, PriorValue] = {}
         self.fail_writes: set[str] = set()  # value names whose write raises (fault injection)
         self.writes: list[tuple[str, str, str]] = []
@@ -93,7 +94,12 @@ class MemoryRegistry:
         parts = kid.split("\\")
         for i in range(2, len(parts) + 1):
             self._keys.add("\\".join(parts[:i]))
-        self._values[setting_id(key, name)] = PriorValue(key, name, True, vtype, data)
+        # Like Windows, keep the casing a key and a value name were created with.
+        shown = self._key_names.setdefault(kid, key)
+        old = self._values.get(setting_id(key, name))
+        self._values[setting_id(key, name)] = PriorValue(
+            shown, old.name if old else name, True, vtype, data
+        )
 
     def read(self, key: str, name: str) -> PriorValue:
         found = self._values.get(setting_id(key, name))
@@ -191,12 +197,14 @@ def _targets(plan: Plan) -> list[tuple[str, str, str, RegData, str]]:
 
 
 def restore(writer: RegistryWriter, priors: Iterable[PriorValue]) -> None:
-    """Write previous values back; delete values that were absent; raise if one differs."""
+    """Write back previous values that differ now; delete values that were absent; raise if
+    one still differs afterwards (values that were never changed are not written)."""
     priors = list(priors)
     for p in priors:
-        if p.present:
+        now = writer.read(p.key, p.name)
+        if p.present and not _same(now, str(p.type), p.data):
             writer.write(p.key, p.name, str(p.type), p.data)
-        elif writer.read(p.key, p.name).present:
+        elif not p.present and now.present:
             writer.delete(p.key, p.name)
     wrong = []
     for p in priors:

@@ -1,0 +1,210 @@
+"""The generated Ansible collection passes the real tools.
+
+``ansible-playbook --syntax-check`` resolves every module and role (``ansible.windows``
+comes from the PyPI ``ansible`` package in the test extra, since Galaxy is not reachable
+here) and ``ansible-lint`` runs with the production profile, offline. Mutated copies (a
+misspelled module, a task without a name) must fail, so these checks can fail. ansible-lint
+does not check the arguments of PowerShell modules, so every module argument is also
+checked against ``ansible-doc`` of the installed modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+BIN = Path(sys.executable).parent
+PLAYBOOK = BIN / "ansible-playbook"
+LINT = BIN / "ansible-lint"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not PLAYBOOK.exists() or not LINT.exists(),
+        reason="ansible-core / ansible-lint not installed (pip install -e '.[test]')",
+    ),
+]
+
+
+def _has_ansible_windows() -> bool:
+    proc = subprocess.run(
+        [str(BIN / "ansible-doc"), "-t", "module", "-l", "ansible.windows"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return "win_regedit" in proc.stdout
+
+
+def generate(tmp: Path, *extra: str) -> Path:
+    """`smbsign fix --format ansible`, installed as collection smbsign.remediation."""
+    out = tmp / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from smbsign.cli import main; main()",
+            "fix",
+            "--target",
+            "windows-server",
+            "--controls",
+            "smb-server-signing-required,smb-client-signing-required,smb1-client-disabled,"
+            "smb-server-audit-unsigned-clients",
+            "--format",
+            "ansible",
+            "-o",
+            str(out),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    coll = tmp / "collections" / "ansible_collections" / "smbsign" / "remediation"
+    shutil.copytree(out / "ansible", coll)
+    return coll
+
+
+def env_for(coll: Path) -> dict[str, str]:
+    home = coll.parents[3] / "home"
+    home.mkdir(exist_ok=True)
+    return {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(coll.parents[2]),
+        "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+        "HOME": str(home),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "NO_COLOR": "1",
+    }
+
+
+def lint(coll: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT), "--offline", "--profile", "production", "--nocolor"],
+        cwd=coll,
+        env=env_for(coll),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def windows_collection() -> None:
+    if not _has_ansible_windows():
+        pytest.skip("ansible.windows not installed (the 'ansible' package in the test extra)")
+
+
+def test_syntax_check_resolves_every_module_and_role(tmp_path: Path, windows_collection) -> None:
+    coll = generate(tmp_path)
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("[windows]\nwin1 ansible_connection=winrm\n")
+    proc = subprocess.run(
+        [str(PLAYBOOK), "-i", str(inventory), "--syntax-check", "playbooks/smbsign_fix.yml"],
+        cwd=coll,
+        env=env_for(coll),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "playbook: playbooks/smbsign_fix.yml" in proc.stdout
+
+
+def test_ansible_lint_production_profile_passes(tmp_path: Path, windows_collection) -> None:
+    coll = generate(tmp_path)
+    proc = lint(coll)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Profile 'production' was required, and it passed" in proc.stdout + proc.stderr
+
+
+def test_with_a_repository_no_lint_rule_is_skipped(tmp_path: Path, windows_collection) -> None:
+    coll = generate(tmp_path, "--collection-repository", "https://git.example.org/infra/smb")
+    assert not (coll / ".ansible-lint").exists()
+    proc = lint(coll)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_module_argument_matches_the_installed_module_spec(
+    tmp_path: Path, windows_collection
+) -> None:
+    """ansible-lint does not validate PowerShell modules' arguments; check them against
+    ``ansible-doc`` of the installed ansible.windows instead (type choices, known options)."""
+    coll = generate(tmp_path)
+    specs = {}
+    for module in (
+        "ansible.windows.win_regedit",
+        "ansible.windows.win_reg_stat",
+        "ansible.windows.win_reboot",
+    ):
+        doc = subprocess.run(
+            [str(BIN / "ansible-doc"), "-j", module],
+            env=env_for(coll),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        specs[module] = json.loads(doc.stdout)[module]["doc"]["options"]
+    seen = 0
+    for path in coll.glob("roles/*/*/main.yml"):
+        for task in yaml.safe_load(path.read_text()) or []:
+            if not isinstance(task, dict):
+                continue
+            for module, spec in specs.items():
+                args = task.get(module)
+                if args is None:
+                    continue
+                seen += 1
+                assert set(args or {}) <= set(spec), (path, args)
+                for key, value in (args or {}).items():
+                    choices = spec[key].get("choices")
+                    assert not choices or value in choices, (path, key, value)
+                if module.endswith("win_regedit"):
+                    assert args["type"] != spec["type"]["default"]  # never the REG_SZ default
+    assert seen >= 12
+
+
+def test_syntax_check_fails_on_an_unknown_module(tmp_path: Path, windows_collection) -> None:
+    """Negative control: a misspelled module is caught, so resolution really happens."""
+    coll = generate(tmp_path)
+    tasks = coll / "roles" / "smb_server_signing_required" / "tasks" / "main.yml"
+    tasks.write_text(
+        tasks.read_text().replace("ansible.windows.win_regedit:", "ansible.windows.win_regeditx:")
+    )
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("[windows]\nwin1\n")
+    proc = subprocess.run(
+        [str(PLAYBOOK), "-i", str(inventory), "--syntax-check", "playbooks/smbsign_fix.yml"],
+        cwd=coll,
+        env=env_for(coll),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "win_regeditx" in proc.stdout + proc.stderr
+
+
+def test_lint_fails_a_task_without_a_name(tmp_path: Path, windows_collection) -> None:
+    """Negative control for the production profile."""
+    coll = generate(tmp_path)
+    tasks = coll / "roles" / "smb_server_signing_required" / "tasks" / "main.yml"
+    tasks.write_text(
+        tasks.read_text().replace("- name: Read RequireSecuritySignature back\n  ", "- ")
+    )
+    proc = lint(coll)
+    assert proc.returncode != 0
+    assert "name[missing]" in proc.stdout + proc.stderr
