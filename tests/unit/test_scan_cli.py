@@ -461,3 +461,87 @@ def test_output_write_failure_is_one_line_error() -> None:
     assert proc.returncode == 3
     assert "cannot write output" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def limited_nofile(soft: int, hard: int) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_open_file_limit_raised_or_concurrency_clamped() -> None:
+    port = str(free_port())
+    base = [
+        sys.executable,
+        "-c",
+        "from smbsign.cli import main; main()",
+        "scan",
+        "127.0.0.40",
+        "--ports",
+        port,
+        "--concurrency",
+        "512",
+    ]
+    raised = subprocess.run(
+        base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        preexec_fn=lambda: limited_nofile(256, 4096),
+    )
+    assert raised.returncode == 0, raised.stderr
+    assert "warning" not in raised.stderr  # soft limit raised to 2 x 512 + 64
+    clamped = subprocess.run(
+        base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        preexec_fn=lambda: limited_nofile(256, 256),
+    )
+    assert clamped.returncode == 0, clamped.stderr
+    assert "open-file limit 256 allows --concurrency 96, not 512" in clamped.stderr
+
+
+def test_progress_bar_on_a_terminal(mixed: Loopback) -> None:
+    """stderr on a pseudo-terminal gets the rich progress bar; stdout (a pipe) only records."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from smbsign.cli import main; main()",
+            "scan",
+            "127.0.0.11-15",
+            "--ports",
+            str(mixed.port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        text=True,
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def drain() -> None:  # read while the child writes, so a full pty never blocks it
+        with contextlib.suppress(OSError):  # EIO once the child side is closed
+            while data := os.read(master, 65536):
+                chunks.append(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        stdout, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+        reader.join(30)
+        os.close(master)
+    terminal = b"".join(chunks).decode(errors="replace")
+    assert "scan" in terminal and "━" in terminal and "5/5" in terminal
+    assert "5 targets" in terminal
+    assert len(jsonl(stdout)) == 5

@@ -37,6 +37,7 @@ from smbsign.scan.output import (
     make_writer,
     relay_list_bytes,
 )
+from smbsign.scan.prober import ProbeOptions, probe_port
 from smbsign.scan.runner import Probe, RunOptions, make_resolver, run_scan
 from smbsign.scan.targets import TargetSource, load_exclusions
 
@@ -45,6 +46,13 @@ SOCKETS_PER_PROBE = 2
 DNS_THREADS = 32  # host-name lookups in flight at once
 EXIT_BROKEN_PIPE = 141  # stdout closed by the reader (128 + SIGPIPE, as a shell reports it)
 EXIT_INTERRUPTED = 130
+
+
+EPILOG = (
+    "Exit codes: 0 every SMB host that answered requires signing; 1 at least one does not "
+    "(listed by --relay-list); 2 usage error; 3 some SMB host could not be determined and "
+    "none was proven not to require signing; 130 interrupted. See docs/scan.md."
+)
 
 
 class Format(StrEnum):
@@ -57,6 +65,7 @@ class Format(StrEnum):
 _BY_SUFFIX = {
     ".json": Format.JSON,
     ".jsonl": Format.JSONL,
+    ".ndjson": Format.JSONL,
     ".csv": Format.CSV,
     ".txt": Format.TABLE,
 }
@@ -116,8 +125,6 @@ def _write_error(exc: OSError) -> int:
 
 
 def _probe(connect_timeout: float, read_timeout: float, smb1_check: bool) -> Probe:
-    from smbsign.scan.prober import ProbeOptions, probe_port
-
     opts = ProbeOptions(
         connect_timeout=connect_timeout, read_timeout=read_timeout, smb1_check=smb1_check
     )
@@ -378,4 +385,4 @@ def _report(tally: Tally, code: int, relay_list: Path | None) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to app."""
-    app.command("scan")(scan)
+    app.command("scan", epilog=EPILOG)(scan)
