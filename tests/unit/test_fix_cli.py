@@ -1,0 +1,129 @@
+"""`smbsign fix` command line: plans from real audit output, formats on disk, usage errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLI = [sys.executable, "-c", "from smbsign.cli import main; main()"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture
+def audit_output(tmp_path: Path) -> dict[str, Path]:
+    """Real `smbsign audit` output (JSON and JSONL) for a Samba server that signs on SMB1 only."""
+    conf = tmp_path / "smb.conf"
+    conf.write_text("[global]\n\tserver role = standalone server\n\tserver signing = auto\n")
+    out = {}
+    for fmt in ("json", "jsonl"):
+        proc = run("audit", str(conf), "--format", fmt)
+        assert proc.returncode == 1, proc.stderr  # findings: not compliant
+        out[fmt] = tmp_path / f"findings.{fmt}"
+        out[fmt].write_text(proc.stdout)
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_fix_from_audit_findings_plans_the_failed_controls(audit_output, fmt: str) -> None:
+    proc = run("fix", "--from", str(audit_output[fmt]), "--target", "samba")
+    assert proc.returncode == 0, proc.stderr
+    assert "change   smb-server-signing-required" in proc.stdout
+    assert "change   samba-client-ipc-signing-required" not in proc.stdout  # it passed
+    assert "(stage default, from findings" in proc.stdout
+
+
+def test_format_all_writes_every_samba_or_windows_format(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = run("fix", "--format", "all", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "ansible",
+        "dsc",
+        "gpo",
+        "intune",
+        "plan.json",
+        "powershell",
+        "reg",
+    ]
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["target"] == "windows-server"
+    assert [c["control"] for c in plan["changes"]] == [
+        "smb-client-signing-required",
+        "smb-server-signing-required",
+    ]
+    samba = tmp_path / "samba"
+    proc = run("fix", "--target", "samba", "--format", "all", "-o", str(samba))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in samba.iterdir()) == ["plan.json", "smbconf"]
+
+
+def test_staged_audit_plan_names_the_audit_policies(tmp_path: Path) -> None:
+    proc = run(
+        "fix",
+        "--stage",
+        "audit",
+        "--target",
+        "windows-client",
+        "--format",
+        "reg",
+        "-o",
+        str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "reg" / "smbsign-fix.reg").read_bytes().decode("utf-16")
+    assert '"AuditClientDoesNotSupportSigning"=dword:00000001' in text
+    assert '"AuditServerDoesNotSupportSigning"=dword:00000001' in text
+    assert "RequireSecuritySignature" not in text
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--yes"], "--yes only makes sense with --apply"),
+        (["--format", "reg"], "--format needs -o DIR"),
+        (["--format", "smbconf", "-o", "X"], "does not apply to --target windows-server"),
+        (["--format", "nope", "-o", "X"], "choose one of"),
+        (["--controls", "no-such-control"], "unknown control id"),
+        (["--from", "F", "--controls", "smb-server-signing-required"], "not both"),
+        (["--apply"], "--apply needs --samba"),
+        (["--samba", "/etc/x.conf", "--target", "windows-client"], "--target samba"),
+        (["--samba", "/nonexistent/smb.conf", "--apply"], "no such file"),
+        (
+            ["--samba", "/etc/hostname", "--apply", "--verify", "1.2.3.4:99999"],
+            "expected ADDR or ADDR:PORT",
+        ),
+        (["--from", "/nonexistent.json"], "cannot read"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(args: list[str], needle: str) -> None:
+    proc = run("fix", *args)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0], proc.stderr
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"{not json",
+        b'{"no_findings": []}',
+        b'[{"control": 1, "status": "fail"}]',
+        b"\xff\xfe\x00garbage",
+        b'{"type":"finding","host":"h"}\n',
+    ],
+)
+def test_malformed_findings_are_a_usage_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "findings.json"
+    path.write_bytes(content)
+    proc = run("fix", "--from", str(path))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len([ln for ln in proc.stderr.splitlines() if ln.strip()]) == 1
