@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def nmap_says_required(lab: Lab, name: str, tmp: Path) -> bool | None:
     return verdict.smb2_required
 
 
-def run_on_host(lab: Lab, name: str, *args: str):  # noqa: ANN201 - CompletedProcess[str]
+def run_on_host(lab: Lab, name: str, *args: str) -> subprocess.CompletedProcess[str]:
     return lab.run_in_host(name, [*smbsign_argv(), *args], timeout=180)
 
 
