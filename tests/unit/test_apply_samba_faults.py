@@ -141,6 +141,38 @@ def test_apply_without_yes_shows_the_diff_and_changes_nothing(site) -> None:
     assert not snapshots(snaps)
 
 
+def test_apply_succeeds_through_a_symlink_and_keeps_mode_and_link(site) -> None:
+    """A control without a wire check: testparm verification only, reload by --reload-cmd."""
+    conf, snaps, original = site
+    real = conf.with_name("smb.conf.real")
+    conf.rename(real)
+    conf.symlink_to(real.name)
+    proc = run_cli(
+        "fix",
+        "--samba",
+        str(conf),
+        "--controls",
+        "samba-client-ipc-signing-required",
+        "--apply",
+        "--yes",
+        "--snapshot-dir",
+        str(snaps),
+        "--reload-cmd",
+        "true",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "verified testparm: client ipc signing as wanted" in proc.stdout
+    assert conf.is_symlink() and conf.resolve() == real
+    assert real.read_bytes() == original.replace(
+        b"\n\n; shares below", b"\n\tclient ipc signing = required\n\n; shares below"
+    )
+    assert (real.stat().st_mode & 0o777) == 0o640
+    (snap,) = snapshots(snaps)
+    back = run_cli("rollback", str(snap), "--snapshot-dir", str(snaps), "--reload-cmd", "true")
+    assert back.returncode == 0, back.stderr
+    assert conf.is_symlink() and real.read_bytes() == original
+
+
 # ----------------------------------------------------------------------------- faults
 
 

@@ -201,7 +201,8 @@ class SambaApplier:
         runner: Runner = run_command,
         prober: Prober = probe_once,
     ) -> None:
-        self.conf = Path(conf)
+        # Edit the file a symlink points to, so the link itself stays (rename would replace it).
+        self.conf = Path(conf).resolve()
         self.store = store
         self.options = options or SambaOptions()
         self._run = runner

@@ -268,22 +268,22 @@ function Set-CmdletValue([string] $Cmdlet, [string] $Parameter, $Value) {
 
 # Put values back exactly: previous type and data, or delete what was absent.
 function Restore-State($Values, $Cmdlets) {
-    foreach ($c in @($Cmdlets)) {
+    foreach ($c in @($Cmdlets | Where-Object { $null -ne $_ })) {
         if ($null -ne $c.previous) { Set-CmdletValue $c.cmdlet $c.parameter $c.previous }
     }
-    foreach ($v in @($Values)) {
+    foreach ($v in @($Values | Where-Object { $null -ne $_ })) {
         if ($v.present) { Set-RegValue $v.key $v.name $v.type $v.data } else { Remove-RegValue $v.key $v.name }
     }
 }
 
 function Get-RestoreMismatch($Values, $Cmdlets) {
     $bad = @()
-    foreach ($c in @($Cmdlets)) {
+    foreach ($c in @($Cmdlets | Where-Object { $null -ne $_ })) {
         if ($null -ne $c.previous -and [string](Get-CmdletValue $c.getter $c.parameter) -ne [string]$c.previous) {
             $bad += '{0} {1}' -f $c.cmdlet, $c.parameter
         }
     }
-    foreach ($v in @($Values)) {
+    foreach ($v in @($Values | Where-Object { $null -ne $_ })) {
         $now = Get-RegState $v.key $v.name ''
         if ($v.present) { $ok = Test-RegValue $v.key $v.name $v.type $v.data } else { $ok = -not $now.present }
         if (-not $ok) { $bad += '{0}\{1}' -f $v.key, $v.name }
