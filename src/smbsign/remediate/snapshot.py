@@ -29,6 +29,7 @@ from typing import Any
 import platformdirs
 
 from smbsign.errors import RemediationError, UsageError
+from smbsign.remediate.fileops import fsync_dir, write_new
 
 SNAPSHOT_ENV = "SMBSIGN_SNAPSHOT_DIR"
 MANIFEST = "manifest.json"
@@ -127,29 +128,6 @@ class Snapshot:
         return tuple(prior_from_dict(v) for v in self.manifest.get("values", ()))
 
 
-def _write_new(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Create ``path`` (must not exist), write, fsync."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class SnapshotStore:
     """Create and find snapshots under one root directory."""
 
@@ -183,15 +161,15 @@ class SnapshotStore:
                 **manifest,
             }
             for fname, data in files.items():
-                _write_new(target / fname, data)
+                write_new(target / fname, data)
                 record.setdefault("files", {})[fname] = {
                     "sha256": hashlib.sha256(data).hexdigest(),
                     "size": len(data),
                 }
             body = json.dumps(record, indent=2, sort_keys=True).encode() + b"\n"
-            _write_new(target / MANIFEST, body)
-            _fsync_dir(target)
-            _fsync_dir(self.root)
+            write_new(target / MANIFEST, body)
+            fsync_dir(target)
+            fsync_dir(self.root)
         except OSError as exc:
             raise RemediationError(
                 f"cannot write snapshot under {self.root}: {exc.strerror or exc}"

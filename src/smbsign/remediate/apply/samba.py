@@ -25,7 +25,6 @@ import asyncio
 import difflib
 import hashlib
 import os
-import secrets
 import shutil
 import subprocess
 import time
@@ -37,6 +36,7 @@ from smbsign.errors import RemediationError
 from smbsign.model import ScanRecord, ScanStatus
 from smbsign.remediate.apply.base import Preview, Verification
 from smbsign.remediate.apply.smbconf_edit import ParamEdit, edit_globals
+from smbsign.remediate.fileops import atomic_write, fsync_dir, remove_stale_temps, write_temp
 from smbsign.remediate.plan import Plan
 from smbsign.remediate.snapshot import KIND_SAMBA, Snapshot, SnapshotStore
 
@@ -122,55 +122,6 @@ def _describe(rec: ScanRecord) -> str:
     if rec.status is not ScanStatus.OK:
         return f"{rec.status.value} ({rec.reason})" if rec.reason else rec.status.value
     return "signing required" if rec.signing_required else "signing not required"
-
-
-def atomic_write(path: Path, data: bytes, mode: int, uid: int, gid: int) -> None:
-    """Replace ``path`` with ``data``: temp file in the same directory, fsync, rename."""
-    tmp = write_temp(path, data, mode, uid, gid)
-    try:
-        tmp.replace(path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
-def write_temp(path: Path, data: bytes, mode: int, uid: int, gid: int) -> Path:
-    """``.<name>.smbsign-<hex>.tmp`` beside ``path``, created exclusively and fsynced."""
-    tmp = path.parent / f".{path.name}.smbsign-{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if os.geteuid() == 0:
-                os.fchown(fd, uid, gid)
-            os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def remove_stale_temps(path: Path) -> None:
-    """Remove temporary files a crashed earlier run left beside ``path`` (ours only)."""
-    for stale in path.parent.glob(f".{path.name}.smbsign-*.tmp"):
-        try:
-            stale.unlink()
-        except OSError:
-            continue
 
 
 @dataclass(frozen=True, slots=True)
