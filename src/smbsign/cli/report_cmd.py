@@ -43,7 +43,6 @@ from smbsign.report.run import (
 )
 from smbsign.report.scores import find_framework
 from smbsign.report.table import to_text
-from smbsign.store import list_runs, load_run, record_run, redact_url, resolve_url, trend
 
 ENV_NO_STORE = "SMBSIGN_NO_STORE"
 
@@ -125,6 +124,8 @@ def record_cli_run(
         records=tuple(records),
         findings=tuple(findings),
     )
+    from smbsign.store import record_run  # SQLAlchemy loads only when a run is recorded
+
     try:
         stored = record_run(run, db_url)
     except SmbsignError as exc:
@@ -246,6 +247,8 @@ def history(
     ),
 ) -> None:
     """List recorded scan and audit runs, newest first."""
+    from smbsign.store import list_runs, redact_url, resolve_url
+
     runs = list_runs(db, limit=limit, kind=_kind(kind))
     store = redact_url(resolve_url(db))
     if fmt is HistoryFormat.JSON:
@@ -282,6 +285,8 @@ def diff(
     fmt: Annotated[DiffFormat, typer.Option("--format", help="Output format.")] = DiffFormat.TABLE,
 ) -> None:
     """Show hosts and controls that regressed, were fixed, appeared or vanished (exit 1: worse)."""
+    from smbsign.store import load_run
+
     a = load_run(db, run_a, kind=_kind(kind))
     b = load_run(db, run_b, kind=_kind(kind))
     d = diff_runs(a, b)
@@ -316,6 +321,8 @@ def report(
     ] = 20,
 ) -> None:
     """Render a stored run in any format (html is one self-contained file)."""
+    from smbsign.store import load_run, trend
+
     name = fmt.value
     run = load_run(db, run_ref)
     if framework is not None:
