@@ -198,7 +198,7 @@ def _history_table(runs: Sequence[RunInfo], store: str) -> bytes:
             _t(s.findings.get("error", 0) + s.findings.get("unknown", 0)),
             _t(" ".join(r.argv)),
         )
-    return to_text(t if runs else f"No runs recorded in {store}.")
+    return to_text(t if runs else clean(f"No runs recorded in {store}."))
 
 
 def _diff_table(d: Diff) -> bytes:

@@ -18,6 +18,9 @@ from smbsign.report.scores import framework_scores
 from smbsign.report.verdict import wording
 
 WIDTH = 160
+# rich lays out about a thousand rows a second; larger tables use the plain grid below.
+RICH_MAX_ROWS = 500
+_CELL_MAX = 48
 
 
 def _t(value: object) -> Text:
@@ -25,12 +28,46 @@ def _t(value: object) -> Text:
 
 
 def to_text(*items: object, width: int = WIDTH) -> bytes:
-    """Render rich renderables (or strings, taken literally) to plain text."""
+    """Render rich renderables to plain text; strings (already clean lines) go out as they are."""
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, force_terminal=False)
     for item in items:
-        console.print(_t(item) if isinstance(item, str) else item)
+        if isinstance(item, str):
+            buf.write(item + "\n")
+        else:
+            console.print(item)
     return buf.getvalue().encode()
+
+
+def plain_grid(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A fast fixed-width table: every column but the last capped at 48 characters."""
+    cells = [[clean("" if v is None else v) for v in row] for row in rows]
+    last = len(header) - 1
+    widths = [
+        min(_CELL_MAX, max([len(h), *(len(r[i]) for r in cells)])) if i < last else 0
+        for i, h in enumerate(header)
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            (v if len(v) <= w else v[: w - 1] + "…").ljust(w) if i < last else v
+            for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * (w or len(header[-1])) for w in widths)
+    return "\n".join([title, line(header), rule, *(line(r) for r in cells)])
+
+
+def _table(title: str, header: Sequence[str], rows: list[Sequence[object]]) -> object:
+    if len(rows) > RICH_MAX_ROWS:
+        return plain_grid(title, header, rows)
+    t = Table(title=title, title_justify="left")
+    for col in header:
+        t.add_column(col, overflow="fold")
+    for row in rows:
+        t.add_row(*(_t(v) for v in row))
+    return t
 
 
 def headline(run: Run) -> tuple[str, str]:
@@ -45,39 +82,24 @@ def headline(run: Run) -> tuple[str, str]:
     )
 
 
-def records_table(run: Run) -> Table:
-    t = Table(title="SMB signing on the wire", title_justify="left")
-    for col in ("Host", "Port", "Status", "Dialect", "SMB1", "Verdict"):
-        t.add_column(col, overflow="fold")
+def records_table(run: Run) -> object:
+    rows: list[Sequence[object]] = []
     for r in sorted(run.records, key=lambda r: (r.target, r.port)):
         smb1 = "offered" if r.smb1.offered else ("not offered" if r.smb1.offered is False else "?")
-        t.add_row(
-            _t(r.target),
-            _t(r.port),
-            _t(r.status.value),
-            _t(r.smb2.dialect if r.smb2 else ""),
-            _t(smb1),
-            _t(wording(r)),
+        rows.append(
+            (r.target, r.port, r.status.value, r.smb2.dialect if r.smb2 else "", smb1, wording(r))
         )
-    return t
+    header = ("Host", "Port", "Status", "Dialect", "SMB1", "Verdict")
+    return _table("SMB signing on the wire", header, rows)
 
 
-def findings_table(run: Run) -> Table:
-    t = Table(title="Controls", title_justify="left")
-    for col in ("Host", "Control", "Status", "Observed", "Expected", "Source", "Reason"):
-        t.add_column(col, overflow="fold")
+def findings_table(run: Run) -> object:
+    rows: list[Sequence[object]] = []
     for f in sorted(run.findings, key=lambda f: (f.host, f.control)):
         src = f"{f.source.kind}:{f.source.path} {f.source.location}".strip() if f.source else ""
-        t.add_row(
-            _t(f.host),
-            _t(f.control),
-            _t(f.status.value),
-            _t(f.observed),
-            _t(f.expected),
-            _t(src),
-            _t(f.reason),
-        )
-    return t
+        rows.append((f.host, f.control, f.status.value, f.observed, f.expected, src, f.reason))
+    header = ("Host", "Control", "Status", "Observed", "Expected", "Source", "Reason")
+    return _table("Controls", header, rows)
 
 
 def scores_table(run: Run, catalog: CatalogLike | None) -> Table | None:
@@ -99,7 +121,7 @@ def scores_table(run: Run, catalog: CatalogLike | None) -> Table | None:
 
 def render(run: Run, catalog: CatalogLike | None = None, *, trend: Sequence[RunInfo] = ()) -> bytes:
     _ = trend
-    parts: list[object] = [*headline(run)]
+    parts: list[object] = [clean(line) for line in headline(run)]
     if run.records:
         parts.append(records_table(run))
     if run.findings:

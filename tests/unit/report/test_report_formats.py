@@ -311,3 +311,18 @@ def test_published_schema_is_generated_from_the_shared_parts() -> None:
     script = Path(__file__).resolve().parents[3] / "scripts" / "gen_report_schema.py"
     proc = subprocess.run([sys.executable, str(script), "--check"], timeout=60, check=False)
     assert proc.returncode == 0, "run scripts/gen_report_schema.py and commit the schema"
+
+
+def test_large_tables_use_the_fast_plain_grid() -> None:
+    run = rs.bulk_run("bigbaaaa01", table.RICH_MAX_ROWS + 1)
+    lines = table.render(run).decode().splitlines()
+    assert lines[2] == "SMB signing on the wire" and lines[3].split()[:2] == ["Host", "Port"]
+    assert set(lines[4]) <= {"-", " "}
+    records = [ln for ln in lines if ln.startswith("10.9.")]
+    assert len(records) == len(run.records)
+    assert all("relay to SMB" in ln for ln in records)
+    grid = table.plain_grid("t", ("A", "B"), [("x" * 100, "tail kept whole " * 5)])
+    row = grid.splitlines()[-1]
+    assert row.startswith("x" * 47 + "…") and row.endswith(
+        "tail kept whole " * 4 + "tail kept whole"
+    )
