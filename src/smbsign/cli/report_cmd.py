@@ -103,13 +103,15 @@ def record_cli_run(
     *,
     started: datetime | None = None,
     no_store: bool = False,
+    quiet: bool = False,
 ) -> Run | None:
     """Record a finished ``scan``/``audit`` run; returns it (with ``seq``) or None.
 
-    ``argv`` is the command line without the program name is fine too; secrets in it are
-    redacted before anything is stored. Never raises for store problems: a store that
+    ``argv`` is the command line (``sys.argv``, with or without the program name); secret
+    option values and URL passwords in it are redacted before anything is stored. Never raises for store problems: a store that
     cannot be written prints one warning line and the command's own result stands.
-    ``no_store`` (``--no-store``) or ``SMBSIGN_NO_STORE=1`` skip recording.
+    ``no_store`` (``--no-store``) or ``SMBSIGN_NO_STORE=1`` skip recording; ``quiet`` drops
+    the one-line "recorded" note on stderr (warnings are always printed).
     """
     if no_store or os.environ.get(ENV_NO_STORE, "") not in ("", "0"):
         return None
@@ -131,10 +133,11 @@ def record_cli_run(
     except SmbsignError as exc:
         sys.stderr.write(f"smbsign: warning: run not recorded: {clean(exc)}\n")
         return None
-    sys.stderr.write(
-        f"smbsign: recorded {kind} run {stored.id} (#{stored.seq}); "
-        f"render it with: smbsign report {stored.id} --format html -o report.html\n"
-    )
+    if not quiet:
+        sys.stderr.write(
+            f"smbsign: recorded {kind} run {stored.id} (#{stored.seq}); "
+            f"render it with: smbsign report {stored.id} --format html -o report.html\n"
+        )
     return stored
 
 

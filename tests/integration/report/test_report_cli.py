@@ -192,6 +192,8 @@ def test_record_cli_run_hook(
     monkeypatch.delenv("SMBSIGN_NO_STORE")
     assert len(list_runs(sqlite_url)) == 1
     capsys.readouterr()
+    assert record_cli_run("audit", ["x"], (), rs.findings(), db_url=sqlite_url, quiet=True)
+    assert capsys.readouterr().err == ""
     bad = "postgresql://u:" + rs.PW + "@/nodb?host=/nonexistent-dir"
     assert record_cli_run("scan", ["x"], recs, db_url=bad) is None
     err = capsys.readouterr().err
