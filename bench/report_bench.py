@@ -1,4 +1,6 @@
-"""Report and store throughput on a large synthetic run (run: .venv/bin/python bench/report_bench.py).
+"""Report and store throughput on a large synthetic run.
+
+Run: ``.venv/bin/python bench/report_bench.py``.
 
 10,000 scan records and 30,000 findings (10,000 hosts x 3 controls): time and output size of
 every format, and store write/read on a SQLite file. Numbers go to stdout; nothing asserted.
@@ -14,10 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import report_samples as rs  # noqa: E402
-
-from smbsign.report import FORMATS  # noqa: E402
-from smbsign.store import list_runs, load_run, record_run  # noqa: E402
+import report_samples as rs
+from smbsign.report import FORMATS
+from smbsign.store import list_runs, load_run, record_run
 
 HOSTS = 10_000
 
@@ -47,8 +48,10 @@ def main() -> None:
         t3 = time.perf_counter()
         size = Path(d, "h.sqlite").stat().st_size
         assert len(loaded.findings) == len(run.findings)
-        print(f"store write {t1 - t0:.2f} s, read {t2 - t1:.2f} s, history {t3 - t2:.3f} s, "
-              f"file {size / 1e6:.1f} MB")
+        print(
+            f"store write {t1 - t0:.2f} s, read {t2 - t1:.2f} s, history {t3 - t2:.3f} s, "
+            f"file {size / 1e6:.1f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -108,8 +108,9 @@ def record_cli_run(
     """Record a finished ``scan``/``audit`` run; returns it (with ``seq``) or None.
 
     ``argv`` is the command line (``sys.argv``, with or without the program name); secret
-    option values and URL passwords in it are redacted before anything is stored. Never raises for store problems: a store that
-    cannot be written prints one warning line and the command's own result stands.
+    option values and URL passwords in it are redacted before anything is stored. Never
+    raises for store problems: a store that cannot be written prints one warning line and
+    the command's own result stands.
     ``no_store`` (``--no-store``) or ``SMBSIGN_NO_STORE=1`` skip recording; ``quiet`` drops
     the one-line "recorded" note on stderr (warnings are always printed).
     """
