@@ -87,7 +87,7 @@ def parse_registry_data(rhs: str) -> tuple[RegValue, int]:
     """Typed value of ``<type>,<data>`` ([MS-GPSB] 2.2.5)."""
     code_text, sep, data = rhs.partition(",")
     code_text = code_text.strip()
-    if not code_text.isdigit():
+    if not (code_text.isascii() and code_text.isdigit()):  # '²'.isdigit() is True
         raise ParseError(f"bad type code {code_text[:20]!r}")
     code = int(code_text)
     data = data.strip()

@@ -119,7 +119,8 @@ def _name(*objs: Any) -> str | None:
 
 def _facts(host: str, facts: dict[str, Any], where: str) -> HostFacts | None:
     build_raw = _get(facts, "CurrentBuild") or _get(facts, "CurrentBuildNumber")
-    build = int(build_raw) if str(build_raw).strip().isdigit() else None
+    text = str(build_raw).strip()
+    build = int(text) if text.isascii() and text.isdigit() else None  # not '²' (isdigit)
     edition = _get(facts, "EditionID")
     product = _get(facts, "ProductName") or _get(facts, "Caption")
     ptype = str(_get(facts, "ProductType")).strip()

@@ -37,7 +37,7 @@ PRODUCT_TYPES: dict[str, Role] = {
 def _int(value: RegValue) -> int | None:
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())
     return None
 
