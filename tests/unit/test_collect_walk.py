@@ -14,6 +14,7 @@ from smbsign.collect.walk import MAX_DEPTH
 def test_every_collector_has_the_interface():
     kinds = [m.KIND for m in COLLECTORS]
     assert kinds == [
+        "hive",
         "registrypol",
         "regfile",
         "gpttmpl",

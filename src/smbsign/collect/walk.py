@@ -18,6 +18,7 @@ from types import ModuleType
 
 from smbsign.collect import (
     gpttmpl,
+    hive,
     pwsh_json,
     regfile,
     registrypol,
@@ -29,6 +30,7 @@ from smbsign.collect.base import CollectResult, failed
 
 #: Wiring table, in sniff priority order.
 COLLECTORS: tuple[ModuleType, ...] = (
+    hive,
     registrypol,
     regfile,
     gpttmpl,
@@ -63,6 +65,10 @@ def disk_loader(target: str, including: str) -> tuple[str, bytes]:
 def _read(path: Path, host: str, max_bytes: int) -> bytes | CollectResult:
     try:
         size = path.stat().st_size
+        if size > max_bytes:  # registry hives may be larger (hive.MAX_HIVE_BYTES)
+            with path.open("rb") as handle:
+                if hive.sniff(handle.read(4), path.name):
+                    max_bytes = max(max_bytes, hive.MAX_HIVE_BYTES)
         if size > max_bytes:
             return failed(
                 host, str(path), "io", f"file is {size} bytes, over the {max_bytes} limit"
