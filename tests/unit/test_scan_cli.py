@@ -545,3 +545,30 @@ def test_progress_bar_on_a_terminal(mixed: Loopback) -> None:
     assert "scan" in terminal and "━" in terminal and "5/5" in terminal
     assert "5 targets" in terminal
     assert len(jsonl(stdout)) == 5
+
+
+def test_scan_is_recorded_in_history_with_answered_hosts_only(
+    mixed: Loopback, tmp_path: Path
+) -> None:
+    """A scan run lands in the history store (docs/report.md); dead addresses are not kept."""
+    db = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    proc = smbsign("127.0.0.11-15", "--ports", str(mixed.port), "--db", db, "--read-timeout", "5")
+    assert proc.returncode == 1, proc.stderr
+    assert "recorded scan run" in proc.stderr
+    from smbsign.store import list_runs, load_run
+
+    runs = list_runs(db)
+    assert [r.kind for r in runs] == ["scan"]
+    run = load_run(db, runs[0].id)
+    kept = {r.target: r.status.value for r in run.records}
+    # 127.0.0.15 is closed: not kept; 127.0.0.14 answered with garbage: kept as not_smb.
+    assert kept == {
+        "127.0.0.11": "ok",
+        "127.0.0.12": "ok",
+        "127.0.0.13": "ok",
+        "127.0.0.14": "not_smb",
+    }
+    assert sorted(r.target for r in run.records if r.relayable) == ["127.0.0.12", "127.0.0.13"]
+    again = smbsign("127.0.0.11", "--ports", str(mixed.port), "--db", db, "--no-store")
+    assert again.returncode == 0, again.stderr
+    assert len(list_runs(db)) == 1

@@ -18,7 +18,8 @@ import signal
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TextIO
@@ -28,6 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from smbsign.cli._common import EXIT_RUNTIME, EXIT_USAGE, write_atomic
+from smbsign.cli.report_cmd import DbOption, NoStoreOption, record_cli_run
 from smbsign.errors import UsageError
 from smbsign.model import ScanRecord, ScanStatus
 from smbsign.scan.output import (
@@ -243,8 +245,11 @@ def scan(
     ] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the records.")] = False,
+    db: DbOption = None,
+    no_store: NoStoreOption = False,
 ) -> None:
     """Check SMB signing on hosts over the network, without credentials."""
+    started = datetime.now(UTC)
     port_list = parse_ports(ports)
     for name, value in (
         ("--connect-timeout", connect_timeout),
@@ -279,6 +284,9 @@ def scan(
         total=total,
         progress=not (quiet or no_progress) and sys.stderr.isatty(),
         quiet=quiet,
+        db=db,
+        no_store=no_store,
+        started=started,
     )
     raise typer.Exit(_run(plan))
 
@@ -294,6 +302,20 @@ class _Plan:
     total: int | None
     progress: bool
     quiet: bool
+    db: str | None = None
+    no_store: bool = False
+    started: datetime | None = None
+    # Records kept for the history store: only hosts that answered (docs/report.md), so
+    # memory grows with the number of SMB hosts, never with the size of the range.
+    answered: list[ScanRecord] = field(default_factory=list)
+
+
+_DEAD = frozenset({ScanStatus.CLOSED, ScanStatus.FILTERED})
+
+
+def _answered(rec: ScanRecord) -> bool:
+    """True for records worth keeping in history (not a dead or unreachable address)."""
+    return rec.status not in _DEAD and not rec.reason.startswith("unreachable")
 
 
 def _writers(plan: _Plan, fh: TextIO) -> list[RecordWriter]:
@@ -319,6 +341,16 @@ def _run(plan: _Plan) -> int:
     final = tally.exit_code() if code is None else code
     if not plan.quiet:
         _report(tally, final, plan.relay_list)
+    if code not in (EXIT_USAGE,):
+        record_cli_run(
+            "scan",
+            sys.argv,
+            records=plan.answered,
+            db_url=plan.db,
+            started=plan.started,
+            no_store=plan.no_store,
+            quiet=plan.quiet,
+        )
     return final
 
 
@@ -330,6 +362,8 @@ def _scan_into(plan: _Plan, fh: TextIO, tally: Tally) -> int | None:
 
     def on_record(rec: ScanRecord) -> None:
         tally.add(rec)
+        if not plan.no_store and _answered(rec):
+            plan.answered.append(rec)
         for writer in writers:
             writer.write(rec)
         if describe is not None and rec.status is ScanStatus.OK:
