@@ -12,7 +12,15 @@ import sys
 import typer
 
 from smbsign import __version__
-from smbsign.cli import audit_cmd, controls_cmd, demo_cmd, fix_cmd, report_cmd, scan_cmd
+from smbsign.cli import (
+    audit_cmd,
+    controls_cmd,
+    demo_cmd,
+    fix_cmd,
+    policy_cmd,
+    report_cmd,
+    scan_cmd,
+)
 from smbsign.cli._common import EXIT_RUNTIME, EXIT_USAGE, fail
 from smbsign.errors import SmbsignError, UsageError
 
@@ -37,7 +45,7 @@ def version() -> None:
 
 
 # Explicit wiring table: each module registers its own commands on the app.
-for _module in (demo_cmd, scan_cmd, audit_cmd, controls_cmd, fix_cmd, report_cmd):
+for _module in (demo_cmd, scan_cmd, audit_cmd, controls_cmd, fix_cmd, report_cmd, policy_cmd):
     _module.register(app)
 
 

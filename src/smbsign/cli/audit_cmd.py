@@ -24,6 +24,7 @@ from smbsign.cli._common import (
     fail,
     write_atomic,
 )
+from smbsign.cli.audit_checklists import checklist_findings
 from smbsign.cli.audit_gather import (
     HostEvidence,
     gather_local,
@@ -171,10 +172,19 @@ def run_audit(
         if name == local_name and (cli is None or cli.os_family is None):
             family = OsFamily.WINDOWS if sys.platform == "win32" else OsFamily.SAMBA
             cli = replace(cli or HostFacts(host=name), os_family=family)
+        listed, notes = checklist_findings(
+            name, ev.checklists, cli, ev.facts, ev.values, subset.controls
+        )
+        for n in dict.fromkeys(notes):
+            _note(f"host {name}: {n}")
+        if ev.only_checklists:  # a checklist is not evidence: nothing else to evaluate
+            findings.extend(listed)
+            continue
         merged = merge_facts(name, cli, ev.facts, ev.values)
         for n in merged.notes:
             _note(f"host {name}: {n}")
         findings.extend(evaluate(ev.values, ev.observations, merged.facts, subset, ev.errors))
+        findings.extend(listed)
     return findings
 
 
@@ -187,7 +197,9 @@ def register(app: typer.Typer) -> None:
             list[Path] | None,
             typer.Argument(
                 help="Evidence files or directories (.reg, GptTmpl.inf, secedit export, "
-                "Registry.pol, Get-Smb*Configuration JSON, registry snapshot, smb.conf).",
+                "Registry.pol, Get-Smb*Configuration JSON, registry snapshot, smb.conf). "
+                "Checklists (Wazuh SCA policy or export, HardeningKitty, Tenable, EDCA) are "
+                "reported as such (docs/audit.md).",
                 show_default=False,
             ),
         ] = None,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smbsign.catalog.schema import Control
+from smbsign.cli.audit_checklists import Checklist, split_checklists
 from smbsign.collect import collect_paths
 from smbsign.collect.base import CollectResult
 from smbsign.collect.local import collect_local
@@ -36,6 +37,14 @@ class HostEvidence:
     facts: list[HostFacts] = field(default_factory=list)
     errors: list[CollectError] = field(default_factory=list)
     observations: list[ScanRecord] = field(default_factory=list)
+    checklists: list[Checklist] = field(default_factory=list)  # not evidence (audit_checklists)
+
+    @property
+    def only_checklists(self) -> bool:
+        """True when checklist files are all there is for this host (nothing to evaluate)."""
+        return bool(self.checklists) and not (
+            self.values or self.facts or self.errors or self.observations
+        )
 
     def add(self, result: CollectResult) -> None:
         self.values.extend(result.values)
@@ -48,7 +57,10 @@ def gather_paths(paths: Sequence[Path], host: str | None) -> dict[str, HostEvide
     """Evidence per host from files and directories, hosts in first-seen order."""
     out: dict[str, HostEvidence] = {}
     for name, result in collect_paths(paths, host):
-        out.setdefault(name, HostEvidence(name)).add(result)
+        result, checklists = split_checklists(result)
+        ev = out.setdefault(name, HostEvidence(name))
+        ev.add(result)
+        ev.checklists.extend(checklists)
     return out
 
 
@@ -114,4 +126,5 @@ def merge_hosts(*groups: Mapping[str, HostEvidence]) -> dict[str, HostEvidence]:
             into.facts.extend(ev.facts)
             into.errors.extend(ev.errors)
             into.observations.extend(ev.observations)
+            into.checklists.extend(ev.checklists)
     return out

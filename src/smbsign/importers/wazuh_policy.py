@@ -26,8 +26,8 @@ from smbsign.importers.wazuh_rules import build_check
 KIND = "wazuh_policy"
 LABEL = "Wazuh SCA policy"
 
-_POLICY_LINE = re.compile(r"^policy:\s*$", re.MULTILINE)
-_CHECKS_LINE = re.compile(r"^checks:\s*$", re.MULTILINE)
+_POLICY_LINE = re.compile(r"^policy:", re.MULTILINE)
+_CHECKS_LINE = re.compile(r"^checks:", re.MULTILINE)
 _CIS_COMMENT = re.compile(r"^\s*#\s*(\d+(?:\.\d+)+)\b")
 _CHECK_ID_LINE = re.compile(r"""^\s*-\s*id:\s*['"]?(\d+)""")
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
