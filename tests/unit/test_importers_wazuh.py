@@ -254,3 +254,29 @@ def test_random_rules_never_raise(rule: str, condition: str) -> None:
     c = build_check("1", "t", "l", [rule, "r:HKLM\\K -> V -> " + rule], condition)
     for t in c.targets:
         assert t.expect.op in ("equals", "at_least", "at_most", "one_of", "any", "none")
+
+
+@pytest.mark.timeout(60)
+def test_yaml_alias_bomb_is_not_expanded() -> None:
+    """Billion-laughs YAML: aliases are shared, never turned into text (bounded work)."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join(['*a' + str(i - 1)] * 9)}]" for i in range(1, 10)]
+    bomb = "\n".join(lines)
+    text = (
+        f"{bomb}\npolicy:\n  id: *a9\n  name: *a9\nchecks:\n"
+        "  - id: *a9\n    title: *a9\n    condition: *a9\n    compliance: *a9\n"
+        "    rules: *a9\n"
+    )
+    got = load(text.encode(), "bomb.yml")
+    assert isinstance(got, ImportedPolicy)
+    assert got.policy_id == "" and got.checks[0].title == ""
+    assert "rule is not a string (list)" in got.checks[0].problems
+
+
+def test_too_many_numbers_are_bounded() -> None:
+    rule = "r:HKLM\\K -> V -> r:" + "|".join(f"^{n}$" for n in range(1000, 1070))
+    c = build_check("1", "t", "l", [rule], "all")
+    assert c.problems == ("70 numbers in the rules: only 64 are tried",)
+    assert only_target(c).expect.op == "one_of"
+    many = build_check("2", "t", "l", ["r:HKLM\\K"] * 300, "all")
+    assert many.problems == ("300 rules: only the first 256 are read",)

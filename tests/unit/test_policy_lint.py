@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from importer_helpers import (
     EDCA,
     EXPORT,
@@ -27,7 +29,11 @@ from importer_helpers import (
 )
 
 from smbsign.catalog import load_catalog
-from smbsign.importers.lint import LintFinding, lint
+from smbsign.importers import ImportedPolicy
+from smbsign.importers.lint import SEVERITY, LintFinding, lint
+from smbsign.importers.results import result_findings
+from smbsign.importers.wazuh_rules import build_check
+from smbsign.model import HostFacts, OsFamily
 
 pytestmark = needs_samples
 
@@ -200,3 +206,66 @@ def test_unreadable_rule_is_an_import_problem() -> None:
     text = sample_bytes(WIN2025).decode().replace("r:^1$|^2$", "r:^1$|(^2$")
     got = codes(findings(WIN2025, text.encode()))
     assert ("import-problem", "36543") in got
+
+
+_KEYS = [
+    "r:HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanManServer\\Parameters",
+    "r:HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanWorkstation\\Parameters",
+    "r:HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\LanmanServer",
+    "r:HKLM\\SYSTEM\\CurrentControlSet\\Services\\mrxsmb10",
+]
+_VALUES = [
+    "",
+    " -> RequireSecuritySignature",
+    " -> SMB1",
+    " -> Start",
+    " -> SmbServerNameHardeningLevel",
+]
+_CONTENT = [
+    "",
+    " -> 1",
+    " -> 0",
+    " -> r:^1$|^2$",
+    " -> n:^(\\d+) compare >= 1",
+    " -> !r:^0$",
+    " -> r:(",
+]
+_RULE = st.builds(
+    lambda neg, k, v, c: f"{neg}{k}{v}{c if v else ''}",
+    st.sampled_from(["", "not "]),
+    st.sampled_from(_KEYS),
+    st.sampled_from(_VALUES),
+    st.sampled_from(_CONTENT),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    checks=st.lists(
+        st.tuples(
+            st.lists(_RULE | st.text(max_size=30), max_size=4),
+            st.sampled_from(["all", "any", "none", "x"]),
+            st.sampled_from(["passed", "failed", "", "not applicable"]),
+            st.sampled_from(["", "Ensure 'Microsoft network server: x' is set to 'Disabled'."]),
+        ),
+        max_size=4,
+    ),
+    policy_id=st.sampled_from(["cis_win11_enterprise", "cis_win2016", "", "other"]),
+)
+def test_lint_and_result_import_never_raise(
+    checks: list[tuple[list[str], str, str, str]], policy_id: str
+) -> None:
+    """Any mix of rules, conditions and results: lint findings and audit findings, no crash."""
+    built = tuple(
+        build_check(str(i), title, f"row {i}", rules, cond, result=result)
+        for i, (rules, cond, result, title) in enumerate(checks, 2)
+    )
+    policy = ImportedPolicy("wazuh_export", "Wazuh export", policy_id, "x", policy_id, built)
+    catalog = load_catalog()
+    for f in lint(policy, catalog):
+        assert f.code in SEVERITY and f.message
+    facts = HostFacts("h", os_family=OsFamily.WINDOWS, build=22631, edition="Enterprise")
+    found, _notes = result_findings(policy, "x.csv", "h", facts, catalog, catalog.controls)
+    for f in found:
+        assert f.control in catalog.controls and f.reason
+        assert f.source is not None and f.source.kind == "wazuh_export"

@@ -47,8 +47,11 @@ from smbsign.model import HostFacts
 _SERVER = re.compile(r"\b(network server|lanman ?server|smb server|on the server)\b", re.I)
 _CLIENT = re.compile(r"\b(network client|lanman ?workstation|smb client|on the client)\b", re.I)
 _STATE = re.compile(r"is set to '(enabled|disabled)'", re.I)
+#: Every code with its usual severity (absent-passes and default-mismatch vary, see above).
 SEVERITY = {
     "wrong-hive": "high",
+    "absent-passes": "high",
+    "default-mismatch": "high",
     "inverted-value": "high",
     "mixed-targets": "high",
     "contradicts-control": "medium",

@@ -99,8 +99,8 @@ def _notes(mc: MappedCheck, target: Target, lints: list[LintFinding]) -> list[st
     notes = [
         f"Wazuh's rule: {target.value} {target.expect.describe()}, condition "
         f"{mc.check.condition}: {target.when_absent.describe()}",
-        "Wazuh does not check the registry type (a REG_SZ '1' matches too; Windows "
-        "ignores it, DOMAIN.md 1.1)",
+        "Wazuh does not check the registry type (a REG_SZ with the same text matches too; "
+        "Windows ignores it, DOMAIN.md 1.1)",
     ]
     notes += [f"checklist defect ({f.code}): {f.message}" for f in lints]
     if mc.check.reason:

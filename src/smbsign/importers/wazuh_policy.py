@@ -40,6 +40,11 @@ def sniff(data: bytes, name: str) -> bool:
     return bool(_POLICY_LINE.search(head) and _CHECKS_LINE.search(head))
 
 
+def _text(raw: object) -> str:
+    """A scalar as text; '' for anything else (a YAML alias bomb must never be str()-ed)."""
+    return str(raw) if isinstance(raw, str | int | float | bool) else ""
+
+
 def _ids(raw: object) -> tuple[str, ...]:
     if isinstance(raw, list | tuple):
         return tuple(str(x) for x in raw if isinstance(x, str | int | float))
@@ -90,19 +95,19 @@ def _check(
 ) -> ImportedCheck:
     if not isinstance(raw, dict):
         return ImportedCheck(str(index), "", f"check {index}", problems=("check is not a mapping",))
-    cid = str(raw.get("id", "")).strip() or f"#{index}"
+    cid = _text(raw.get("id")).strip() or f"#{index}"
     line, comment_cis = where.get(cid, (0, ""))
-    title = raw.get("title", raw.get("name", ""))
+    title = raw.get("title") or raw.get("name")
     compliance = compliance_of(raw.get("compliance"))
     cis = next((i for k, ids in compliance if k.lower() == "cis" for i in ids), comment_cis)
     rules = raw.get("rules")
-    regex_type = str(raw.get("regex_type", "pcre2" if pcre2 else "")).lower()
+    regex_type = (_text(raw.get("regex_type")) or ("pcre2" if pcre2 else "")).lower()
     check = build_check(
         cid,
-        str(title or ""),
+        _text(title),
         f"line {line}" if line else f"check {index}",
         rules if isinstance(rules, list) else [],
-        str(raw.get("condition", "")),
+        _text(raw.get("condition")),
         pcre2=regex_type == "pcre2",
         cis_id=cis,
         compliance=compliance,
@@ -122,7 +127,7 @@ def parse(data: bytes, name: str) -> ImportedPolicy:
     if not isinstance(checks_raw, list):
         raise ParseError("not a Wazuh SCA policy (no 'checks' list)", where=name)
     policy: dict[Any, Any] = doc["policy"]
-    pcre2 = str(policy.get("regex_type", "")).lower() == "pcre2"
+    pcre2 = _text(policy.get("regex_type")).lower() == "pcre2"
     req = doc.get("requirements")
     req_rules = req.get("rules") if isinstance(req, dict) else None
     where = comment_ids(text)
@@ -133,12 +138,12 @@ def parse(data: bytes, name: str) -> ImportedPolicy:
         if c.check_id in seen:
             problems.append(f"check id {c.check_id} appears more than once")
         seen.add(c.check_id)
-    policy_id = str(policy.get("id", "") or "")
+    policy_id = _text(policy.get("id"))
     return ImportedPolicy(
         kind=KIND,
         label=LABEL,
         policy_id=policy_id,
-        name=str(policy.get("name", "") or ""),
+        name=_text(policy.get("name")),
         platform=policy_id,
         checks=checks,
         requirements=tuple(r for r in (req_rules or []) if isinstance(r, str)),

@@ -29,6 +29,8 @@ _RULE = re.compile(r"^\s*(not\s+)?([rcfdp]):(.*)$", re.IGNORECASE | re.DOTALL)
 _NUMERIC = re.compile(r"^n:(.*?)\s+compare\s+(<=|>=|==|!=|<|>)\s*(-?\d+)\s*$", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w\\])\d{1,10}(?!\w)")
 _MAX_PATTERN = 512
+MAX_RULES = 256  # per check (real checks have 1-10)
+MAX_NUMBERS = 64  # distinct numbers a check's contents may add to the tried values
 ContentTest = Callable[[str], bool]
 
 
@@ -203,7 +205,7 @@ def simulate(
             try:
                 test = content_test(r.content, pcre2=pcre2)
             except ValueError as exc:
-                problems.append(f"cannot read rule {r.text!r}: {exc}")
+                problems.append(f"cannot read rule {r.text[:100]!r}: {exc}")
                 test = lambda _d: False  # noqa: E731 (an unreadable content never matches)
         mine.append((r, test))
 
@@ -211,7 +213,10 @@ def simulate(
         return combine(condition, [_truth(r, t, state) for r, t in mine])
 
     written = [r.content for r, _ in mine if r.content is not None and not r.negated]
-    numbers = [int(n) for r, _ in mine for n in _NUMBER.findall(r.content or "")]
+    numbers = sorted({int(n) for r, _ in mine for n in _NUMBER.findall(r.content or "")})
+    if len(numbers) > MAX_NUMBERS:
+        problems.append(f"{len(numbers)} numbers in the rules: only {MAX_NUMBERS} are tried")
+        numbers = numbers[:MAX_NUMBERS]
     dom = expect.domain_for(sid, numbers)
     exp = expect.normalise((v for v in dom if passes(v)), dom, " && ".join(written))
     key_absent, value_absent = passes(KEY_ABSENT), passes(VALUE_ABSENT)
@@ -246,9 +251,11 @@ def build_check(
     problems: list[str] = []
     rules: list[Rule] = []
     texts: list[str] = []
-    for raw in rule_texts:
+    if len(rule_texts) > MAX_RULES:
+        problems.append(f"{len(rule_texts)} rules: only the first {MAX_RULES} are read")
+    for raw in rule_texts[:MAX_RULES]:
         if not isinstance(raw, str):
-            problems.append(f"rule is not a string: {str(raw)[:60]!r}")
+            problems.append(f"rule is not a string ({type(raw).__name__})")
             continue
         texts.append(raw)
         rule = parse_rule(raw)
