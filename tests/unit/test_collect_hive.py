@@ -257,7 +257,16 @@ def test_damaged_subkey_list_is_an_error_never_absent():
     assert "subkey list holds 1 of the 2 subkeys" in messages(result)
     assert SRV_REQ not in by_id(result)
     unknown_list = patch_u32(data, 4096 + 4 + struct.unpack_from("<I", data, nk + 28)[0], 0x4141)
-    assert "Services" in messages(hive.collect(unknown_list, "S", "h"))  # "AA" list: not absent
+    assert "unknown subkey list type" in messages(hive.collect(unknown_list, "S", "h"))
+    # the list entry of LanmanServer made to point at a value record instead of a key node
+    params = find_nk(data, "Parameters")
+    vk = struct.unpack_from("<I", data, 4096 + 4 + struct.unpack_from("<I", data, params + 40)[0])[
+        0
+    ]
+    lanman_list = 4096 + 4 + struct.unpack_from("<I", data, nk + 28)[0]
+    not_a_key = patch_u32(data, lanman_list + 4, vk)
+    result = hive.collect(not_a_key, "S", "h")
+    assert "is not a key node" in messages(result) and SRV_REQ not in by_id(result)
 
 
 def test_unreadable_value_record_blocks_absence_but_not_other_values():
@@ -315,6 +324,10 @@ def test_hostile_counts_are_bounded():
     )
     services = find_nk(data, "Services")
     result = hive.collect(patch_u32(data, services + 20, 0xFFFFFFFF), "S", "h")
+    assert "holds 1 of the 4294967295 subkeys it claims" in messages(result)
+    lanman_list = 4096 + 4 + struct.unpack_from("<I", data, services + 28)[0]
+    huge = struct.unpack("<I", b"lh\xff\xff")[0]  # a leaf claiming 65535 entries
+    result = hive.collect(patch_u32(data, lanman_list, huge), "S", "h")
     assert f"stopped after {MAX_WORK} records" in messages(result)
 
 
@@ -509,3 +522,33 @@ def test_unicode_digits_are_not_numbers():
     inf = "[Unicode]\r\nUnicode=yes\r\n[Registry Values]\r\nMACHINE\\System\\X\\Y=²,1\r\n"
     result = gpttmpl.collect(inf.encode(), "GptTmpl.inf", "h")
     assert "bad type code" in " ".join(e.message for e in result.errors)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "status"),
+    [
+        ("SYSTEM.server-required.pass.hive", "pass"),
+        ("SYSTEM.dc-not-required.fail.hive", "fail"),
+        ("SYSTEM.wrong-type.fail.hive", "fail"),
+        ("SYSTEM.truncated.error.hive", "unknown"),
+    ],
+)
+def test_audit_verdicts_from_hives(tmp_path, fixture, status):
+    """The whole ``smbsign audit`` pipeline on a host directory holding SYSTEM + SOFTWARE."""
+    import json
+    import sys
+    from pathlib import Path
+
+    host = tmp_path / "srv01"
+    host.mkdir()
+    shutil.copy(HIVES / fixture, host / "SYSTEM")
+    shutil.copy(HIVES / "SOFTWARE.24h2-enterprise.hive", host / "SOFTWARE")
+    cli = Path(sys.executable).with_name("smbsign")
+    args = ["audit", str(host), "--format", "json", "--controls", "smb-server-signing-required"]
+    out = subprocess.run(
+        [str(cli), *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    findings = {f["control"]: f for f in json.loads(out.stdout)["findings"]}
+    assert findings["smb-server-signing-required"]["status"] == status
+    if status == "unknown":
+        assert findings["evidence-error"]["source"]["kind"] == "hive"

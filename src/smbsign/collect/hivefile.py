@@ -1,22 +1,26 @@
 """Bounded, by-name reads of an offline registry hive file (regf), on top of regipy.
 
 Format: Maxim Suhanov, "Windows registry file format specification" (msuhanov/regf, "Format of
-primary files"). regipy (``regipy.registry.NKRecord``, ``regipy.structs.VALUE_KEY``) parses key
-nodes, subkey lists (``lf``/``lh``/``li``/``ri``) and value records. This module adds what a
-reader of untrusted files needs and regipy does not do, which is why part of it is by hand:
+primary files"). regipy parses the key nodes (``regipy.registry.NKRecord``) and value records
+(``regipy.structs.VALUE_KEY``). The rest is by hand, because a reader of untrusted files needs
+what regipy does not do:
 
 - the base block is read with ``struct`` (regipy's header parser decodes the debug-only file-name
   field strictly and would reject a hive over it) and checked: magic, version 1.3-1.6, primary
   file type, checksum, sequence numbers (a *dirty* hive has changes pending in its ``.LOG1`` /
   ``.LOG2`` files that are not applied here), hive-bins size against the file size;
-- a work budget (:data:`MAX_WORK` key nodes, index-root elements and value records per file):
-  an ``ri`` of 65535 lists or a key claiming 4 billion subkeys ends in :class:`ParseError`, not
-  in minutes of parsing. Only keys on the paths asked for are read, one level at a time, so a
-  crafted cycle of keys is never followed (regipy's ``recurse_subkeys`` would follow it forever);
-- absence must be proven: a subkey list that yields fewer keys than its key claims, or a value
-  record that cannot be read, is an error, never "absent" (regipy's ``iter_subkeys`` yields
-  nothing for an unknown list signature and ``iter_values`` stops silently at a bad record;
-  either would turn a configured value into the OS default);
+- a work budget of :data:`MAX_WORK` subkey-list entries (each a key node to parse), index-root
+  elements and value records per file, charged before they are read: an ``ri`` of 65535 lists
+  or lists claiming 65535 keys each end in :class:`ParseError`, not in minutes of parsing
+  (measured: a real 49,000-subkey key costs 0.7 s). Only keys on the paths asked for are read,
+  one level at a time, so a crafted cycle of keys is never followed (regipy's
+  ``recurse_subkeys`` would follow it forever);
+- absence must be proven: a subkey list (``lf``/``lh``/``li``, or an ``ri`` of those) that
+  holds fewer keys than its key claims, an entry that is not a key node, or a value record
+  that cannot be read is an error, never "absent" (regipy's ``iter_subkeys`` yields nothing
+  for an unknown list type and parses whatever an entry points at as a key node, and
+  ``iter_values`` stops silently at a bad record: each would turn a configured value into the
+  OS default);
 - values are matched by name (case-insensitive) and only the matching one's data is read, from
   one cell of at most :data:`MAX_DATA` bytes (``iter_values`` decodes every value of the key).
 """
@@ -108,12 +112,27 @@ class Hive:
         if self._work > MAX_WORK:
             raise ParseError(f"{where}: stopped after {MAX_WORK} records (damaged or crafted hive)")
 
-    def _u16_at(self, offset: int) -> tuple[bytes, int]:
+    def _cell(self, offset: int, size: int, where: str) -> bytes:
+        """``size`` bytes of the cell data at ``offset`` (relative to the hive bins data)."""
         pos = BASE_BLOCK + 4 + offset
-        head = self._data[pos : pos + 4]
-        if len(head) < 4:
-            return b"", 0
-        return head[:2], struct.unpack("<H", head[2:])[0]
+        chunk = self._data[pos : pos + size]
+        if len(chunk) != size:
+            raise ParseError(f"{where}: record at offset {offset:#x} lies outside the file")
+        return chunk
+
+    def _key_offsets(self, list_offset: int, where: str, *, nested: bool = False) -> list[int]:
+        """Key node offsets of a subkey list (``lf``/``lh``/``li``, or an ``ri`` of those)."""
+        head = self._cell(list_offset, 4, where)
+        signature, count = head[:2], struct.unpack("<H", head[2:])[0]
+        self._charge(count, where)
+        stride = {b"lf": 8, b"lh": 8, b"li": 4, b"ri": 4}.get(signature)
+        if stride is None or (nested and signature == b"ri"):
+            raise ParseError(f"{where}: unknown subkey list type {printable(repr(signature))}")
+        body = self._cell(list_offset, 4 + count * stride, where)[4:]
+        offsets = [struct.unpack_from("<I", body, i * stride)[0] for i in range(count)]
+        if signature != b"ri":
+            return offsets
+        return [k for leaf in offsets for k in self._key_offsets(leaf, where, nested=True)]
 
     # -------------------------------------------------------------------- keys
 
@@ -139,23 +158,22 @@ class Hive:
         count = int(node.header.subkey_count)
         if count == 0:
             return {}
-        self._charge(count, where)
-        signature, elements = self._u16_at(int(node.header.subkeys_list_offset))
-        if signature == b"ri":
-            self._charge(elements, where)
+        offsets = self._key_offsets(int(node.header.subkeys_list_offset), where)
+        if len(offsets) != count:
+            raise ParseError(
+                f"{where}: subkey list holds {len(offsets)} of the {count} subkeys it claims"
+            )
         kids: dict[str, NKRecord | None] = {}
-        seen = 0
-        try:
-            for child in node.iter_subkeys():  # type: ignore[no-untyped-call]
-                seen += 1
-                if seen > count:
-                    raise ParseError(f"{where}: subkey list is longer than its count ({count})")
-                name = str(child.name).lower()
-                kids[name] = None if name in kids else child  # None: listed twice, ambiguous
-        except _REGIPY_ERRORS as exc:
-            raise ParseError(f"{where}: damaged subkey list ({_brief(exc)})") from None
-        if seen != count:
-            raise ParseError(f"{where}: subkey list holds {seen} of the {count} subkeys it claims")
+        for offset in offsets:
+            if self._cell(offset, 2, where) != b"nk":
+                raise ParseError(f"{where}: subkey list entry {offset:#x} is not a key node")
+            try:
+                cell = Cell(offset=BASE_BLOCK + 4 + offset + 2, cell_type="nk", size=0)
+                child = NKRecord(cell, self._stream)  # type: ignore[no-untyped-call]
+            except _REGIPY_ERRORS as exc:
+                raise ParseError(f"{where}: damaged key node ({_brief(exc)})") from None
+            name = str(child.name).lower()
+            kids[name] = None if name in kids else child  # None: listed twice, ambiguous
         return kids
 
     def key(self, path: tuple[str, ...]) -> tuple[NKRecord, tuple[str, ...]] | None:

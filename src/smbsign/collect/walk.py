@@ -73,8 +73,8 @@ def _read(path: Path, host: str, max_bytes: int) -> bytes | CollectResult:
             return failed(
                 host, str(path), "io", f"file is {size} bytes, over the {max_bytes} limit"
             )
-        with path.open("rb") as handle:
-            return handle.read(max_bytes + 1)[:max_bytes]
+        with path.open("rb") as handle:  # read(n) allocates n bytes up front: ask for no more
+            return handle.read(min(size, max_bytes) + 1)[:max_bytes]
     except OSError as exc:
         return failed(host, str(path), "io", f"cannot read: {exc.strerror or exc}")
 
