@@ -226,3 +226,29 @@ def test_broken_checklist_is_a_checklist_error(tmp_path: Path) -> None:
     assert code == 1 and len(findings) == 1
     f = got["checklist"]
     assert f["status"] == "error" and "cannot import wazuh_policy: line 4" in f["reason"]
+
+
+def test_wazuh_failures_feed_the_fix_plan(tmp_path: Path) -> None:
+    """Export -> audit findings -> `smbsign fix --from`: a plan for what Wazuh's results prove
+    failing, and the undecidable rows skipped with their reason (the wazuh-fixer use case,
+    without its absent = 0 assumption)."""
+    out = tmp_path / "findings.json"
+    res = CliRunner().invoke(
+        app,
+        ["audit", str(SAMPLES / EXPORT), "--os-build", "22631", "--edition", "Enterprise",
+         "-o", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 1 and out.is_file()
+    plan = CliRunner().invoke(app, ["fix", "--from", str(out)])
+    assert plan.exit_code == 0, plan.stderr
+    changes = {
+        line.split()[1].rstrip(":")
+        for line in plan.stdout.splitlines()
+        if line.startswith("  change")
+    }
+    assert changes == {
+        "smb-client-signing-required",
+        "smb-server-signing-required",
+        "smb-server-spn-hardening",
+    }
+    assert "skipped  smb1-server-disabled: unknown" in plan.stdout
