@@ -63,6 +63,7 @@ from smbsign.report.run import (
 )
 from smbsign.report.verdict import verdict
 from smbsign.serialize import SCHEMA_VERSION, finding_to_dict, scan_record_to_dict
+from smbsign.textutil import is_decimal
 
 ENV_DB = "SMBSIGN_DB"
 STORE_VERSION = "1"
@@ -394,7 +395,7 @@ def _resolve(conn: Connection, ref: str, kind: RunKind | None) -> int:
     if ref.lower() in ("latest", "previous"):
         offset = 0 if ref.lower() == "latest" else 1
         row = conn.execute(base.order_by(runs_t.c.seq.desc()).offset(offset).limit(1)).first()
-    elif ref.isdigit():
+    elif is_decimal(ref):
         row = conn.execute(base.where(runs_t.c.seq == int(ref))).first()
     elif len(ref) >= 4 and ref.isalnum():
         pattern = ref.lower() + "%"

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from smbsign import __version__
 
 
@@ -23,3 +25,21 @@ def test_unknown_command_is_usage_error() -> None:
     proc = _run("no-such-command")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("scan", "127.0.0.1", "--no-store", "--ports", "44²"),
+        ("scan", "10.0.0.1-²", "--no-store"),
+        ("scan", "fe80::1%²", "--no-store"),
+        ("report", "²"),
+        ("fix", "--samba", "/nonexistent/smb.conf", "--apply", "--verify", "127.0.0.1:4²5"),
+    ],
+)
+def test_non_ascii_digits_are_usage_errors_not_tracebacks(args: tuple[str, ...]) -> None:
+    """'²'.isdigit() is True but int('²') raises: such input must be a one-line error."""
+    proc = _run(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("smbsign: error:"), proc.stderr

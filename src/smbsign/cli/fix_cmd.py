@@ -29,6 +29,7 @@ from smbsign.remediate.plan import Plan, Stage, TargetKind, build_plan, plan_to_
 from smbsign.remediate.render import FORMATS, FrameworkRef, RenderContext, formats_for
 from smbsign.remediate.render.regfile import UNDO_FILE, render_undo
 from smbsign.remediate.snapshot import KIND_SAMBA, KIND_WINDOWS, SnapshotStore
+from smbsign.textutil import is_decimal
 
 FORMAT_CHOICES = [*FORMATS, "all"]
 
@@ -53,7 +54,7 @@ def _address(text: str) -> tuple[str, int]:
         host, port = text.split(":")
     else:
         host, port = text, "445"
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or not is_decimal(port) or not 0 < int(port) < 65536:
         raise UsageError(f"--verify {text!r}: expected ADDR or ADDR:PORT")
     return host, int(port)
 

@@ -42,6 +42,7 @@ from smbsign.scan.output import (
 from smbsign.scan.prober import ProbeOptions, probe_port
 from smbsign.scan.runner import Probe, RunOptions, make_resolver, run_scan
 from smbsign.scan.targets import TargetSource, load_exclusions
+from smbsign.textutil import is_decimal
 
 FD_HEADROOM = 64  # files, pipes and the resolver next to the sockets
 SOCKETS_PER_PROBE = 2
@@ -80,7 +81,7 @@ def _warn(message: str) -> None:
 def parse_ports(text: str) -> tuple[int, ...]:
     ports: list[int] = []
     for word in text.split(","):
-        if not word.strip().isdigit() or not 0 < int(word) < 65536:
+        if not is_decimal(word.strip()) or not 0 < int(word) < 65536:
             raise UsageError(f"bad --ports {text!r}: give ports 1-65535 separated by commas")
         if int(word) not in ports:
             ports.append(int(word))

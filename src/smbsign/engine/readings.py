@@ -26,6 +26,7 @@ from pathlib import PurePath
 from smbsign.catalog.schema import Expect
 from smbsign.model import Layer, Provenance, SettingValue
 from smbsign.regpath import setting_id, split_hive
+from smbsign.textutil import is_decimal
 
 #: Configured layers, highest precedence first (DOMAIN.md 4.1).
 CONFIG_RANK: dict[Layer, int] = {Layer.MDM: 3, Layer.GPO: 2, Layer.LOCAL: 1, Layer.DEFAULT: 0}
@@ -68,7 +69,7 @@ def _norm(v: Scalar) -> Scalar:
         return int(v)
     if isinstance(v, str):
         t = v.strip()
-        if t.lstrip("-").isdigit():
+        if is_decimal(t[1:] if t.startswith("-") else t):  # not "--5", not "²"
             return int(t)
         if t.lower() in ("true", "false"):
             return int(t.lower() == "true")

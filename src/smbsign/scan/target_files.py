@@ -21,6 +21,7 @@ from typing import Protocol, cast
 
 from smbsign.errors import UsageError
 from smbsign.scan.target_spec import Item, Name, Single, parse_spec
+from smbsign.textutil import is_decimal
 
 __all__ = ["SMB_PORTS", "AutoParser", "FileParser", "PlainList", "detect"]
 
@@ -102,7 +103,7 @@ class MasscanList(_LineParser):
         if line.startswith(b"#"):
             return []
         words = _decode(where, line).split()
-        if len(words) < 4 or not words[2].isdigit():
+        if len(words) < 4 or not is_decimal(words[2]):
             raise UsageError(f"{where}: not a masscan list line")
         if words[0] != "open" or words[1] != "tcp" or int(words[2]) not in SMB_PORTS:
             return []
@@ -171,7 +172,7 @@ class NmapXml:
             portid = port.get("portid", "")
             if (
                 port.get("protocol") == "tcp"
-                and portid.isdigit()
+                and is_decimal(portid)
                 and int(portid) in SMB_PORTS
                 and state is not None
                 and state.get("state") == "open"

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from smbsign.errors import UsageError
+from smbsign.textutil import is_decimal
 
 __all__ = [
     "MAX_RANGE",
@@ -111,7 +112,7 @@ def _parse_address(text: str) -> IPAddress | None:
 
 def _check_scope(spec: str, scope: str) -> None:
     """A ``%scope`` must name an interface of this machine or be a number (RFC 4007 11.2)."""
-    if scope.isdigit():
+    if is_decimal(scope):
         return
     try:
         socket.if_nametoindex(scope)
@@ -146,7 +147,7 @@ def _parse_dash(spec: str, left: str, right: str) -> Range | None:
     first = _parse_address(left)
     if first is None:
         return None
-    if isinstance(first, ipaddress.IPv4Address) and right.isdigit():
+    if isinstance(first, ipaddress.IPv4Address) and is_decimal(right):
         octet = int(right)
         if octet > 255:
             raise _bad(spec, "last octet above 255")
@@ -170,7 +171,7 @@ def _parse_name(spec: str) -> Name:
         raise _bad(spec, f"not an address; {_RANGES}")
     if len(name) > 253 or not all(_LABEL.match(label) for label in labels):
         raise _bad(spec, "not an address, range, CIDR or host name")
-    if labels[-1].isdigit():
+    if is_decimal(labels[-1]):
         raise _bad(spec, "not an address (a host name cannot end in a numeric label)")
     return Name(name.lower())
 
