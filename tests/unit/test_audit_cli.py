@@ -399,3 +399,24 @@ def test_every_reference_sample_gets_a_clear_answer(sample: str) -> None:
         assert got.get("checklist", {}).get("status") == "not_applicable" or kinds == {
             "wazuh_export"
         }
+
+
+@needs_samples
+def test_audit_run_is_recorded_in_history(tmp_path: Path) -> None:
+    """Every audit run lands in the history store with its findings (docs/report.md)."""
+    from smbsign.store import list_runs, load_run
+
+    db = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    result = CliRunner().invoke(
+        app, ["audit", str(DDCP), "--role", "domain_controller", "--format", "json", "--db", db]
+    )
+    assert result.exit_code == 1, result.stderr
+    assert "recorded audit run" in result.stderr
+    runs = list_runs(db)
+    assert [r.kind for r in runs] == ["audit"]
+    stored = {f.control: f.status.value for f in load_run(db, runs[0].id).findings}
+    printed = {f["control"]: f["status"] for f in json.loads(result.stdout)["findings"]}
+    assert stored == printed
+    assert stored["smb-server-signing-required"] == "pass"
+    result = CliRunner().invoke(app, ["audit", str(DDCP), "--db", db, "--no-store"])
+    assert len(list_runs(db)) == 1

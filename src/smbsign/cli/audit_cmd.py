@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -33,6 +34,7 @@ from smbsign.cli.audit_gather import (
     merge_hosts,
     probe,
 )
+from smbsign.cli.report_cmd import DbOption, NoStoreOption, record_cli_run
 from smbsign.engine.evaluate import evaluate
 from smbsign.engine.facts import merge_facts, parse_edition, parse_os_family, parse_role
 from smbsign.errors import SmbsignError, UsageError
@@ -261,8 +263,11 @@ def register(app: typer.Typer) -> None:
         output: Annotated[
             Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
         ] = None,
+        db: DbOption = None,
+        no_store: NoStoreOption = False,
     ) -> None:
         """Audit SMB signing settings from evidence files or this machine."""
+        started = datetime.now(UTC)
         try:
             chosen = pick_format(fmt, output)
             from smbsign.catalog import load_catalog
@@ -294,4 +299,7 @@ def register(app: typer.Typer) -> None:
                 write_atomic(output, data)
             except OSError as exc:
                 fail(f"cannot write {str(output)!r}: {exc.strerror or exc}", EXIT_USAGE)
+        record_cli_run(
+            "audit", sys.argv, findings=findings, db_url=db, started=started, no_store=no_store
+        )
         raise SystemExit(exit_code(findings))
