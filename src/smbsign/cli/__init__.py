@@ -7,6 +7,7 @@ itself failed (for example the demo lab could not be built).
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -60,3 +61,11 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("smbsign: interrupted\n")
         raise SystemExit(130) from None
+    except Exception as exc:  # noqa: BLE001 - last resort: a bug must still be one line
+        if os.environ.get("SMBSIGN_DEBUG"):
+            raise
+        fail(
+            f"internal error ({type(exc).__name__}: {exc}); please report it "
+            "(set SMBSIGN_DEBUG=1 to see the traceback)",
+            EXIT_RUNTIME,
+        )
