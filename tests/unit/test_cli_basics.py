@@ -46,3 +46,22 @@ def test_non_ascii_digits_are_usage_errors_not_tracebacks(args: tuple[str, ...])
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("smbsign: error:"), proc.stderr
+
+
+def test_unexpected_exception_is_one_line_internal_error() -> None:
+    """A bug must still end as one line and exit 3, with the traceback only on request."""
+    code = (
+        "import smbsign.cli as c\n"
+        "def boom(*a, **k):\n"
+        "    raise RuntimeError('synthetic bug')\n"
+        "c.app = boom\n"
+        "c.main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 3
+    assert proc.stderr.strip().splitlines() == [
+        "smbsign: error: internal error (RuntimeError: synthetic bug); please report it "
+        "(set SMBSIGN_DEBUG=1 to see the traceback)"
+    ]

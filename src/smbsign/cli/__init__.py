@@ -61,7 +61,7 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("smbsign: interrupted\n")
         raise SystemExit(130) from None
-    except Exception as exc:  # noqa: BLE001 - last resort: a bug must still be one line
+    except Exception as exc:  # last resort: a bug must still end as one line
         if os.environ.get("SMBSIGN_DEBUG"):
             raise
         fail(
