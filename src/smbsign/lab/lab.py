@@ -118,7 +118,7 @@ def lab_unavailable_reason() -> str | None:
     for tool in ("ip", "smbd", "nft", "sysctl"):
         if shutil.which(tool) is None:
             return f"{tool} not found (run scripts/bootstrap)"
-    probe = f"{PREFIX}{os.getpid()}-{_start_ticks(os.getpid())}-probe-x"
+    probe = f"{PREFIX}{os.getpid()}-{_start_ticks(os.getpid())}-{next(_counter)}-probe"
     try:
         netns.add_namespace(probe)
     except LabError as exc:

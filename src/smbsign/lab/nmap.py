@@ -45,17 +45,19 @@ def nmap_argv(
     connect_timeout: float = 1.0,
     host_timeout: float = 30.0,
     parallelism: int = 256,
+    syn: bool = False,
 ) -> list[str]:
     """nmap tuned to match an smbsign run (stated in bench output and docs/lab.md).
 
     ``-Pn`` (no discovery, like smbsign), ``-n`` (no DNS), ``--max-retries 0`` (smbsign does
     not retry), ``--max-rtt-timeout`` = smbsign's connect timeout, ``--min-parallelism`` and
     ``--min-hostgroup`` = smbsign's concurrency, ``--host-timeout``/``--script-timeout`` =
-    smbsign's per-host deadline.
+    smbsign's per-host deadline. ``syn`` picks nmap's SYN scan (its default as root) for the
+    port phase instead of a connect scan (``-sT``, the same system call smbsign uses).
     """
     ms = max(1, round(connect_timeout * 1000))
     return [
-        "nmap", "-Pn", "-n", "-sT",
+        "nmap", "-Pn", "-n", "-sS" if syn else "-sT",
         "-p", ",".join(str(p) for p in ports),
         "--max-retries", "0",
         "--initial-rtt-timeout", f"{ms}ms",
