@@ -28,7 +28,7 @@ from smbsign.cli._common import EXIT_FINDINGS, EXIT_OK, EXIT_RUNTIME, fail, writ
 from smbsign.errors import LabError
 from smbsign.lab.check import ScanRun, compare, expected_fields, scan_in_lab, verdict_label
 from smbsign.lab.hosts import GroundTruth
-from smbsign.lab.lab import Lab, cleanup_stale, lab_unavailable_reason
+from smbsign.lab.lab import Lab, cleanup_stale, lab_unavailable_reason, smbsign_argv
 
 DEMO_PORTS = (445, 139)
 KEEP_MAX_SECONDS = 3600
@@ -150,7 +150,8 @@ def _json_doc(lab: Lab, rows: list[Row], run: ScanRun, relay_path: Path) -> dict
 def _keep(console: Console, lab: Lab, seconds: int) -> None:
     console.print(
         f"\nLab kept running for up to {seconds} s (Ctrl-C to tear down). Try:\n"
-        f"  sudo ip netns exec {lab.client_ns} smbsign scan {lab.address('default')}\n"
+        f"  sudo ip netns exec {lab.client_ns} {' '.join(smbsign_argv())} scan "
+        f"{lab.address('default')}\n"
         f"  sudo ip netns list | grep {lab.run_id}"
     )
     deadline = time.monotonic() + seconds
