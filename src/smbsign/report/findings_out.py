@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
 from typing import Any
@@ -88,37 +89,59 @@ def render_csv(findings: Sequence[Finding]) -> bytes:
     return buf.getvalue().encode()
 
 
-def _source_text(f: Finding) -> str:
+_STATUS_ORDER = {"error": 0, "fail": 1, "unknown": 2, "pass": 3, "not_applicable": 4}
+
+
+def _short_source(f: Finding) -> str:
+    """``gpo: GptTmpl.inf line 6`` / ``default(26100/Enterprise/workstation)`` / ``wire``."""
     src = f.source
     if src is None:
-        return ""
+        return "-"
     if src.kind == "default":
-        return f"default: {src.location}"
+        return src.location or "default"
     name = PurePath(src.path.replace("\\", "/")).name or src.path
-    parts = [p for p in (src.kind, name, src.location) if p]
-    return f"{src.layer.value}: {' '.join(parts)}"
+    where = " ".join(p for p in (name, src.location) if p)
+    return f"{src.layer.value}: {where}" if where else f"{src.layer.value}: {src.kind}"
 
 
-def render_table(findings: Sequence[Finding], width: int = 160) -> bytes:
-    """A plain-text table (no colour codes; cells are ``Text`` so brackets stay literal)."""
-    table = Table(show_lines=False, expand=False)
-    for col in ("host", "control", "status"):
-        table.add_column(col, no_wrap=True)
-    for col in ("observed", "expected", "source", "reason"):
-        table.add_column(col, overflow="fold")
+def _observed(f: Finding) -> str:
+    observed = "-" if f.observed is None else str(f.observed)
+    return f"{observed} (want {f.expected})" if f.expected else observed
+
+
+def render_table(findings: Sequence[Finding], width: int | None = None) -> bytes:
+    """Findings grouped by host, worst first; one line of reason each.
+
+    The notes that explain disagreeing layers are counted here and printed in full by the
+    json/jsonl/csv formats. Cells are ``Text`` so that brackets stay literal.
+    """
+    if width is None:
+        width = max(100, min(shutil.get_terminal_size((160, 24)).columns, 220))
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, color_system=None, force_terminal=False)
+    by_host: dict[str, list[Finding]] = {}
     for f in findings:
-        observed = "" if f.observed is None else str(f.observed)
-        reason = f.reason + "".join(f"\n  - {n}" for n in f.notes)
-        cells = (f.host, f.control, f.status.value, observed, f.expected, _source_text(f), reason)
-        table.add_row(*(Text(c) for c in cells))
+        by_host.setdefault(f.host, []).append(f)
+    for host, items in by_host.items():
+        table = Table(title=Text(f"host {host}"), title_justify="left", expand=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("control", no_wrap=True)
+        table.add_column("observed", overflow="fold", ratio=1)
+        table.add_column("decided by", overflow="fold", ratio=1)
+        table.add_column("reason", overflow="fold", ratio=3)
+        items.sort(key=lambda f: (_STATUS_ORDER.get(f.status.value, 9), f.control))
+        for f in items:
+            reason = f.reason
+            if f.notes:
+                reason += f" [+{len(f.notes)} note{'s' if len(f.notes) > 1 else ''}: --format json]"
+            cells = (f.status.value, f.control, _observed(f), _short_source(f), reason)
+            table.add_row(*(Text(c) for c in cells))
+        console.print(table)
     counts: dict[str, int] = {}
     for f in findings:
         counts[f.status.value] = counts.get(f.status.value, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no findings"
-    buf = io.StringIO()
-    console = Console(file=buf, width=width, color_system=None, force_terminal=False)
-    console.print(table)
-    console.print(Text(f"{len(findings)} findings: {summary}"))
+    console.print(Text(f"{len(findings)} findings on {len(by_host)} hosts: {summary}"))
     return buf.getvalue().encode()
 
 
