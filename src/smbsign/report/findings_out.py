@@ -141,7 +141,8 @@ def render_table(findings: Sequence[Finding], width: int | None = None) -> bytes
     for f in findings:
         counts[f.status.value] = counts.get(f.status.value, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no findings"
-    console.print(Text(f"{len(findings)} findings on {len(by_host)} hosts: {summary}"))
+    hosts = f"{len(by_host)} host{'' if len(by_host) == 1 else 's'}"
+    console.print(Text(f"{len(findings)} findings: {summary} ({hosts})"))
     return buf.getvalue().encode()
 
 
