@@ -60,8 +60,12 @@ _HOUSEKEEPING = frozenset(
 _NAME_KEYS = ("PSComputerName", "CSName", "ComputerName")
 
 
+#: A cmdlet property (or the smbsign Server/Client key) as a JSON key with a value: plain
+#: ``Select-Object`` output may hold any of the properties, e.g. only the 24H2 audit ones.
 _SNIFF = re.compile(
-    r'"(requiresecuritysignature|enablesecuritysignature|server|client)"\s*:\s*[{\[tf"0-9]'
+    r'"('
+    + "|".join(sorted({"server", "client", *_CANONICAL, *_SERVER_ONLY, *_CLIENT_ONLY}))
+    + r')"\s*:\s*[{\[tf"0-9]'
     r"|smb(server|client)configuration"
 )
 

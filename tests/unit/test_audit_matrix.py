@@ -1,0 +1,210 @@
+"""The outcome matrix: every control x every collector that can hold it x every encoding.
+
+``tests/fixtures/matrix/<control>/<source>.<outcome>.<ext>`` (written by ``make_matrix.py``
+there; a case may be a directory holding the evidence file and an ``smb1-on.*`` helper). For
+each case ``smbsign audit`` must give the control the outcome in the name, decided by the
+file under test, read by the collector the name says. Which cases must exist is derived from
+the catalog, so a new control, or a new place a control's setting can live, fails here until
+its fixtures are written. Windows evidence is hand-made (no Windows host runs in these tests);
+the hives are written by hivex.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from smbsign.catalog import load_catalog
+from smbsign.catalog.schema import Control
+from smbsign.cli import app
+
+MATRIX = Path(__file__).resolve().parents[1] / "fixtures" / "matrix"
+SCHEMA = json.loads(
+    (resources.files("smbsign") / "schemas" / "finding.schema.json").read_text(encoding="utf-8")
+)
+DOC_SCHEMA = {**SCHEMA, "$ref": "#/$defs/document"}
+#: ``<source>`` prefix -> collector kind (docs/collectors.md "Sources").
+KINDS = {
+    "reg": "regfile",
+    "GptTmpl": "gpttmpl",
+    "secedit": "secedit",
+    "registrypol": "registrypol",
+    "winreg": "winreg",
+    "hive": "hive",
+    "pwsh": "pwsh_json",
+    "smbconf": "smbconf",
+}
+HELPER = "smb1-on"
+
+
+def expected_sources(control: Control) -> set[str]:
+    """Every ``<source>`` a control's setting can come from (DOMAIN.md 1.1-1.3, 6)."""
+    chk, out = control.check, set()
+    if chk.registry is not None:
+        out |= {"reg-utf16le", "reg-utf8", "reg-utf8bom", "reg-regedit4-ansi"}
+        out |= {"registrypol", "winreg-utf8"}
+        hive = "software" if chk.registry.key.upper().startswith("HKLM\\SOFTWARE") else "system"
+        out.add(f"hive-{hive}")
+        if any(d.gpo_file == "GptTmpl.inf" for d in control.desired.registry):  # Security Option
+            out |= {"GptTmpl-utf16le", "GptTmpl-ansi", "secedit-utf16le", "secedit-ansi"}
+    if chk.cmdlet is not None:
+        out |= {"pwsh-utf8", "pwsh-utf8bom", "pwsh-utf16le"}
+    if chk.samba is not None:
+        out.add("smbconf-utf8")
+    return out
+
+
+def _cases(control_dir: Path) -> list[Path]:
+    return sorted(p for p in control_dir.iterdir() if p.suffix != ".args")
+
+
+def split_name(case: Path) -> tuple[str, str]:
+    """``(source, outcome)`` from a case name."""
+    source, _, rest = case.name.partition(".")
+    return source, rest.partition(".")[0]
+
+
+def case_args(case: Path) -> list[str]:
+    args = case.with_name(case.name + ".args")
+    return shlex.split(args.read_text()) if args.is_file() else []
+
+
+def run_audit(cases: list[Path], args: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """One ``smbsign audit`` over several cases (each file or directory is one host)."""
+    res = CliRunner().invoke(
+        app, ["audit", *map(str, cases), *args, "--format", "json", "--no-store"]
+    )
+    assert res.exit_code in (0, 1), (res.exit_code, res.stderr)
+    assert "Traceback" not in res.stderr
+    doc = json.loads(res.stdout)
+    jsonschema.validate(doc, DOC_SCHEMA)
+    hosts: dict[str, list[dict[str, Any]]] = {}
+    for f in doc["findings"]:
+        hosts.setdefault(f["host"], []).append(f)
+    return hosts
+
+
+def problems(case: Path, control: str, findings: list[dict[str, Any]]) -> list[str]:
+    """What is wrong with the audit of ``case`` (empty when it meets its name)."""
+    source, want = split_name(case)
+    kind = KINDS.get(source.split("-")[0])
+    if kind is None or want not in ("pass", "fail"):
+        return [f"{case.name}: name is not <source>.<pass|fail>.<ext>"]
+    errors = [f for f in findings if f["status"] == "error"]
+    if errors:
+        return [f"{case.name}: {e['control']}: {e['reason']}" for e in errors]
+    [f] = [f for f in findings if f["control"] == control] or [None]
+    if f is None:
+        return [f"{case.name}: no finding for {control}"]
+    out = []
+    why = f"{f['status']} — {f['reason']} {f['notes']}"
+    if f["status"] != want:
+        out.append(f"{case.name}: {control} is {why}, the name says {want}")
+    src = f["source"] or {}
+    if src.get("kind") != kind:
+        out.append(f"{case.name}: decided by {src.get('kind')}, not by {kind}: {why}")
+    elif not Path(src["path"]).name.startswith(source) or HELPER in src["path"]:
+        out.append(f"{case.name}: decided by {src['path']}, not by the file under test")
+    if f["observed"] in (None, "absent", "deleted"):
+        out.append(f"{case.name}: observed {f['observed']!r}: the value was not read")
+    return out
+
+
+@cache
+def audited(control: str) -> dict[str, list[dict[str, Any]]]:
+    """Findings per case name of one control's matrix (one audit run per control)."""
+    cases = _cases(MATRIX / control)
+    args = {tuple(case_args(c)) for c in cases}
+    assert len(args) == 1, f"{control}: the cases of one control share their .args"
+    hosts = run_audit(cases, list(args.pop()))
+    return {c.name: hosts.get(c.stem if c.is_file() else c.name, []) for c in cases}
+
+
+ALL_CASES = [
+    (d.name, c.name) for d in sorted(p for p in MATRIX.iterdir() if p.is_dir()) for c in _cases(d)
+]
+
+
+@pytest.mark.parametrize(("control", "name"), ALL_CASES, ids=[f"{c}/{n}" for c, n in ALL_CASES])
+def test_matrix_case(control: str, name: str) -> None:
+    found = audited(control)[name]
+    assert found, f"{name}: no finding names this host"
+    assert problems(MATRIX / control / name, control, found) == []
+
+
+def test_matrix_covers_every_control_source_encoding_and_outcome() -> None:
+    catalog = load_catalog()
+    assert {p.name for p in MATRIX.iterdir() if p.is_dir()} == set(catalog.controls)
+    for cid, control in catalog.controls.items():
+        have = {split_name(c) for c in _cases(MATRIX / cid)}
+        want = {(s, o) for s in expected_sources(control) for o in ("pass", "fail")}
+        assert have == want, f"{cid}: missing {sorted(want - have)}, extra {sorted(have - want)}"
+
+
+def test_matrix_holds_every_encoding() -> None:
+    """The text encodings are what the names say (BOMs, UTF-16, cp1252 bytes)."""
+    for path in MATRIX.rglob("*"):
+        source = path.name.partition(".")[0]
+        if not path.is_file() or source == HELPER or path.suffix in (".args", ".py"):
+            continue
+        data = path.read_bytes()
+        if source.endswith("utf16le"):
+            assert data.startswith(b"\xff\xfe") and data[3:4] == b"\x00", path
+        elif source.endswith("utf8bom"):
+            assert data.startswith(b"\xef\xbb\xbf"), path
+            data[3:].decode("utf-8")
+        elif source.endswith("utf8"):
+            assert not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe")), path
+            data.decode("utf-8")
+        elif source.endswith("ansi"):
+            assert not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe")), path
+            with pytest.raises(UnicodeDecodeError):
+                data.decode("utf-8")  # cp1252 bytes of a non-ASCII value: not UTF-8
+        elif source.startswith("hive"):
+            assert data[:4] == b"regf", path
+        elif source == "registrypol":
+            assert data[:8] == b"PReg\x01\x00\x00\x00", path
+
+
+# ------------------------------------------------------------------ the check can fail
+
+
+@pytest.mark.parametrize(
+    ("control", "src", "renamed", "complaint"),
+    [
+        # a passing file named as failing
+        ("smb-server-signing-required", "reg-utf16le.pass.reg", "reg-utf16le.fail.reg",
+         "the name says fail"),
+        # the SMB1-only control: its "fail" is a failure only with SMB1 on; without the
+        # helper file the verdict is unknown, which is not the named outcome
+        ("smb-server-signing-enabled", "GptTmpl-ansi.fail/GptTmpl-ansi.inf",
+         "GptTmpl-ansi.fail.inf", "the name says fail"),
+        # a .reg named as a Registry.pol
+        ("smb1-client-disabled", "reg-utf8.pass.reg", "registrypol.pass.reg",
+         "not by registrypol"),
+        # a secedit export (not a GptTmpl name, not in a GPO) named as a GPO template
+        ("smb-client-plaintext-password-disabled", "secedit-ansi.pass.inf",
+         "GptTmpl-ansi.pass/export.inf", "not by gpttmpl"),
+    ],
+)  # fmt: skip
+def test_a_wrongly_named_fixture_is_reported(
+    tmp_path: Path, control: str, src: str, renamed: str, complaint: str
+) -> None:
+    target = tmp_path / renamed
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(MATRIX / control / src, target)
+    case = tmp_path / renamed.split("/")[0]
+    hosts = run_audit([case], case_args(MATRIX / control / src.split("/")[0]))
+    found = hosts[case.stem if case.is_file() else case.name]
+    assert any(complaint in p for p in problems(case, control, found)), problems(
+        case, control, found
+    )
