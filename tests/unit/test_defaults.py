@@ -205,6 +205,29 @@ def test_labels() -> None:
 
 
 @pytest.mark.parametrize(
+    ("key", "facts"),
+    [
+        # the first rule is "role domain_controller -> DDCP": undecided without a role
+        (SRV_REQ, win(20348, "ServerStandard", None)),
+        # the rules are "SMB1 feature not installed / installed": neither is known
+        ("windows:lanmanserver:smb1", win(20348, "ServerStandard", DC)),
+    ],
+)
+def test_an_undecided_default_is_labelled_without_a_rule_condition(
+    key: str, facts: HostFacts
+) -> None:
+    """The label of an unknown default must not state a condition that was not established."""
+    res = resolve_default(key, facts)
+    assert not res.known and "depends on" in res.reason
+    assert res.label == f"default({facts.build}/{facts.edition}/{_role(facts)})"
+    assert "DDCP" not in res.label and "SMB1 feature" not in res.label
+
+
+def _role(facts: HostFacts) -> str:
+    return facts.role.value if facts.role else "?"
+
+
+@pytest.mark.parametrize(
     ("key", "version", "literal", "value"),
     [
         ("samba:server min protocol", "4.17.12-Debian", False, "SMB2_02"),

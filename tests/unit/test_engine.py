@@ -7,6 +7,7 @@ Every case builds SettingValues and ScanRecords by hand against a small in-test 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 from engine_kit import (
@@ -302,10 +303,16 @@ def test_any_endpoint_not_requiring_signing_decides() -> None:
     assert f.status is Status.FAIL and f.source is not None and f.source.path == "[::1]:445"
 
 
-def test_unusable_wire_is_noted_and_config_decides() -> None:
-    f = one("server-require", [sv(SRV, 1, **GPO)], [wire(None, status=ScanStatus.CLOSED)])
+@pytest.mark.parametrize("reason", ["connection refused", "closed: connection refused", ""])
+def test_unusable_wire_is_noted_and_config_decides(reason: str) -> None:
+    """The prober's reason may already start with the status (``closed: ...``): said once."""
+    rec = replace(wire(None, status=ScanStatus.CLOSED), reason=reason)
+    f = one("server-require", [sv(SRV, 1, **GPO)], [rec])
     assert f.status is Status.PASS and f.source is not None and f.source.layer is Layer.GPO
-    assert any("closed" in n for n in f.notes)
+    [note] = [n for n in f.notes if n.startswith("wire probe of")]
+    assert note == "wire probe of 10.0.0.5:445: " + (
+        "closed" if not reason else "closed: connection refused"
+    )
 
 
 def test_cmdlet_is_effective_and_beats_configured_value() -> None:

@@ -222,7 +222,17 @@ def _outcome(rule: Rule) -> tuple[str, object]:
     )
 
 
-def _evaluate(rules: tuple[Rule, ...], facts: HostFacts, key: str) -> DefaultResolution:
+#: Label of a default that depends on facts the host does not report: it names no rule, as
+#: the rules' own labels state their conditions ("SMB1 feature not installed", "DDCP").
+_UNDECIDED_LABEL = {
+    "windows": "default({build}/{edition}/{role})",
+    "samba": "default(samba {samba_version}/{role})",
+}
+
+
+def _evaluate(
+    rules: tuple[Rule, ...], facts: HostFacts, key: str, family: str
+) -> DefaultResolution:
     undecided: list[Rule] = []
     missing: set[str] = set()
     chosen: Rule | None = None
@@ -247,12 +257,11 @@ def _evaluate(rules: tuple[Rule, ...], facts: HostFacts, key: str) -> DefaultRes
         return DefaultResolution(
             False, None, f"default({key})", "no default is recorded for this host", ""
         )
-    first = undecided[0]
     sources = list(dict.fromkeys(r.source for r in [*undecided, *([chosen] if chosen else [])]))
     return DefaultResolution(
         False,
         None,
-        _fill(first.label, facts),
+        _fill(_UNDECIDED_LABEL.get(family, f"default({key})"), facts),
         f"default depends on {'/'.join(sorted(missing))} (not known for this host)",
         "; ".join(sources),
     )
@@ -306,7 +315,7 @@ class DefaultsTable:
                 )
             if literal:
                 rules = entry.literal_default
-        return _evaluate(rules, facts, default_key)
+        return _evaluate(rules, facts, default_key, entry.os_family)
 
 
 def parse_defaults(data: Mapping[str, Any], where: str = "defaults.yaml") -> DefaultsTable:

@@ -56,8 +56,10 @@ def unusable(observations: Sequence[ScanRecord]) -> list[str]:
     out = []
     for rec in observations:
         if rec.status is not ScanStatus.OK:
-            why = f": {rec.reason}" if rec.reason else ""
-            out.append(f"wire probe of {_where(rec)}: {rec.status.value}{why}")
+            why = rec.reason or rec.status.value
+            if not why.startswith(rec.status.value):  # the prober's reason may name it already
+                why = f"{rec.status.value}: {why}"
+            out.append(f"wire probe of {_where(rec)}: {why}")
         elif rec.signing_required is None:
             out.append(f"wire probe of {_where(rec)}: signing not determined ({rec.reason})")
     return out
