@@ -99,3 +99,19 @@ def test_sniff_ignores_other_json():
     assert b"RequireSecuritySignature" in edca
     assert not pwsh_json.sniff(edca, "edca.json")
     assert pwsh_json.sniff(b'{"RequireSecuritySignature": true}', "x")
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        b'{"AuditServerDoesNotSupportSigning": false, "RequireEncryption": false}',
+        b'{\r\n    "SmbServerNameHardeningLevel":  1,\r\n    "EncryptData":  false\r\n}',
+        b'[{"EnableSMB1Protocol": "True", "PSComputerName": "fs01"}]',
+    ],
+)
+def test_sniff_plain_select_object_output_without_the_signing_properties(doc):
+    """`Get-Smb*Configuration | Select-Object <any properties> | ConvertTo-Json` is evidence."""
+    assert pwsh_json.sniff(doc, "out.json")
+    assert pwsh_json.sniff(b"\xff\xfe" + doc.decode().encode("utf-16-le"), "out.json")
+    result = pwsh_json.collect(doc, "out.json", "h")
+    assert result.values and not result.errors
