@@ -420,3 +420,16 @@ def test_audit_run_is_recorded_in_history(tmp_path: Path) -> None:
     assert stored["smb-server-signing-required"] == "pass"
     result = CliRunner().invoke(app, ["audit", str(DDCP), "--db", db, "--no-store"])
     assert len(list_runs(db)) == 1
+
+
+@pytest.mark.parametrize("brk", ["\x85", "\u2028", "\u2029"])
+def test_jsonl_keeps_one_finding_a_line_whatever_the_host_name(tmp_path: Path, brk: str) -> None:
+    """Host names come from file names: a line-breaking character in one stays escaped."""
+    case = tmp_path / f"fs{brk}01.conf"
+    case.write_text("[global]\n\tserver signing = mandatory\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["audit", str(case), "-f", "jsonl", "--no-store"])
+    assert res.exit_code in (0, 1), res.stderr
+    lines = res.stdout.splitlines()  # splits on U+0085/U+2028/U+2029 too
+    findings = [json.loads(line) for line in lines]
+    assert len(findings) == res.stdout.count("\n")
+    assert {f["host"] for f in findings} == {f"fs{brk}01"}

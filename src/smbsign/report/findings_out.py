@@ -46,8 +46,15 @@ def render_json(findings: Sequence[Finding]) -> bytes:
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
 
 
+# Characters str.splitlines() and some log shippers treat as line breaks: escaped inside JSON
+# strings so that one finding is always one line (host names come from file names).
+_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def render_jsonl(findings: Sequence[Finding]) -> bytes:
-    lines = (json.dumps(finding_to_dict(f), ensure_ascii=False) for f in findings)
+    lines = (
+        json.dumps(finding_to_dict(f), ensure_ascii=False).translate(_BREAKS) for f in findings
+    )
     return "".join(line + "\n" for line in lines).encode()
 
 
