@@ -308,9 +308,10 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
     assert "Traceback" not in res.stderr
 
 
-def test_framework_filter() -> None:
+@pytest.mark.parametrize("name", ["misconfiguration-manager", "Misconfiguration-Manager"])
+def test_framework_filter(name: str) -> None:
     case = AUDIT_FIX / "smb-server-signing-required" / "samba-mandatory.pass.conf"
-    _code, findings, _ = audit(case, "--framework", "misconfiguration-manager")
+    _code, findings, _ = audit(case, "--framework", name)
     assert findings and all(f["control"] != "smb1-client-disabled" for f in findings)
     assert {f["control"] for f in findings} <= {
         "smb-server-signing-required",

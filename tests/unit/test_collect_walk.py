@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 
+import pytest
 from collect_helpers import FIX, SRV_REQ, by_id
 
 from smbsign.collect import COLLECTORS, collect_file, collect_paths, sniff_kind
@@ -116,3 +117,29 @@ def test_deletion_markers_cover_the_right_settings():
     assert deletion_covers(vals, base + "requireencryption")
     assert not deletion_covers(vals, base + "sub\\value")
     assert not deletion_covers(reg[SRV_REQ], SRV_REQ)  # a value deletion is not a key marker
+
+
+@pytest.mark.timeout(20)
+def test_fifo_device_and_broken_link_are_errors_never_a_blocking_read(tmp_path):
+    """A FIFO given or found would block ``read()`` forever: it is reported, not opened."""
+    fifo = tmp_path / "pipe.reg"
+    os.mkfifo(fifo)
+    assert collect_file(fifo, "h").errors[0].message.startswith("not a regular file")
+    (tmp_path / "zero.reg").symlink_to("/dev/zero")
+    (tmp_path / "gone.reg").symlink_to(tmp_path / "missing")
+    out = list(collect_paths([tmp_path], None))
+    errors = sorted((e.path.rpartition("/")[2], e.message) for _, r in out for e in r.errors)
+    assert [name for name, _ in errors] == ["gone.reg", "pipe.reg", "zero.reg"]
+    assert errors[0][1].startswith("cannot read")
+    assert all(m.startswith("not a regular file") for _, m in errors[1:])
+
+
+def test_empty_directory_is_an_error_not_a_clean_audit(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "dots").mkdir()
+    (tmp_path / "dots" / ".hidden.reg").write_text("REGEDIT4\r\n")
+    out = list(collect_paths([tmp_path / "empty", tmp_path / "dots"], None))
+    assert [(h, r.errors[0].message[:16]) for h, r in out] == [
+        ("empty", "no evidence file"),
+        ("dots", "no evidence file"),
+    ]

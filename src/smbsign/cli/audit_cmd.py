@@ -71,7 +71,8 @@ def select_controls(catalog: object, ids: str | None, framework: str | None) -> 
     chosen = dict(controls)
     if framework is not None:
         frameworks = getattr(catalog, "frameworks", {})
-        fw = frameworks.get(framework)
+        by_lower = {name.lower(): fw for name, fw in frameworks.items()}
+        fw = frameworks.get(framework) or by_lower.get(framework.lower())  # as `controls` does
         if fw is None:
             known = ", ".join(sorted(frameworks)) or "none"
             raise UsageError(f"unknown framework {framework!r} (known: {known})")

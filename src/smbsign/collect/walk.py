@@ -11,6 +11,7 @@ splits a multi-host file into one result per host.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -64,7 +65,10 @@ def disk_loader(target: str, including: str) -> tuple[str, bytes]:
 
 def _read(path: Path, host: str, max_bytes: int) -> bytes | CollectResult:
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the read forever
+            return failed(host, str(path), "io", "not a regular file (FIFO, device or socket)")
+        size = st.st_size
         if size > max_bytes:  # registry hives may be larger (hive.MAX_HIVE_BYTES)
             with path.open("rb") as handle:
                 if hive.sniff(handle.read(4), path.name):
@@ -135,7 +139,7 @@ def _walk(root: Path, depth: int, seen: set[tuple[int, int]]) -> Iterator[Path]:
         if is_dir:
             if depth < MAX_DEPTH:
                 yield from _walk(Path(entry.path), depth + 1, seen)
-        elif entry.is_file():
+        else:  # special files and broken links too: :func:`_read` reports them
             yield Path(entry.path)
 
 
@@ -157,7 +161,19 @@ def collect_paths(paths: Iterable[Path], host: str | None) -> Iterator[tuple[str
     for arg in paths:
         if arg.is_dir():
             derived = host or arg.resolve().name or "localhost"
+            found = False
             for path in _walk(arg, 0, seen):
+                found = True
                 yield from _file_results(path, derived, host)
+            if not found:  # an audit of nothing must not look like a clean audit
+                yield (
+                    host or derived,
+                    failed(
+                        host or derived,
+                        str(arg),
+                        "io",
+                        "no evidence file in this directory (names starting with '.' are skipped)",
+                    ),
+                )
         else:
             yield from _file_results(arg, host or arg.stem or arg.name, host)
