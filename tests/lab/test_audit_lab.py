@@ -162,3 +162,22 @@ def test_nothing_listening_leaves_the_config_to_decide(lab: Lab) -> None:
     assert f["status"] == "pass" and f["source"]["kind"] == "smbconf"
     assert any(n.startswith("wire probe of 10.213.0.250:445") for n in f["notes"]), f["notes"]
     assert code == 0
+
+
+def test_local_audit_where_no_smbd_runs(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """--local on a machine with Samba configured but no smbd running (the lab's client
+    namespace): testparm decides, the loopback probe is a note (closed), no traceback."""
+    conf = tmp_path_factory.mktemp("nosmbd") / "smb.conf"
+    conf.write_text("[global]\n\tworkgroup = LAB\n\tserver signing = mandatory\n")
+    code, findings, _ = _audit(
+        lab, lab.client_ns, "--local", "--samba-conf", str(conf), "--host", "nosmbd"
+    )
+    f = findings[CONTROL]
+    assert f["status"] == "pass" and f["source"]["kind"] == "testparm"
+    assert f["source"]["layer"] == "effective" and f["observed"] == "required"
+    probes = [n for n in f["notes"] if n.startswith("wire probe of")]
+    assert "wire probe of 127.0.0.1:445: closed: connection refused" in probes, f["notes"]
+    assert all(n.count("closed") == 1 for n in probes)
+    smb1 = findings["smb1-server-disabled"]  # SMB2_02 floor by default; nothing on the wire
+    assert smb1["status"] == "pass" and smb1["source"]["kind"] == "testparm"
+    assert code == 1  # client signing = default is not required: a failing control
