@@ -106,6 +106,74 @@ def test_ddcp_for_a_dc_passes_server_signing_from_the_gpttmpl_line() -> None:
     assert classic["smb-server-signing-required"]["status"] == "pass"
 
 
+DC_2022 = ["--role", "domain_controller", "--os-build", "20348", "--edition", "ServerStandard"]
+WIN10_22H2 = ["--os-build", "19045", "--edition", "Enterprise", "--role", "workstation"]
+SMB1_UNKNOWN = ("unknown", "default", "default(19045/Enterprise/workstation)")
+
+
+@pytest.mark.parametrize(
+    ("sample", "facts", "expected"),
+    [
+        (
+            DDCP,
+            DC_2022,
+            {
+                "smb-server-signing-required": ("pass", "gpttmpl", "line 6"),
+                "smb-server-signing-enabled": ("pass", "gpttmpl", "line 7"),
+                # the DDCP sets no client value: the classic defaults decide (DOMAIN.md 3.1)
+                "smb-client-signing-required": (
+                    "fail", "default", "default(20348/ServerStandard/domain_controller)"),
+                "smb-client-signing-enabled": (
+                    "pass", "default", "default(20348/ServerStandard/domain_controller)"),
+                "smb-client-plaintext-password-disabled": (
+                    "pass", "default", "default(20348/ServerStandard/domain_controller)"),
+                "smb-server-spn-hardening": ("not_applicable", None, None),  # member servers
+                "smb1-server-disabled": (
+                    "unknown", "default", "default(20348/ServerStandard/domain_controller)"),
+                "smb1-client-disabled": (
+                    "unknown", "default", "default(20348/ServerStandard/domain_controller)"),
+                "smb-server-audit-unsigned-clients": ("not_applicable", None, None),  # < 26100
+                "smb-client-audit-unsigned-servers": ("not_applicable", None, None),
+                "samba-client-ipc-signing-required": ("not_applicable", None, None),
+            },
+        ),
+        (
+            SHB,
+            WIN10_22H2,
+            {
+                "smb-server-signing-enabled": ("pass", "gpttmpl", "line 46"),
+                "smb-server-signing-required": ("pass", "gpttmpl", "line 47"),
+                "smb-server-spn-hardening": ("pass", "gpttmpl", "line 49"),
+                "smb-client-plaintext-password-disabled": ("pass", "gpttmpl", "line 50"),
+                "smb-client-signing-enabled": ("pass", "gpttmpl", "line 51"),
+                "smb-client-signing-required": ("pass", "gpttmpl", "line 52"),
+                "smb1-server-disabled": SMB1_UNKNOWN,  # not in a security template
+                "smb1-client-disabled": SMB1_UNKNOWN,
+                "smb-server-audit-unsigned-clients": ("not_applicable", None, None),
+                "smb-client-audit-unsigned-servers": ("not_applicable", None, None),
+                "samba-client-ipc-signing-required": ("not_applicable", None, None),
+            },
+        ),
+    ],
+    ids=["ddcp-dc-2022", "nsa-shb-win10"],
+)  # fmt: skip
+def test_gpo_sample_verdicts_and_deciding_sources(
+    sample: str, facts: list[str], expected: dict[str, tuple[str, str | None, str | None]]
+) -> None:
+    """Every control of the catalog, with the line of the sample (or the default) deciding."""
+    code, got, _, _ = audit(SAMPLES / sample, *facts)
+    assert code == 1
+    actual = {
+        c: (f["status"], (f["source"] or {}).get("kind"), (f["source"] or {}).get("location"))
+        for c, f in got.items()
+    }
+    assert actual == expected
+    for f in got.values():
+        if f["source"] and f["source"]["kind"] == "gpttmpl":
+            assert f["source"]["path"] == str(SAMPLES / sample)
+            assert f["source"]["layer"] == "gpo" and f["observed"] in (0, 1)
+
+
 def test_nsa_shb_gpo_passes_the_six_smb_values() -> None:
     _, got, _, _ = audit(
         SAMPLES / SHB, "--os-build", "19045", "--edition", "Enterprise", "--role", "workstation"
