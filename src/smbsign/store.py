@@ -146,16 +146,18 @@ def resolve_url(url: str | None) -> str:
 def redact_url(url: str) -> str:
     """The URL with its password replaced by ``***`` (for messages and listings)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return redact_text(url)
+        shown = make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        shown = url
+    return redact_text(shown, word=True)
 
 
 def _parse_url(url: str) -> URL:
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise UsageError(f"invalid database URL {redact_text(url)!r}") from None
+        _ = parsed.port  # SQLAlchemy converts the port lazily: a bad one raises here
+    except (ArgumentError, ValueError):
+        raise UsageError(f"invalid database URL {redact_url(url)!r}") from None
     backend = parsed.get_backend_name()
     if backend == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -164,14 +166,31 @@ def _parse_url(url: str) -> URL:
             f"unsupported database URL {redact_url(url)!r}: use sqlite:///PATH or "
             "postgresql://USER@HOST/DB"
         )
+    if backend == "sqlite" and _sqlite_path(parsed) is None:
+        raise UsageError(
+            f"{redact_url(url)!r} is an in-memory SQLite database that keeps nothing: "
+            "use sqlite:///PATH (a file)"
+        )
     return parsed
+
+
+def _sqlite_path(url: URL) -> Path | None:
+    """The file of a SQLite URL; None for an in-memory database."""
+    db = url.database or ""
+    if db in ("", ":memory:") or (db.startswith("file:") and "mode=memory" in db):
+        return None
+    if db.startswith("file:"):
+        return Path(db[5:].split("?", 1)[0])
+    return Path(db)
 
 
 def _scrub(message: str, url: URL) -> str:
     """One line, with the URL's password removed wherever a driver echoed it."""
     line = " ".join(redact_text(message).split())
-    if url.password:
-        line = line.replace(str(url.password), "***")
+    for secret in (url.password, url.query.get("password"), url.query.get("sslpassword")):
+        for value in (secret,) if isinstance(secret, str) else secret or ():
+            if value:
+                line = line.replace(str(value), "***")
     return line[:300]
 
 
@@ -180,10 +199,9 @@ def _scrub(message: str, url: URL) -> str:
 
 def _sqlite_file(url: URL) -> None:
     """Create the parent directory (0700) and the file (0600) of a file-backed SQLite URL."""
-    db = url.database
-    if not db or db == ":memory:" or db.startswith("file:"):
+    path = _sqlite_path(url)
+    if path is None or (url.database or "").startswith("file:"):
         return
-    path = Path(db)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not path.exists():
@@ -221,9 +239,19 @@ def _engine(url: URL) -> Engine:
         ) from None
 
 
+class _NoStore(Exception):
+    """A reader found no SQLite file: there is nothing stored yet (and none is created)."""
+
+
 @contextmanager
-def _open(url: str | None) -> Iterator[tuple[Engine, URL]]:
-    parsed = _parse_url(resolve_url(url))
+def _open(url: str | None, *, write: bool = False) -> Iterator[tuple[Engine, URL]]:
+    """Engine for the store; readers never create one (raise ``_NoStore`` instead)."""
+    raw = resolve_url(url)
+    parsed = _parse_url(raw)
+    if not write and parsed.get_backend_name() == "sqlite":
+        path = _sqlite_path(parsed)
+        if path is not None and not path.exists():
+            raise _NoStore
     engine = _engine(parsed)
     try:
         _ensure_schema(engine, parsed)
@@ -231,7 +259,7 @@ def _open(url: str | None) -> Iterator[tuple[Engine, URL]]:
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None)
         detail = str(orig) if orig is not None else str(exc)
-        where = parsed.render_as_string(hide_password=True)
+        where = redact_url(raw)
         raise StoreError(f"database {where}: {_scrub(detail, parsed)}") from None
     finally:
         engine.dispose()
@@ -309,7 +337,7 @@ def _rows(run: Run, seq: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]
 
 def record_run(run: Run, url: str | None = None) -> Run:
     """Store ``run`` in one transaction; returns it with ``seq`` (and a fresh id on a clash)."""
-    with _open(url) as (engine, _parsed):
+    with _open(url, write=True) as (engine, _parsed):
         for _ in range(3):
             try:
                 seq = _retrying(engine, lambda conn, r=run: _insert(conn, r))
@@ -367,23 +395,29 @@ def list_runs(
     url: str | None = None, *, limit: int = 20, kind: RunKind | None = None
 ) -> list[RunInfo]:
     """Newest first."""
-    with _open(url) as (engine, _parsed), engine.connect() as conn:
-        q = select(runs_t).order_by(runs_t.c.seq.desc()).limit(max(1, limit))
-        if kind is not None:
-            q = q.where(runs_t.c.kind == kind)
-        return [_info(row) for row in conn.execute(q)]
+    try:
+        with _open(url) as (engine, _parsed), engine.connect() as conn:
+            q = select(runs_t).order_by(runs_t.c.seq.desc()).limit(max(1, limit))
+            if kind is not None:
+                q = q.where(runs_t.c.kind == kind)
+            return [_info(row) for row in conn.execute(q)]
+    except _NoStore:
+        return []
 
 
 def trend(url: str | None, *, upto_seq: int, kind: RunKind, limit: int = 20) -> list[RunInfo]:
     """Up to ``limit`` runs of ``kind`` ending at ``upto_seq``, oldest first."""
-    with _open(url) as (engine, _parsed), engine.connect() as conn:
-        q = (
-            select(runs_t)
-            .where(runs_t.c.kind == kind, runs_t.c.seq <= upto_seq)
-            .order_by(runs_t.c.seq.desc())
-            .limit(max(1, limit))
-        )
-        return [_info(row) for row in reversed(conn.execute(q).all())]
+    try:
+        with _open(url) as (engine, _parsed), engine.connect() as conn:
+            q = (
+                select(runs_t)
+                .where(runs_t.c.kind == kind, runs_t.c.seq <= upto_seq)
+                .order_by(runs_t.c.seq.desc())
+                .limit(max(1, limit))
+            )
+            return [_info(row) for row in reversed(conn.execute(q).all())]
+    except _NoStore:
+        return []
 
 
 def _resolve(conn: Connection, ref: str, kind: RunKind | None) -> int:
@@ -412,28 +446,34 @@ def _resolve(conn: Connection, ref: str, kind: RunKind | None) -> int:
 
 def load_run(url: str | None, ref: str, *, kind: RunKind | None = None) -> Run:
     """The stored run ``ref`` with all its records and findings."""
-    with _open(url) as (engine, _parsed), engine.connect() as conn:
-        seq = _resolve(conn, ref, kind)
-        info = _info(conn.execute(select(runs_t).where(runs_t.c.seq == seq)).one())
-        try:
-            recs = tuple(
-                scan_record_from_dict(json.loads(d))
-                for (d,) in conn.execute(
-                    select(records_t.c.data)
-                    .where(records_t.c.run_seq == seq)
-                    .order_by(records_t.c.idx)
-                )
+    try:
+        with _open(url) as (engine, _parsed), engine.connect() as conn:
+            return _load(conn, ref, kind)
+    except _NoStore:
+        where = redact_url(resolve_url(url))
+        raise RunNotFound(f"no stored run {ref!r}: no runs recorded in {where} yet") from None
+
+
+def _load(conn: Connection, ref: str, kind: RunKind | None) -> Run:
+    seq = _resolve(conn, ref, kind)
+    info = _info(conn.execute(select(runs_t).where(runs_t.c.seq == seq)).one())
+    try:
+        recs = tuple(
+            scan_record_from_dict(json.loads(d))
+            for (d,) in conn.execute(
+                select(records_t.c.data).where(records_t.c.run_seq == seq).order_by(records_t.c.idx)
             )
-            fnds = tuple(
-                finding_from_dict(json.loads(d))
-                for (d,) in conn.execute(
-                    select(findings_t.c.data)
-                    .where(findings_t.c.run_seq == seq)
-                    .order_by(findings_t.c.idx)
-                )
+        )
+        fnds = tuple(
+            finding_from_dict(json.loads(d))
+            for (d,) in conn.execute(
+                select(findings_t.c.data)
+                .where(findings_t.c.run_seq == seq)
+                .order_by(findings_t.c.idx)
             )
-        except (ParseError, ValueError) as exc:
-            raise StoreError(f"run {info.id} is damaged in the store: {exc}") from None
+        )
+    except (ParseError, ValueError) as exc:
+        raise StoreError(f"run {info.id} is damaged in the store: {exc}") from None
     return Run(
         id=info.id,
         kind=info.kind,
@@ -449,11 +489,14 @@ def load_run(url: str | None, ref: str, *, kind: RunKind | None = None) -> Run:
 
 def count_rows(url: str | None = None) -> dict[str, int]:
     """Row counts per table (for checks and tests)."""
-    with _open(url) as (engine, _parsed), engine.connect() as conn:
-        return {
-            t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-            for t in (runs_t, records_t, findings_t)
-        }
+    try:
+        with _open(url) as (engine, _parsed), engine.connect() as conn:
+            return {
+                t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+                for t in (runs_t, records_t, findings_t)
+            }
+    except _NoStore:
+        return {t.name: 0 for t in (runs_t, records_t, findings_t)}
 
 
 __all__: Sequence[str] = (

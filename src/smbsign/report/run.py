@@ -71,13 +71,24 @@ _SECRET_OPTION = re.compile(
     re.IGNORECASE,
 )
 _NOT_SECRET_SUFFIX = ("-env", "-file", "-var", "-prompt")
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]*@", re.IGNORECASE)
+# The user part may hold '@' (``user@server:pw@host``, SQLAlchemy reads it so) and a password
+# typed without percent-encoding may too: everything up to the last '@' of the word is hidden.
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/\s]*:)\S*@", re.IGNORECASE)
+# One argv element is one word even with spaces in it ("postgresql://u:pass word@h/db").
+_ARG_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/]*:).*@", re.IGNORECASE | re.S)
+# libpq takes a password from the query string too (``?password=``, ``sslpassword=``).
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:ssl)?password=)[^&#\s]*", re.IGNORECASE)
 REDACTED = "***"
 
 
-def redact_text(text: str) -> str:
-    """Hide the password of any ``scheme://user:password@`` URL in ``text``."""
-    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}{REDACTED}@", text)
+def redact_text(text: str, *, word: bool = False) -> str:
+    """Hide URL passwords in ``text``: ``scheme://user:***@``, ``?password=***``.
+
+    ``word=True`` treats ``text`` as one command-line argument (spaces belong to it).
+    """
+    userinfo = _ARG_URL_PASSWORD if word else _URL_PASSWORD
+    text = userinfo.sub(lambda m: f"{m.group('head')}{REDACTED}@", text)
+    return _QUERY_PASSWORD.sub(lambda m: f"{m.group('head')}{REDACTED}", text)
 
 
 def _is_secret_option(name: str) -> bool:
@@ -105,7 +116,7 @@ def redact_argv(argv: Sequence[str]) -> tuple[str, ...]:
                 out.append(arg)
                 hide_next = True
             continue
-        out.append(redact_text(arg))
+        out.append(redact_text(arg, word=True))
     return tuple(out)
 
 

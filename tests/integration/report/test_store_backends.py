@@ -169,3 +169,46 @@ def test_unwritable_or_bad_urls(tmp_path: Path) -> None:
         list_runs("mysql://u:pw@h/db")
     with pytest.raises(UsageError, match="invalid database URL"):
         list_runs("::not a url::")
+
+
+def test_readers_never_create_a_store(tmp_path: Path) -> None:
+    """history / report / diff on a mistyped --db must not leave an empty database behind."""
+    db = tmp_path / "typo" / "history.sqlite"
+    url = f"sqlite:///{db}"
+    assert list_runs(url) == []
+    assert trend(url, upto_seq=5, kind="scan") == []
+    assert count_rows(url)["smbsign_runs"] == 0
+    with pytest.raises(RunNotFound, match="no runs recorded"):
+        load_run(url, "latest")
+    assert not db.exists() and not db.parent.exists()
+    record_run(rs.scan_run("made000001"), url)  # writing does create it
+    assert [r.id for r in list_runs(url)] == ["made000001"]
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///"])
+def test_in_memory_sqlite_is_refused(url: str) -> None:
+    """A run "recorded" in memory would be lost at exit while we print that it was stored."""
+    with pytest.raises(UsageError, match="in-memory"):
+        record_run(rs.scan_run(), url)
+
+
+def test_bad_urls_are_usage_errors_without_the_password() -> None:
+    secret = "Qz-" + rs.PW
+    with pytest.raises(UsageError, match="invalid database URL") as err:
+        list_runs(f"postgresql://bob:{secret}@h:notaport/db")
+    assert secret not in str(err.value)
+    for url in (
+        f"postgresql://bob:{secret}@h/db",
+        f"postgresql://bob@h/db?sslmode=require&password={secret}",
+        f"postgresql://bob@corp:{secret}@h/db",  # user name with '@' (SQLAlchemy reads it)
+        f"postgresql://bob:ab@{secret}@h/db",  # '@' in a password that was not encoded
+    ):
+        assert secret not in redact_url(url), url
+
+
+def test_query_password_never_echoed(pg_cluster: pgcluster.Cluster) -> None:
+    secret = "Qp-" + rs.PW
+    url = pg_cluster.url("postgres").replace(f":{pgcluster.PASSWORD}@", "@")
+    with pytest.raises(StoreError) as err:
+        list_runs(f"{url}&password={secret}")
+    assert secret not in str(err.value) and "password=***" in str(err.value)

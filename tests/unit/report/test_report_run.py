@@ -34,6 +34,18 @@ from smbsign.serialize import finding_to_dict, scan_record_to_dict
         (["scan", "--db=postgresql://bob:s3cret@db/x"], ["scan", "--db=postgresql://bob:***@db/x"]),
         (["scan", "10.0.0.0/24", "-p", "445"], ["scan", "10.0.0.0/24", "-p", "445"]),
         (["audit", "--password"], ["audit", "--password"]),
+        (
+            ["--db", "postgresql://u@h/db?password=s3cret"],
+            ["--db", "postgresql://u@h/db?password=***"],
+        ),
+        (
+            ["--db", "postgresql://u@h/x?sslmode=require&sslpassword=s3cret&a=1"],
+            ["--db", "postgresql://u@h/x?sslmode=require&sslpassword=***&a=1"],
+        ),
+        (["--db", "postgresql://u@corp:s3cret@h/db"], ["--db", "postgresql://u@corp:***@h/db"]),
+        (["--db", "postgresql://u:s3@cret@h/db"], ["--db", "postgresql://u:***@h/db"]),
+        (["--db", "postgresql://u:s3 cret@h/db"], ["--db", "postgresql://u:***@h/db"]),
+        (["--db", "postgresql://u@h:5432/db"], ["--db", "postgresql://u@h:5432/db"]),
     ],
 )
 def test_redact_argv(argv: list[str], expected: list[str]) -> None:
