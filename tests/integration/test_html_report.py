@@ -110,6 +110,12 @@ def test_page_loads_clean_and_counts_match(loaded: tuple[Any, Run, list[str], li
         donut = page.locator(f'figure.donut[data-framework="{fw}"]')
         assert float(donut.get_attribute("data-score")) == score
         assert f"{score:.1f} %" in donut.inner_text()
+        row = page.locator(f'#scores-table tr[data-framework="{fw}"]')
+        assert row.locator("td").nth(1).inner_text() == f"{score:.1f} %"
+    # lowest score first in the table
+    assert page.locator("#scores-table tbody tr").evaluate_all(
+        "rows => rows.map(r => r.getAttribute('data-framework'))"
+    ) == sorted(rs.EXPECTED_SCORES, key=rs.EXPECTED_SCORES.__getitem__)
     cis = _ints(
         page, 'figure.donut[data-framework="cis-win11"]', ["pass", "fail", "error", "unknown"]
     )
@@ -203,3 +209,50 @@ def test_screenshot_artifact(loaded: tuple[Any, Run, list[str], list[str]]) -> N
     assert shot.stat().st_size > 20_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [m for m in console if m.startswith(("error", "pageerror"))], console
+
+
+def test_full_catalog_page_stays_compact(browser: Any, tmp_path: Path) -> None:
+    """With the packaged catalog (every framework it maps), one score table row per framework,
+    donuts only for the lowest few, on-screen scores equal to the computed ones."""
+    from smbsign.catalog import load_catalog
+    from smbsign.report.scores import framework_scores
+
+    cat = load_catalog()
+    run = replace(rs.real_catalog_run("htmlcat001"), seq=7)
+    scores = {s.framework: s for s in framework_scores(run.findings, cat)}
+    assert len(scores) > html.DONUTS_MAX  # the case this test is about
+    path = tmp_path / "catalog.html"
+    path.write_bytes(html.render(run, cat))
+    page = browser.new_page(viewport={"width": 1360, "height": 900})
+    console: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.goto(path.as_uri(), wait_until="load")
+        rows = page.locator("#scores-table tbody tr")
+        assert rows.count() == len(scores)
+        for i in range(rows.count()):
+            row = rows.nth(i)
+            s = scores[row.get_attribute("data-framework")]
+            shown = row.locator("td").nth(1).inner_text()
+            assert shown == ("n/a" if s.score is None else f"{s.score:.1f} %")
+            assert int(row.get_attribute("data-unknown")) == s.counts.unknown
+        donuts = page.locator("figure.donut")
+        assert donuts.count() == html.DONUTS_MAX
+        lowest = sorted(v.score for v in scores.values() if v.score is not None)
+        shown_donuts = sorted(float(d.get_attribute("data-score")) for d in donuts.all())
+        assert shown_donuts == lowest[: html.DONUTS_MAX]
+        # sorting the score table by clicking its header still works
+        head = page.locator("#scores-table thead th").nth(1)
+        head.click()
+        head.click()
+        first = page.locator("#scores-table tbody tr").first.get_attribute("data-score")
+        assert float(first) == max(lowest)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "html-report-catalog.png"), full_page=True)
+        assert not [m for m in console if m.startswith(("error", "pageerror", "warning"))]
+        assert requests == [path.as_uri()]
+    finally:
+        page.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -52,10 +53,15 @@ _VERDICT_CLASS = {
 }
 
 
+# The score table lists every framework; donuts are drawn for this many, lowest score first
+# (the full catalog maps ~25 frameworks: a donut each would bury the rest of the page).
+DONUTS_MAX = 4
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     status: str
-    count: int
+    weight: int
     colour: str
     dasharray: str
     dashoffset: str
@@ -63,41 +69,60 @@ class Segment:
 
 @dataclass(frozen=True, slots=True)
 class Donut:
+    """One framework's score: a row of the score table, and a donut for the first few."""
+
     framework: str
     title: str
     score: str  # "87.5 %" or "n/a"
     score_value: str  # data attribute: "87.5" or ""
-    segments: tuple[Segment, ...]
+    segments: tuple[Segment, ...]  # ring: shares of the scored weight (pass, fail, error)
+    bar: tuple[tuple[str, float, float], ...]  # (status, x %, width %) of the table's bar
     counts: dict[str, int]
     excluded: int  # unknown + not_applicable (out of the denominator)
     weights: str  # "35 / 40"
 
 
 def donut(score: FrameworkScore) -> Donut:
-    """Stroke-dash segments on a circle of circumference 100 (r = 15.9155)."""
+    """Stroke-dash segments on a circle of circumference 100 (r = 15.9155).
+
+    The ring and the bar split the *scored weight* (pass, fail, error), so the green share is
+    the score itself; unknown and not-applicable pairs are outside the denominator and are
+    listed as counts, not drawn.
+    """
     counts = score.counts.as_dict()
-    total = sum(counts.values()) or 1
+    parts = (
+        ("pass", score.passed_weight),
+        ("fail", score.failed_weight),
+        ("error", score.error_weight),
+    )
     segments: list[Segment] = []
-    offset = 25.0  # start at 12 o'clock
-    for st in _DONUT_ORDER:
-        n = counts[st]
-        if not n:
+    bar: list[tuple[str, float, float]] = []
+    offset, x = 25.0, 0.0  # the ring starts at 12 o'clock
+    for st, weight in parts:
+        if not weight or not score.scored_weight:
             continue
-        share = 100.0 * n / total
+        share = 100.0 * weight / score.scored_weight
         segments.append(
-            Segment(st, n, COLOURS[st], f"{share:.3f} {100 - share:.3f}", f"{offset:.3f}")
+            Segment(st, weight, COLOURS[st], f"{share:.3f} {100 - share:.3f}", f"{offset:.3f}")
         )
+        bar.append((st, round(x, 3), round(share, 3)))
         offset -= share
+        x += share
     return Donut(
         framework=score.framework,
         title=f"{score.name} {score.version}".strip(),
         score="n/a" if score.score is None else f"{score.score:.1f} %",
         score_value="" if score.score is None else f"{score.score:.1f}",
         segments=tuple(segments),
+        bar=tuple(bar),
         counts=counts,
         excluded=counts["unknown"] + counts["not_applicable"],
         weights=f"{score.passed_weight} / {score.scored_weight}",
     )
+
+
+def _lowest_first(s: FrameworkScore) -> tuple[bool, float, str]:
+    return (s.score is None, s.score or 0.0, f"{s.name} {s.version}".lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,23 +214,28 @@ def _control_status(c: StatusCounts) -> str:
 
 def view(run: Run, catalog: CatalogLike | None, trend: Sequence[RunInfo]) -> dict[str, Any]:
     s = run.summary
-    scores = framework_scores(run.findings, catalog)
+    scores = sorted(framework_scores(run.findings, catalog), key=_lowest_first)
     frameworks: list[dict[str, Any]] = []
     if catalog is not None:
         for sc in scores:
             fw = catalog.frameworks[sc.framework]
             reqs = requirement_view(run.findings, fw)
             frameworks.append({"donut": donut(sc), "requirements": reqs})
+    donuts = [f["donut"] for f in frameworks if f["donut"].score_value][:DONUTS_MAX]
     counts = {st.value: s.findings.get(st.value, 0) for st in Status}
     return {
         "csp": CSP,
         "run": run,
         "started": iso(run.started),
         "finished": iso(run.finished),
+        "started_text": f"{run.started.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
+        "duration": _duration((run.finished - run.started).total_seconds()),
         "argv": " ".join(run.argv),
         "summary": s,
         "finding_counts": counts,
         "frameworks": frameworks,
+        "donuts": donuts,
+        "donuts_all": len(donuts) == len(frameworks),
         "trend": trend_chart(trend, run),
         "records": [_record_row(r) for r in sorted(run.records, key=lambda r: (r.target, r.port))],
         "controls": [
@@ -219,6 +249,14 @@ def view(run: Run, catalog: CatalogLike | None, trend: Sequence[RunInfo]) -> dic
         "wire_hints": WIRE_HINTS,
         "colours": COLOURS,
     }
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, sec = divmod(seconds, 60)
+    return f"{minutes} min {sec} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _env() -> Environment:

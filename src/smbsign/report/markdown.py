@@ -44,12 +44,20 @@ def render(run: Run, catalog: CatalogLike | None = None, *, trend: Sequence[RunI
         f"Started {iso(run.started)}, finished {iso(run.finished)}, "
         f"smbsign {esc(run.tool_version)}.",
         "",
-        *table(
+    ]
+    if run.records or not run.findings:
+        out += table(
             ("Hosts", "SMB servers", "Relayable", "Signing required", "Unknown"),
             [(s.hosts, s.smb_hosts, s.relayable, s.required, s.unknown)],
-        ),
-        "",
-    ]
+        )
+        out.append("")
+    if run.findings:  # an audit proves nothing about relaying: no wire counts without records
+        order = ("pass", "fail", "error", "unknown", "not_applicable")
+        out += table(
+            ("Hosts audited", "Pass", "Fail", "Error", "Unknown", "N/A"),
+            [(len({f.host for f in run.findings}), *(s.findings.get(k, 0) for k in order))],
+        )
+        out.append("")
     scores = framework_scores(run.findings, catalog)
     if scores:
         out += ["### Compliance per framework", ""]

@@ -80,6 +80,8 @@ class FrameworkScore:
     passed_weight: int
     scored_weight: int  # Σ weight over pass + fail + error
     counts: StatusCounts  # host×control pairs per status
+    failed_weight: int = 0  # Σ weight of fail pairs (scored = passed + failed + error)
+    error_weight: int = 0  # Σ weight of error pairs
 
 
 def weight_of(f: Finding, catalog: CatalogLike | None) -> int:
@@ -117,8 +119,9 @@ def framework_scores(
         mine = [f for (_, c), f in pairs.items() if c in controls]
         if not mine:
             continue
-        passed = sum(weight_of(f, catalog) for f in mine if f.status is Status.PASS)
-        scored = sum(weight_of(f, catalog) for f in mine if f.status in SCORED)
+        weight = {st: sum(weight_of(f, catalog) for f in mine if f.status is st) for st in SCORED}
+        passed = weight[Status.PASS]
+        scored = sum(weight.values())
         scores.append(
             FrameworkScore(
                 framework=fw.id,
@@ -128,6 +131,8 @@ def framework_scores(
                 passed_weight=passed,
                 scored_weight=scored,
                 counts=StatusCounts.of(f.status for f in mine),
+                failed_weight=weight[Status.FAIL],
+                error_weight=weight[Status.ERROR],
             )
         )
     return scores

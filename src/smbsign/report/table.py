@@ -74,11 +74,17 @@ def headline(run: Run) -> tuple[str, str]:
     s = run.summary
     seq = f" #{run.seq}" if run.seq is not None else ""
     counts = ", ".join(f"{n} {k}" for k, n in sorted(s.findings.items())) or "no findings"
+    # Wire counts only when something was probed: an audit proves nothing about relaying.
+    wire = (
+        f", SMB servers {s.smb_hosts}, relayable {s.relayable}, "
+        f"signing required {s.required}, unknown {s.unknown}"
+        if run.records
+        else ""
+    )
     return (
         f"smbsign {run.kind} run {run.id}{seq} ({iso(run.started)} .. {iso(run.finished)}, "
         f"smbsign {run.tool_version})",
-        f"hosts {s.hosts}, SMB servers {s.smb_hosts}, relayable {s.relayable}, "
-        f"signing required {s.required}, unknown {s.unknown}; findings: {counts}",
+        f"hosts {s.hosts}{wire}; findings: {counts}",
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from importlib import resources
 from typing import Any
@@ -243,6 +244,19 @@ def test_markdown_escape() -> None:
 # ----------------------------------------------------------------------- table
 
 
+def test_audit_only_run_claims_nothing_about_relaying(catalog: rs.SampleCatalog) -> None:
+    """No wire records: no "relayable 0" (that would read as safe), finding counts instead."""
+    audit = rs.audit_run()
+    text = table.render(audit, catalog).decode()
+    assert "relayable" not in text.splitlines()[1]
+    assert "fail" in text.splitlines()[1]
+    md = markdown.render(audit, catalog).decode()
+    assert "Relayable" not in md and "| Hosts audited | Pass | Fail |" in md
+    assert "| 3 | 4 | 2 | 1 | 1 | 1 |" in md
+    scan = markdown.render(rs.scan_run(), catalog).decode()
+    assert "| Hosts | SMB servers | Relayable |" in scan and "Hosts audited" not in scan
+
+
 def test_table_is_plain_text_with_wording(catalog: rs.SampleCatalog) -> None:
     text = table.render(rs.mixed_run(), catalog).decode()
     assert "\x1b" not in text
@@ -269,6 +283,42 @@ def test_html_is_self_contained_and_escaped(catalog: rs.SampleCatalog) -> None:
         assert needle not in lowered
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert 'data-relayable="3"' in page
+
+
+def test_donut_and_bar_show_the_score_not_the_pair_counts(catalog: rs.SampleCatalog) -> None:
+    """Green is the passing share of the scored weight; unknown / n.a. are not drawn."""
+    from smbsign.report.scores import framework_scores
+
+    for s in framework_scores(rs.findings(), catalog):
+        d = html.donut(s)
+        assert d.score_value == f"{s.score:.1f}"
+        green = next(seg for seg in d.segments if seg.status == "pass")
+        assert float(green.dasharray.split()[0]) == pytest.approx(s.score, abs=0.06)
+        assert {seg.status for seg in d.segments} <= {"pass", "fail", "error"}
+        assert sum(float(seg.dasharray.split()[0]) for seg in d.segments) == pytest.approx(
+            100, abs=0.01
+        )
+        assert d.bar[0][0] == "pass" and d.bar[0][2] == pytest.approx(s.score, abs=0.06)
+        assert d.excluded == s.counts.unknown + s.counts.not_applicable
+
+
+def test_html_many_frameworks_one_table_few_donuts(catalog: rs.SampleCatalog) -> None:
+    """With the full catalog (~25 frameworks) every framework gets a table row, lowest score
+    first, and only the DONUTS_MAX lowest get a donut."""
+    base = catalog.frameworks["cis-win11"]
+    many = {
+        f"fw{i:02d}": base.model_copy(update={"id": f"fw{i:02d}", "name": f"Framework {i:02d}"})
+        for i in range(12)
+    }
+    many["nist-800-53"] = catalog.frameworks["nist-800-53"]
+    big = rs.SampleCatalog(controls=catalog.controls, frameworks=many)
+    page = html.render(rs.audit_run(), big).decode()
+    rows = re.findall(r'<tr data-framework="([^"]+)" data-score="([^"]*)"', page)
+    assert len(rows) == len(many)
+    assert rows[0] == ("nist-800-53", "50.0")  # lowest first
+    assert [float(s) for _, s in rows] == sorted(float(s) for _, s in rows)
+    assert page.count('<figure class="donut"') == html.DONUTS_MAX
+    assert "charts for the 4 lowest" in page
 
 
 def test_trend_chart_uses_older_runs() -> None:

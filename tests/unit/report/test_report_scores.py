@@ -84,3 +84,11 @@ def test_find_framework_by_id_or_name(catalog: rs.SampleCatalog) -> None:
     assert find_framework(catalog, "NIST-800-53") is catalog.frameworks["nist-800-53"]
     assert find_framework(catalog, "nist sp 800-53") is catalog.frameworks["nist-800-53"]
     assert find_framework(catalog, "pci") is None
+
+
+def test_weights_split_by_status(catalog: rs.SampleCatalog) -> None:
+    """The HTML ring and bar draw pass / fail / error weight: they must add up to the score."""
+    cis = {s.framework: s for s in framework_scores(rs.findings(), catalog)}["cis-win11"]
+    # fail: ws01/client (5), ws02/server (10); error: dc01/client (5)
+    assert (cis.passed_weight, cis.failed_weight, cis.error_weight) == (26, 15, 5)
+    assert cis.passed_weight + cis.failed_weight + cis.error_weight == cis.scored_weight
