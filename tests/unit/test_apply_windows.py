@@ -121,6 +121,23 @@ def test_second_run_changes_nothing_and_takes_no_snapshot(registry, plan, tmp_pa
     assert len(store.list()) == 1
 
 
+@pytest.mark.parametrize(("level", "written"), [(2, 2), (0, 1)])
+def test_a_minimum_level_is_raised_but_never_lowered(registry, tmp_path, level, written):
+    """SPN target name validation passes at >= 1 (DOMAIN.md 1.3): 2 is kept, 0 becomes 1."""
+    registry.write(SERVER, "SmbServerNameHardeningLevel", "REG_DWORD", level)
+    catalog = load_catalog()
+    spn = build_plan(
+        list(catalog.controls.values()),
+        TargetKind.WINDOWS_SERVER,
+        control_ids=["smb-server-spn-hardening"],
+    )
+    store = SnapshotStore(tmp_path / "snaps")
+    result = apply_safely(WindowsApplier(registry, store), spn)
+    assert registry.read(SERVER, "SmbServerNameHardeningLevel").data == written
+    assert result.verification.ok
+    assert (result.snapshot is None) is (level == 2)  # nothing to change, no snapshot
+
+
 def test_preview_lists_each_difference(registry, plan):
     preview = WindowsApplier(registry, SnapshotStore(Path("/nonexistent"))).preview(plan)
     assert (

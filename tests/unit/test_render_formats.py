@@ -162,7 +162,7 @@ def test_powershell_script_carries_every_typed_value_and_the_safety_features(pla
             if isinstance(data, tuple)
             else str(data)
         )
-        assert f"Name = {ps_quote(r.value)}; Type = {ps_quote(r.type)}; Data = {literal} }}" in fix
+        assert f"Name = {ps_quote(r.value)}; Type = {ps_quote(r.type)}; Data = {literal};" in fix
     # snapshot before change, verify after, exit codes documented
     assert fix.index("Save-Snapshot $SnapshotDir") < fix.index("Set-CmdletValue $c.Cmdlet")
     assert "[System.IO.FileMode]::CreateNew" in fix
@@ -235,3 +235,46 @@ def test_smbconf_fragment_is_valid_smb_conf(tmp_path: Path) -> None:
             got = proc.stdout.strip()
             accept = frozenset(check.passing) if check and check.parameter == s.parameter else ()
             assert ParamEdit(s.parameter, s.value, frozenset(accept)).acceptable(got), got
+
+
+def test_ansible_never_lowers_a_minimum_level() -> None:
+    """The SPN level passes at >= 1: the write is skipped when the recorded value is higher.
+
+    The task's ``when`` and the verification's expression are evaluated with Jinja2 (what
+    Ansible uses) against ``win_reg_stat`` results of the documented shape.
+    """
+    import jinja2
+
+    plan = build_plan(
+        list(load_catalog().controls.values()),
+        TargetKind.WINDOWS_SERVER,
+        control_ids=["smb-server-spn-hardening"],
+    )
+    out = render("ansible", plan)
+    tasks = yaml.safe_load(out["roles/smb_server_spn_hardening/tasks/main.yml"])
+    (write,) = [t for t in tasks if "ansible.windows.win_regedit" in t]
+    (verify,) = [t for t in tasks if "ansible.builtin.assert" in t]
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)  # as Ansible: no silent blanks
+    var = "smb_server_spn_hardening_smb_server_name_hardening_level"
+    writes = env.compile_expression(write["when"])
+    checks = [env.compile_expression(c) for c in verify["ansible.builtin.assert"]["that"]]
+
+    def stat(value: int | None) -> dict[str, object]:
+        if value is None:
+            return {"exists": False}
+        return {"exists": True, "type": "REG_DWORD", "value": value}
+
+    for before, should_write in ((None, True), (0, True), (1, False), (2, False)):
+        ctx = {"smb_server_spn_hardening_before": stat(before), var: 1}
+        assert bool(writes(**ctx)) is should_write, before
+    for after, ok in ((1, True), (2, True), (0, False)):
+        ctx = {"smb_server_spn_hardening_after": stat(after), var: 1}
+        assert all(c(**ctx) for c in checks) is ok, after
+    # an exact control has no such condition: it is always written to the desired data
+    exact = render(
+        "ansible", build_plan(list(load_catalog().controls.values()), TargetKind.WINDOWS_SERVER)
+    )
+    for rel, data in exact.items():
+        if rel.endswith("tasks/main.yml"):
+            for task in yaml.safe_load(data):
+                assert "when" not in task or "ansible.windows.win_regedit" not in task

@@ -6,7 +6,8 @@ the same way. The snapshot records, for every value the plan touches, its previo
 data or that it was absent (and whether its key existed); rollback writes the previous type
 and data back and deletes the values that were absent (DOMAIN.md 8: HardeningKitty had no
 automatic backup). Keys are never deleted. Values are always written with their catalog type
-(REG_DWORD, never a string, DOMAIN.md 1.1). Direct registry writes are the lowest layer: a
+(REG_DWORD, never a string, DOMAIN.md 1.1); a value that is a minimum level and already
+higher (``at_least`` controls) is left alone. Direct registry writes are the lowest layer: a
 GPO that sets the same value reverts them (DOMAIN.md 4.1).
 
 :class:`MemoryRegistry` is an in-memory registry loaded from a recording (JSON); tests use it
@@ -24,7 +25,7 @@ from smbsign.errors import RemediationError
 from smbsign.regpath import setting_id, split_hive
 from smbsign.remediate.apply.base import Preview, Verification
 from smbsign.remediate.plan import Plan
-from smbsign.remediate.render._common import short_key, typed_data
+from smbsign.remediate.render._common import at_least, short_key, typed_data
 from smbsign.remediate.snapshot import (
     KIND_WINDOWS,
     PriorValue,
@@ -52,6 +53,19 @@ def _same(state: PriorValue, vtype: str, data: RegData) -> bool:
     if isinstance(data, int) and isinstance(state.data, int):
         return (state.data & 0xFFFFFFFFFFFFFFFF) == (data & 0xFFFFFFFFFFFFFFFF)
     return state.data == data
+
+
+def _satisfied(state: PriorValue, vtype: str, data: RegData, minimum: bool) -> bool:
+    """The desired data, or for a minimum level (``at_least`` control) a higher number."""
+    if (
+        minimum
+        and state.present
+        and state.type == vtype
+        and isinstance(state.data, int)
+        and isinstance(data, int)
+    ):
+        return state.data >= data
+    return _same(state, vtype, data)
 
 
 def _show(state: PriorValue) -> str:
@@ -189,10 +203,12 @@ if sys.platform == "win32":  # pragma: no cover - exercised only on Windows
                     return
 
 
-def _targets(plan: Plan) -> list[tuple[str, str, str, RegData, str]]:
-    """(key, name, type, data, control) for every registry value of the plan."""
+def _targets(plan: Plan) -> list[tuple[str, str, str, RegData, str, bool]]:
+    """(key, name, type, data, control, minimum) for every registry value of the plan."""
     return [
-        (r.key, r.value, r.type, typed_data(r), ch.id) for ch in plan.changes for r in ch.registry
+        (r.key, r.value, r.type, typed_data(r), ch.id, at_least(ch.control, r))
+        for ch in plan.changes
+        for r in ch.registry
     ]
 
 
@@ -226,9 +242,9 @@ class WindowsApplier:
     def preview(self, plan: Plan) -> Preview:
         self._plan = plan
         lines = []
-        for key, name, vtype, data, _ in _targets(plan):
+        for key, name, vtype, data, _, minimum in _targets(plan):
             state = self.writer.read(key, name)
-            if not _same(state, vtype, data):
+            if not _satisfied(state, vtype, data, minimum):
                 want = PriorValue(key, name, True, vtype, data)
                 lines.append(f"{short_key(key)}\\{name}: {_show(state)} -> {_show(want)}")
         return Preview("".join(f"{ln}\n" for ln in lines), tuple(lines))
@@ -238,14 +254,14 @@ class WindowsApplier:
             raise RemediationError("snapshot() needs preview(plan) first")
         priors = [
             {**prior_to_dict(self.writer.read(key, name)), "control": control}
-            for key, name, _, _, control in _targets(self._plan)
+            for key, name, _, _, control, _ in _targets(self._plan)
         ]
         return self.store.create(KIND_WINDOWS, {"values": priors, "cmdlets": []})
 
     def change(self, plan: Plan) -> None:
         self._plan = plan
-        for key, name, vtype, data, _ in _targets(plan):
-            if not _same(self.writer.read(key, name), vtype, data):
+        for key, name, vtype, data, _, minimum in _targets(plan):
+            if not _satisfied(self.writer.read(key, name), vtype, data, minimum):
                 try:
                     self.writer.write(key, name, vtype, data)
                 except OSError as exc:
@@ -257,9 +273,9 @@ class WindowsApplier:
         if self._plan is None:
             return Verification(False, ("nothing was changed",))
         details, ok = [], True
-        for key, name, vtype, data, _ in _targets(self._plan):
+        for key, name, vtype, data, _, minimum in _targets(self._plan):
             state = self.writer.read(key, name)
-            good = _same(state, vtype, data)
+            good = _satisfied(state, vtype, data, minimum)
             ok = ok and good
             details.append(
                 f"{short_key(key)}\\{name} = {_show(state)}"

@@ -12,8 +12,8 @@ from typing import Any
 
 import jinja2
 
-from smbsign.catalog.schema import DesiredRegistry
-from smbsign.regpath import split_hive
+from smbsign.catalog.schema import Control, DesiredRegistry
+from smbsign.regpath import setting_id, split_hive
 
 Rendered = dict[str, bytes]  # path relative to the format's output directory -> bytes
 
@@ -110,6 +110,32 @@ def typed_data(reg: DesiredRegistry) -> int | str | tuple[str, ...]:
     if reg.type == "REG_MULTI_SZ":
         return multi_items(reg.data)
     return str(reg.data)
+
+
+def at_least(control: Control, reg: DesiredRegistry) -> bool:
+    """True when the control passes at any data >= the desired one (a minimum level).
+
+    Scripts and appliers then leave a stronger value alone instead of lowering it (e.g.
+    ``SmbServerNameHardeningLevel`` 2 passes a ``>= 1`` control, DOMAIN.md 1.3).
+    """
+    check = control.check.registry
+    return (
+        check is not None
+        and check.expected.at_least is not None
+        and reg.type in ("REG_DWORD", "REG_QWORD")
+        and setting_id(check.key, check.value) == setting_id(reg.key, reg.value)
+    )
+
+
+def cmdlet_at_least(control: Control) -> bool:
+    """Like :func:`at_least` for the control's ``Set-Smb*Configuration`` parameter."""
+    check, desired = control.check.cmdlet, control.desired.cmdlet
+    return (
+        check is not None
+        and desired is not None
+        and check.expected.at_least is not None
+        and check.property.lower() == desired.parameter.lower()
+    )
 
 
 def ps_quote(text: str) -> str:

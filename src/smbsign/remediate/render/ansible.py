@@ -20,6 +20,7 @@ from smbsign.remediate.render._common import (
     TOPIC_LABELS,
     RenderContext,
     Rendered,
+    at_least,
     full_key,
     one_line,
     ps_drive_key,
@@ -75,8 +76,18 @@ def _value_rows(role: str, ch: Change) -> list[dict[str, object]]:
         var = f"{role}_{snake(reg.value)}"
         data = typed_data(reg)
         suffix = f"_{n}" if multi else ""
-        after = f"{role}_after{suffix}"
-        if isinstance(data, tuple):
+        before, after = f"{role}_before{suffix}", f"{role}_after{suffix}"
+        minimum = at_least(ch.control, reg)
+        when: list[dict[str, list[str]]] = []  # zero or one folded `when:` condition
+        if minimum:  # a higher level already passes the control: never lower it
+            compare = f"{after}.value | int >= {var} | int"
+            lines = [
+                f"not {before}.exists",
+                f"or {before}.type != '{reg.type}'",
+                f"or {before}.value | int < {var} | int",
+            ]
+            when.append({"lines": lines})
+        elif isinstance(data, tuple):
             compare = f"{after}.value == {var}"
         elif isinstance(data, int):
             compare = f"{after}.value | int == {var} | int"
@@ -92,9 +103,11 @@ def _value_rows(role: str, ch: Change) -> list[dict[str, object]]:
                 "var": var,
                 "data_expr": '"{{ ' + var + ' }}"',
                 "default": _yaml_value(data),
-                "before": f"{role}_before{suffix}",
+                "before": before,
                 "after": after,
                 "compare": compare,
+                "when": when,
+                "minimum": minimum,
                 "fail_msg": yaml_quote(
                     f"{reg.value} is not the desired {reg.type} data after the change"
                 ),
@@ -198,7 +211,8 @@ def _role_files(ch: Change, plan: Plan, ctx: RenderContext) -> Rendered:
                 "path": full_key(r.key),
                 "name": r.value,
                 "type": r.type,
-                "data": _display(typed_data(r)),
+                "data": _display(typed_data(r))
+                + (" or higher (a higher level is left alone)" if at_least(ch.control, r) else ""),
                 "gpo_file": r.gpo_file,
                 "gpo_note": _GPO_NOTE[r.gpo_file],
             }
@@ -209,6 +223,13 @@ def _role_files(ch: Change, plan: Plan, ctx: RenderContext) -> Rendered:
         type_list=", ".join(sorted({r.type for r in ch.registry})),
         module_type_list=", ".join(sorted({str(r["module_type"]) for r in rows})),
         before_vars=", ".join(f"`{r['before']}`" for r in rows),
+        minimum_notes=[
+            f"`{r['name']}` is a minimum level: when it is already {r['type']} "
+            f"{_display(typed_data(ch.registry[i]))} or higher the write is skipped, so the "
+            "role never lowers it."
+            for i, r in enumerate(rows)
+            if r["minimum"]
+        ],
         notes=notes,
     )
     base = f"roles/{role}"

@@ -1,21 +1,25 @@
 """PowerShell renderer: ``smbsign-fix.ps1`` and its matching ``smbsign-rollback.ps1``.
 
 The fix script is idempotent, honours ``-WhatIf`` (``SupportsShouldProcess``), saves every
-value it may touch (type and data, or absent) to a JSON snapshot before the first change,
+value it may touch (type and data, or absent) to a JSON snapshot before the first change
+(and changes nothing without one),
 prefers ``Set-SmbServerConfiguration`` / ``Set-SmbClientConfiguration`` when the machine's
 cmdlet has the parameter (DOMAIN.md 4.2: no restart, the service is notified), writes typed
 registry values otherwise, reads everything back and exits non-zero if a value did not take.
+A value the control accepts as a minimum (``at_least``) is never lowered.
 The snapshot JSON is the same shape smbsign's own Windows applier writes, so
 ``smbsign rollback SNAPSHOT --format reg`` can turn it into an undo ``.reg`` file.
 """
 
 from __future__ import annotations
 
-from smbsign.catalog.schema import DesiredRegistry
+from smbsign.catalog.schema import Control, DesiredRegistry
 from smbsign.remediate.plan import Change, Plan
 from smbsign.remediate.render._common import (
     RenderContext,
     Rendered,
+    at_least,
+    cmdlet_at_least,
     crlf_utf8,
     ps_quote,
     render_text,
@@ -45,12 +49,13 @@ def comment_safe(text: str) -> str:
     return " ".join(text.replace("#>", "# >").split())
 
 
-def _value_row(reg: DesiredRegistry) -> dict[str, str]:
+def _value_row(control: Control, reg: DesiredRegistry) -> dict[str, str]:
     return {
         "key": ps_quote(short_key(reg.key)),
         "name": ps_quote(reg.value),
         "type": ps_quote(reg.type),
         "data": ps_literal(typed_data(reg)),
+        "at_least": ps_literal(at_least(control, reg)),
     }
 
 
@@ -63,7 +68,8 @@ def _change_row(ch: Change) -> dict[str, object]:
         "getter": ps_quote(cmdlet.cmdlet.replace("Set-", "Get-", 1)) if cmdlet else "$null",
         "parameter": ps_quote(cmdlet.parameter) if cmdlet else "$null",
         "value": ps_literal(cmdlet.value) if cmdlet else "$null",
-        "rows": [_value_row(r) for r in ch.registry],
+        "at_least": ps_literal(cmdlet_at_least(ch.control)),
+        "rows": [_value_row(ch.control, r) for r in ch.registry],
     }
 
 

@@ -67,26 +67,28 @@ function Get-RegState([string] $Key, [string] $Name, [string] $Control) {
     return [pscustomobject]$state
 }
 
-function Test-RegValue([string] $Key, [string] $Name, [string] $Type, $Data) {
+# Exact match, or with -AtLeast a number >= Data (a stronger value is never lowered).
+function Test-RegValue([string] $Key, [string] $Name, [string] $Type, $Data, [bool] $AtLeast = $false) {
     $state = Get-RegState $Key $Name ''
     if (-not $state.present -or $state.type -ne $Type) { return $false }
+    if ($AtLeast) { return ([uint64] $state.data -ge [uint64] $Data) }
     return ((@($state.data) -join "`n") -ceq (@($Data) -join "`n"))
 }
 
 # Write one typed value (never a string where a DWORD is meant, DOMAIN.md 1.1).
 function Set-RegValue([string] $Key, [string] $Name, [string] $Type, $Data) {
     $path = ConvertTo-ProviderPath $Key
-    if (-not (Test-Path -LiteralPath $path)) { New-Item -Path $path -Force | Out-Null }
+    if (-not (Test-Path -LiteralPath $path)) { New-Item -Path $path -Force -Confirm:$false | Out-Null }
     if ($Type -eq 'REG_DWORD') { $Data = [BitConverter]::ToInt32([BitConverter]::GetBytes([uint32] $Data), 0) }
     elseif ($Type -eq 'REG_QWORD') { $Data = [BitConverter]::ToInt64([BitConverter]::GetBytes([uint64] $Data), 0) }
     elseif ($Type -eq 'REG_MULTI_SZ') { $Data = [string[]] @($Data) }
     elseif ($Type -eq 'REG_BINARY') { $Data = ConvertFrom-Hex ([string] $Data) }
-    New-ItemProperty -LiteralPath $path -Name $Name -PropertyType $script:KindOf[$Type] -Value $Data -Force | Out-Null
+    New-ItemProperty -LiteralPath $path -Name $Name -PropertyType $script:KindOf[$Type] -Value $Data -Force -Confirm:$false | Out-Null
 }
 
 function Remove-RegValue([string] $Key, [string] $Name) {
     if ((Get-RegState $Key $Name '').present) {
-        Remove-ItemProperty -LiteralPath (ConvertTo-ProviderPath $Key) -Name $Name -Force
+        Remove-ItemProperty -LiteralPath (ConvertTo-ProviderPath $Key) -Name $Name -Force -Confirm:$false
     }
 }
 
@@ -137,13 +139,14 @@ function Get-RestoreMismatch($Values, $Cmdlets) {
 # A new snapshot directory with manifest.json; never overwrites (CreateNew).
 function Save-Snapshot([string] $Dir, $Values, $Cmdlets, [string] $Reason) {
     $now = [DateTime]::UtcNow
-    $id = '{0}Z-windows-registry-{1}' -f $now.ToString('yyyyMMddTHHmmss'), [guid]::NewGuid().ToString('N').Substring(0, 8)
+    $inv = [System.Globalization.CultureInfo]::InvariantCulture  # ':' follows the culture otherwise
+    $id = '{0}Z-windows-registry-{1}' -f $now.ToString('yyyyMMddTHHmmss', $inv), [guid]::NewGuid().ToString('N').Substring(0, 8)
     $path = Join-Path $Dir $id
-    New-Item -ItemType Directory -Path $Dir -Force | Out-Null
-    New-Item -ItemType Directory -Path $path | Out-Null
+    New-Item -ItemType Directory -Path $Dir -Force -Confirm:$false | Out-Null
+    New-Item -ItemType Directory -Path $path -Confirm:$false | Out-Null
     $manifest = [ordered]@{
         smbsign_snapshot = 1; kind = 'windows-registry'; id = $id
-        created = $now.ToString('yyyy-MM-ddTHH:mm:ssZ'); host = $env:COMPUTERNAME
+        created = $now.ToString('yyyy-MM-ddTHH:mm:ssZ', $inv); host = $env:COMPUTERNAME
         tool = 'smbsign 0.1.0'; reason = $Reason
         values = @($Values); cmdlets = @($Cmdlets)
     }
@@ -181,10 +184,17 @@ if ($PSCmdlet.ShouldProcess($SnapshotDir, 'Save a snapshot of the current values
         Write-Output ('smbsign: cannot write safety snapshot, nothing changed: {0}' -f $_.Exception.Message)
         exit 2
     }
+} elseif (-not $WhatIfPreference) {
+    Write-Output 'smbsign: no safety snapshot was saved, so nothing was changed'
+    exit 2
 }
 if (-not $PSCmdlet.ShouldProcess($manifest.id, 'Restore the saved values')) { exit 0 }
-Restore-State $values $cmdlets
-$left = Get-RestoreMismatch $values $cmdlets
+try {
+    Restore-State $values $cmdlets
+    $left = Get-RestoreMismatch $values $cmdlets
+} catch {
+    $left = @($_.Exception.Message)
+}
 if ($left.Count -gt 0) {
     Write-Output ('[FAILED]  not restored: {0}' -f ($left -join ', '))
     exit 1

@@ -29,14 +29,17 @@
 
     Before anything changes, the current values (including "absent") are saved to a JSON
     snapshot under -SnapshotDir; .\smbsign-rollback.ps1 -Snapshot <dir> puts them back.
-    Idempotent: values already in the desired state are left alone. Honours -WhatIf.
+    Idempotent: values already in the desired state are left alone, and a minimum level
+    (SPN target name validation) that is already higher is never lowered. Honours -WhatIf
+    and -Confirm (declining the snapshot changes nothing).
     Uses Set-SmbServerConfiguration / Set-SmbClientConfiguration where this machine's cmdlet
     has the parameter, a typed registry write otherwise, then reads every value back.
     A domain GPO that defines the same setting wins over this local change (DOMAIN.md 4.1).
 
     Exit codes: 0 every value is in the desired state (or -WhatIf); 1 a value did not take
-    (roll back with the snapshot); 2 the snapshot could not be written, nothing changed;
-    3 a change failed and the values changed so far were restored.
+    (roll back with the snapshot); 2 no snapshot could be written (or -Confirm declined it),
+    nothing changed; 3 a change failed and the snapshot was restored (the output says
+    ROLLBACK FAILED and names the values if even that did not work).
 .PARAMETER SnapshotDir
     Directory for snapshots (default: $env:ProgramData\smbsign\snapshots).
 .EXAMPLE
@@ -60,8 +63,9 @@ $Changes = @(
         Getter    = 'Get-SmbClientConfiguration'
         Parameter = 'RequireSecuritySignature'
         Value     = $true
+        AtLeast   = $false
         Registry  = @(
-            [pscustomobject]@{ Key = 'HKLM\SYSTEM\CurrentControlSet\Services\LanmanWorkstation\Parameters'; Name = 'RequireSecuritySignature'; Type = 'REG_DWORD'; Data = 1 }
+            [pscustomobject]@{ Key = 'HKLM\SYSTEM\CurrentControlSet\Services\LanmanWorkstation\Parameters'; Name = 'RequireSecuritySignature'; Type = 'REG_DWORD'; Data = 1; AtLeast = $false }
         )
     }
     [pscustomobject]@{
@@ -71,8 +75,9 @@ $Changes = @(
         Getter    = 'Get-SmbServerConfiguration'
         Parameter = 'RequireSecuritySignature'
         Value     = $true
+        AtLeast   = $false
         Registry  = @(
-            [pscustomobject]@{ Key = 'HKLM\SYSTEM\CurrentControlSet\Services\LanManServer\Parameters'; Name = 'RequireSecuritySignature'; Type = 'REG_DWORD'; Data = 1 }
+            [pscustomobject]@{ Key = 'HKLM\SYSTEM\CurrentControlSet\Services\LanManServer\Parameters'; Name = 'RequireSecuritySignature'; Type = 'REG_DWORD'; Data = 1; AtLeast = $false }
         )
     }
 )
@@ -118,26 +123,28 @@ function Get-RegState([string] $Key, [string] $Name, [string] $Control) {
     return [pscustomobject]$state
 }
 
-function Test-RegValue([string] $Key, [string] $Name, [string] $Type, $Data) {
+# Exact match, or with -AtLeast a number >= Data (a stronger value is never lowered).
+function Test-RegValue([string] $Key, [string] $Name, [string] $Type, $Data, [bool] $AtLeast = $false) {
     $state = Get-RegState $Key $Name ''
     if (-not $state.present -or $state.type -ne $Type) { return $false }
+    if ($AtLeast) { return ([uint64] $state.data -ge [uint64] $Data) }
     return ((@($state.data) -join "`n") -ceq (@($Data) -join "`n"))
 }
 
 # Write one typed value (never a string where a DWORD is meant, DOMAIN.md 1.1).
 function Set-RegValue([string] $Key, [string] $Name, [string] $Type, $Data) {
     $path = ConvertTo-ProviderPath $Key
-    if (-not (Test-Path -LiteralPath $path)) { New-Item -Path $path -Force | Out-Null }
+    if (-not (Test-Path -LiteralPath $path)) { New-Item -Path $path -Force -Confirm:$false | Out-Null }
     if ($Type -eq 'REG_DWORD') { $Data = [BitConverter]::ToInt32([BitConverter]::GetBytes([uint32] $Data), 0) }
     elseif ($Type -eq 'REG_QWORD') { $Data = [BitConverter]::ToInt64([BitConverter]::GetBytes([uint64] $Data), 0) }
     elseif ($Type -eq 'REG_MULTI_SZ') { $Data = [string[]] @($Data) }
     elseif ($Type -eq 'REG_BINARY') { $Data = ConvertFrom-Hex ([string] $Data) }
-    New-ItemProperty -LiteralPath $path -Name $Name -PropertyType $script:KindOf[$Type] -Value $Data -Force | Out-Null
+    New-ItemProperty -LiteralPath $path -Name $Name -PropertyType $script:KindOf[$Type] -Value $Data -Force -Confirm:$false | Out-Null
 }
 
 function Remove-RegValue([string] $Key, [string] $Name) {
     if ((Get-RegState $Key $Name '').present) {
-        Remove-ItemProperty -LiteralPath (ConvertTo-ProviderPath $Key) -Name $Name -Force
+        Remove-ItemProperty -LiteralPath (ConvertTo-ProviderPath $Key) -Name $Name -Force -Confirm:$false
     }
 }
 
@@ -188,13 +195,14 @@ function Get-RestoreMismatch($Values, $Cmdlets) {
 # A new snapshot directory with manifest.json; never overwrites (CreateNew).
 function Save-Snapshot([string] $Dir, $Values, $Cmdlets, [string] $Reason) {
     $now = [DateTime]::UtcNow
-    $id = '{0}Z-windows-registry-{1}' -f $now.ToString('yyyyMMddTHHmmss'), [guid]::NewGuid().ToString('N').Substring(0, 8)
+    $inv = [System.Globalization.CultureInfo]::InvariantCulture  # ':' follows the culture otherwise
+    $id = '{0}Z-windows-registry-{1}' -f $now.ToString('yyyyMMddTHHmmss', $inv), [guid]::NewGuid().ToString('N').Substring(0, 8)
     $path = Join-Path $Dir $id
-    New-Item -ItemType Directory -Path $Dir -Force | Out-Null
-    New-Item -ItemType Directory -Path $path | Out-Null
+    New-Item -ItemType Directory -Path $Dir -Force -Confirm:$false | Out-Null
+    New-Item -ItemType Directory -Path $path -Confirm:$false | Out-Null
     $manifest = [ordered]@{
         smbsign_snapshot = 1; kind = 'windows-registry'; id = $id
-        created = $now.ToString('yyyy-MM-ddTHH:mm:ssZ'); host = $env:COMPUTERNAME
+        created = $now.ToString('yyyy-MM-ddTHH:mm:ssZ', $inv); host = $env:COMPUTERNAME
         tool = 'smbsign 0.1.0'; reason = $Reason
         values = @($Values); cmdlets = @($Cmdlets)
     }
@@ -205,10 +213,15 @@ function Save-Snapshot([string] $Dir, $Values, $Cmdlets, [string] $Reason) {
 }
 # --- end of helpers ---
 
+# Done when the value is the desired one (or, for a minimum level, at least that high).
 function Test-ChangeDone($Change, [bool] $UseCmdlet) {
-    if ($UseCmdlet) { return ([string](Get-CmdletValue $Change.Getter $Change.Parameter) -eq [string]$Change.Value) }
+    if ($UseCmdlet) {
+        $now = Get-CmdletValue $Change.Getter $Change.Parameter
+        if ($Change.AtLeast) { return ($null -ne $now -and [int64] $now -ge [int64] $Change.Value) }
+        return ([string] $now -eq [string] $Change.Value)
+    }
     foreach ($r in $Change.Registry) {
-        if (-not (Test-RegValue $r.Key $r.Name $r.Type $r.Data)) { return $false }
+        if (-not (Test-RegValue $r.Key $r.Name $r.Type $r.Data $r.AtLeast)) { return $false }
     }
     return $true
 }
@@ -237,7 +250,7 @@ if ($pending.Count -eq 0) {
     exit 0
 }
 
-# 2. Snapshot before any change.
+# 2. Snapshot before any change (no snapshot, no change: also when -Confirm is declined).
 $snapshot = $null
 if ($PSCmdlet.ShouldProcess($SnapshotDir, 'Save a snapshot of the current values')) {
     try {
@@ -247,6 +260,9 @@ if ($PSCmdlet.ShouldProcess($SnapshotDir, 'Save a snapshot of the current values
         Write-Output ('smbsign: cannot write snapshot, nothing changed: {0}' -f $_.Exception.Message)
         exit 2
     }
+} elseif (-not $WhatIfPreference) {
+    Write-Output 'smbsign: no snapshot was saved, so nothing was changed'
+    exit 2
 }
 
 # 3. Change.
@@ -258,14 +274,24 @@ foreach ($p in $pending) {
         if ($p.UseCmdlet) {
             Set-CmdletValue $c.Cmdlet $c.Parameter $c.Value
         } else {
-            foreach ($r in $c.Registry) { Set-RegValue $r.Key $r.Name $r.Type $r.Data }
+            foreach ($r in $c.Registry) {
+                if (-not (Test-RegValue $r.Key $r.Name $r.Type $r.Data $r.AtLeast)) { Set-RegValue $r.Key $r.Name $r.Type $r.Data }
+            }
         }
         Write-Output ('[changed] {0}: {1}' -f $c.Control, $how)
     } catch {
         Write-Output ('smbsign: {0} failed: {1}; restoring the snapshot' -f $c.Control, $_.Exception.Message)
-        Restore-State $values $cmdlets
-        $left = Get-RestoreMismatch $values $cmdlets
-        if ($left.Count -gt 0) { Write-Output ('smbsign: could not restore: {0}; snapshot {1}' -f ($left -join ', '), $snapshot) }
+        try {
+            Restore-State $values $cmdlets
+            $left = Get-RestoreMismatch $values $cmdlets
+        } catch {
+            $left = @($_.Exception.Message)
+        }
+        if ($left.Count -gt 0) {
+            Write-Output ('smbsign: ROLLBACK FAILED ({0}): restore by hand with .\smbsign-rollback.ps1 -Snapshot ''{1}''' -f ($left -join ', '), $snapshot)
+        } else {
+            Write-Output ('smbsign: original values restored from snapshot {0}' -f $snapshot)
+        }
         exit 3
     }
 }
