@@ -30,7 +30,10 @@ $ErrorActionPreference = 'Stop'
 $source = Join-Path $PSScriptRoot '{5699E13F-204C-590F-B642-F3085DBE1136}'
 $extensions = '[{35378EAC-683F-11D2-A89A-00C04FBBCFA2}{D02B1F72-3407-48AE-BA88-E8213C6761F1}][{827D319E-6EAC-11D2-A4EA-00C04F79F83A}{803E14A0-B4FB-11D0-A0D0-00A0C90F574B}]'
 
-if (Get-GPO -Name $Name -Domain $Domain -ErrorAction SilentlyContinue) {
+# Get-GPO reports "not found" as an error; New-GPO below fails on any other problem.
+$existing = $null
+try { $existing = Get-GPO -Name $Name -Domain $Domain -ErrorAction Stop } catch { $existing = $null }
+if ($null -ne $existing) {
     Write-Output ("smbsign: a GPO named '{0}' already exists; nothing changed (choose another -Name)" -f $Name)
     exit 2
 }
@@ -41,7 +44,7 @@ $guid = '{' + $gpo.Id.ToString().ToUpperInvariant() + '}'
 $sysvol = '\\{0}\SYSVOL\{0}\Policies\{1}' -f $Domain, $guid
 Copy-Item -Path (Join-Path $source 'Machine\*') -Destination (Join-Path $sysvol 'Machine') -Recurse -Force
 
-$ad = Get-ADObject -Identity $gpo.Path -Server $Domain -Properties versionNumber, gPCMachineExtensionNames
+$ad = Get-ADObject -Identity $gpo.Path -Server $Domain -Properties 'versionNumber', 'gPCMachineExtensionNames'
 $pairs = [regex]::Matches(([string]$ad.gPCMachineExtensionNames) + $extensions, '\[[^\]]+\]') | ForEach-Object { $_.Value.ToUpperInvariant() }
 $merged = (@($pairs) | Sort-Object -Unique) -join ''
 $version = [int64]$ad.versionNumber

@@ -30,7 +30,10 @@ $ErrorActionPreference = 'Stop'
 $source = Join-Path $PSScriptRoot '{60AFE16B-DE64-5275-B81D-34B10FC015BD}'
 $extensions = '[{35378EAC-683F-11D2-A89A-00C04FBBCFA2}{D02B1F72-3407-48AE-BA88-E8213C6761F1}]'
 
-if (Get-GPO -Name $Name -Domain $Domain -ErrorAction SilentlyContinue) {
+# Get-GPO reports "not found" as an error; New-GPO below fails on any other problem.
+$existing = $null
+try { $existing = Get-GPO -Name $Name -Domain $Domain -ErrorAction Stop } catch { $existing = $null }
+if ($null -ne $existing) {
     Write-Output ("smbsign: a GPO named '{0}' already exists; nothing changed (choose another -Name)" -f $Name)
     exit 2
 }
@@ -41,7 +44,7 @@ $guid = '{' + $gpo.Id.ToString().ToUpperInvariant() + '}'
 $sysvol = '\\{0}\SYSVOL\{0}\Policies\{1}' -f $Domain, $guid
 Copy-Item -Path (Join-Path $source 'Machine\*') -Destination (Join-Path $sysvol 'Machine') -Recurse -Force
 
-$ad = Get-ADObject -Identity $gpo.Path -Server $Domain -Properties versionNumber, gPCMachineExtensionNames
+$ad = Get-ADObject -Identity $gpo.Path -Server $Domain -Properties 'versionNumber', 'gPCMachineExtensionNames'
 $pairs = [regex]::Matches(([string]$ad.gPCMachineExtensionNames) + $extensions, '\[[^\]]+\]') | ForEach-Object { $_.Value.ToUpperInvariant() }
 $merged = (@($pairs) | Sort-Object -Unique) -join ''
 $version = [int64]$ad.versionNumber
