@@ -349,6 +349,24 @@ def test_a_read_only_file_system_leaves_the_original(tmp_path: Path) -> None:
     assert len(snapshots(snaps)) == 1
 
 
+def test_a_read_only_file_is_left_intact(site) -> None:
+    """The file itself is read-only: immutable (``chattr +i``), which stops root too (a 0444
+    mode does not stop root, who may edit such a file as any editor would)."""
+    conf, snaps, original = site
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr not installed (e2fsprogs)")
+    if subprocess.run(["chattr", "+i", str(conf)], capture_output=True, check=False).returncode:
+        pytest.skip("this file system or user cannot set the immutable attribute")
+    try:
+        proc = run_cli(*apply_args(conf, snaps, "--reload-cmd", "true"))
+        assert_one_line_error(proc, "read-only", str(conf))
+        assert conf.read_bytes() == original
+        assert not temps(conf)
+        assert len(snapshots(snaps)) == 1
+    finally:
+        subprocess.run(["chattr", "-i", str(conf)], check=False)
+
+
 def test_enospc_while_writing_the_temp_file_in_process(site, monkeypatch) -> None:
     """Same fault without root: os.write fails with ENOSPC on the temp file only."""
     conf, snaps, original = site

@@ -100,6 +100,10 @@ def test_staged_audit_plan_names_the_audit_policies(tmp_path: Path) -> None:
             "expected ADDR or ADDR:PORT",
         ),
         (["--from", "/nonexistent.json"], "cannot read"),
+        (["--samba", "/etc/hostname", "--apply", "--verify", "[::1"], "expected ADDR"),
+        (["--samba", "/etc/hostname", "--apply", "--verify", "[::1]445"], "expected ADDR"),
+        (["--controls", ""], "--controls is empty"),
+        (["--controls", " , "], "--controls is empty"),
     ],
 )
 def test_usage_errors_are_one_line_with_exit_2(args: list[str], needle: str) -> None:
@@ -127,3 +131,24 @@ def test_malformed_findings_are_a_usage_error(tmp_path: Path, content: bytes) ->
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     assert len([ln for ln in proc.stderr.splitlines() if ln.strip()]) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"\xff\xfe[\x00g\x00l\x00o\x00b\x00a\x00l\x00]\x00", "NUL bytes"),  # UTF-16
+        (b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 64, "NUL bytes"),  # a binary
+    ],
+)
+def test_samba_apply_refuses_a_file_that_is_not_a_text_smb_conf(
+    tmp_path: Path, content: bytes, needle: str
+) -> None:
+    """Before anything (no diff of binary garbage, no snapshot): one line, exit 2."""
+    conf = tmp_path / "smb.conf"
+    conf.write_bytes(content)
+    snaps = tmp_path / "snaps"
+    proc = run("fix", "--samba", str(conf), "--apply", "--yes", "--snapshot-dir", str(snaps))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0] and str(conf) in lines[0]
+    assert conf.read_bytes() == content and not snaps.exists()

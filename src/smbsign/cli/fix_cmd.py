@@ -48,8 +48,10 @@ def _context(catalog: Catalog, repository: str) -> RenderContext:
 def _address(text: str) -> tuple[str, int]:
     """``ADDR``, ``ADDR:PORT``, ``[IPv6]:PORT`` or a bare IPv6 address."""
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.lstrip(":") or "445"
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise UsageError(f"--verify {text!r}: expected ADDR or ADDR:PORT")
+        port = rest[1:] if rest else "445"
     elif text.count(":") == 1:
         host, port = text.split(":")
     else:
@@ -110,7 +112,10 @@ def _apply_samba(
     if not conf.is_file():
         raise UsageError(f"--samba {conf}: no such file")
     applier = SambaApplier(conf, store, options)
-    preview = applier.preview(plan)
+    try:
+        preview = applier.preview(plan)
+    except RemediationError as exc:  # unreadable or not a text file: nothing was touched
+        raise UsageError(f"--samba {exc}") from None
     if not preview.changed:
         typer.echo(f"{conf}: already in the desired state; nothing to change")
         return
@@ -213,7 +218,7 @@ def fix(
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMAT_CHOICES)}")
     if fmt is not None and output is None:
         raise UsageError("--format needs -o DIR")
-    if from_ is not None and controls:
+    if from_ is not None and controls is not None:
         raise UsageError("use --from or --controls, not both")
     kind = target or (TargetKind.SAMBA if samba is not None else TargetKind.WINDOWS_SERVER)
     if samba is not None and kind is not TargetKind.SAMBA:
@@ -234,7 +239,9 @@ def fix(
         raise UsageError("--reload-cmd is empty")
 
     catalog = load_catalog()
-    ids = [c.strip() for c in controls.split(",") if c.strip()] if controls else None
+    ids = [c.strip() for c in controls.split(",") if c.strip()] if controls is not None else None
+    if ids is not None and not ids:
+        raise UsageError("--controls is empty: give control ids (see `smbsign controls`)")
     findings = _load_findings(from_) if from_ is not None else None
     plan = build_plan(
         list(catalog.controls.values()),

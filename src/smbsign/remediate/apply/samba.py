@@ -42,6 +42,7 @@ from smbsign.remediate.snapshot import KIND_SAMBA, Snapshot, SnapshotStore
 
 COMMAND_TIMEOUT = 30.0
 DATA_FILE = "original.conf"
+MAX_CONF_BYTES = 8 * 2**20  # an smb.conf is a few KiB; refuse anything absurd (bounded memory)
 
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[bytes]"]
 Prober = Callable[[str, int], ScanRecord]
@@ -164,11 +165,24 @@ class SambaApplier:
         self._reloaded = False
 
     # ------------------------------------------------------------------ helpers
-    def _read(self) -> bytes:
+    def _read(self, *, text: bool = True) -> bytes:
+        """The file's bytes (at most ``MAX_CONF_BYTES``); with ``text``, also refuse what
+        cannot be an smb.conf to edit (NUL bytes: binary or UTF-16). A snapshot before a
+        rollback saves whatever is there, so it reads with ``text=False``."""
         try:
-            return self.conf.read_bytes()
+            with self.conf.open("rb") as fh:
+                data = fh.read(MAX_CONF_BYTES + 1)
         except OSError as exc:
             raise RemediationError(f"cannot read {self.conf}: {exc.strerror or exc}") from None
+        if len(data) > MAX_CONF_BYTES:
+            raise RemediationError(
+                f"{self.conf} is larger than {MAX_CONF_BYTES // 2**20} MiB: not an smb.conf"
+            )
+        if text and b"\0" in data:
+            raise RemediationError(
+                f"{self.conf} contains NUL bytes (binary or UTF-16): not an smb.conf Samba reads"
+            )
+        return data
 
     def _edited(self, plan: Plan, data: bytes) -> tuple[bytes, tuple[str, ...]]:
         result = edit_globals(data, edits_for(plan))
@@ -216,7 +230,7 @@ class SambaApplier:
         return Preview(diff, changes)
 
     def snapshot(self) -> Snapshot:
-        data = self._read()
+        data = self._read(text=False)
         st = self.conf.stat()
         self._snapshot_sha = hashlib.sha256(data).hexdigest()
         manifest = {
