@@ -20,7 +20,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from smbsign.catalog import load_catalog
+
 BIN = Path(sys.executable).parent
+# Every Windows control of the catalog: a role per control must pass the real tools.
+WINDOWS_IDS = [
+    c.id for c in load_catalog().controls.values() if "windows" in c.applies_to.os_families
+]
 PLAYBOOK = BIN / "ansible-playbook"
 LINT = BIN / "ansible-lint"
 pytestmark = [
@@ -55,8 +61,7 @@ def generate(tmp: Path, *extra: str) -> Path:
             "--target",
             "windows-server",
             "--controls",
-            "smb-server-signing-required,smb-client-signing-required,smb1-client-disabled,"
-            "smb-server-audit-unsigned-clients",
+            ",".join(WINDOWS_IDS),
             "--format",
             "ansible",
             "-o",
@@ -173,7 +178,9 @@ def test_every_module_argument_matches_the_installed_module_spec(
                     assert not choices or value in choices, (path, key, value)
                 if module.endswith("win_regedit"):
                     assert args["type"] != spec["type"]["default"]  # never the REG_SZ default
-    assert seen >= 12
+    roles = {p.name for p in (coll / "roles").iterdir()}
+    assert roles == {cid.replace("-", "_") for cid in WINDOWS_IDS}
+    assert seen >= 3 * len(roles)  # before, write and read-back per value
 
 
 def test_syntax_check_fails_on_an_unknown_module(tmp_path: Path, windows_collection) -> None:
