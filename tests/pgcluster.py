@@ -72,9 +72,21 @@ class Cluster:
         if os.geteuid() == 0:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         env = {**os.environ, "PGPASSWORD": PASSWORD}
-        return subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, check=True, cwd=self.root, env=env
-        )
+        try:
+            return subprocess.run(
+                cmd,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=True,
+                cwd=self.root,
+                env=env,
+            )
+        except subprocess.CalledProcessError as exc:
+            tail = (exc.stderr or exc.stdout or "").strip()[-1500:]
+            raise RuntimeError(
+                f"{Path(args[0]).name} failed (exit {exc.returncode}): {tail}"
+            ) from None
 
     def start(self) -> None:
         pwfile = self.root / "pw"
@@ -148,10 +160,21 @@ class Cluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _tempdir_parent() -> str:
+    """$TMPDIR if the ``postgres`` user can reach it (as root it runs the server), else /tmp."""
+    base = Path(tempfile.gettempdir()).resolve()
+    if os.geteuid() != 0:
+        return str(base)
+    for p in (base, *base.parents):
+        if not p.stat().st_mode & 0o001:  # others may not traverse: postgres cannot get in
+            return "/tmp"
+    return str(base)
+
+
 def start_cluster() -> Cluster:
     bindir = find_bindir()
     assert bindir is not None
-    root = Path(tempfile.mkdtemp(prefix="smbsign-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="smbsign-pg-", dir=_tempdir_parent()))
     cluster = Cluster(root=root, bindir=bindir)
     try:
         cluster.start()
