@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -298,6 +299,13 @@ def test_jsonl_csv_table_and_output_file(tmp_path: Path) -> None:
         ["{case}", "--address", "127.0.0.1"],
         ["{case}", "--samba-conf", "/etc/samba/smb.conf"],
         ["{case}", "--os-build", "zero"],
+        ["{case}", "--host", ""],  # the schema requires a host name
+        ["{case}", "--host", "   "],
+        ["{case}", "--host", "a\nb"],
+        ["{case}", "--role", ""],
+        ["{case}", "--edition", ""],
+        ["{case}", "--os-family", ""],
+        ["{case}", "--format", ""],
     ],
 )
 def test_usage_errors_exit_2(args: list[str]) -> None:
@@ -434,3 +442,31 @@ def test_jsonl_keeps_one_finding_a_line_whatever_the_host_name(tmp_path: Path, b
     findings = [json.loads(line) for line in lines]
     assert len(findings) == res.stdout.count("\n")
     assert {f["host"] for f in findings} == {f"fs{brk}01"}
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "table"])
+def test_a_file_name_that_is_not_utf8_is_shown_not_a_crash(tmp_path: Path, fmt: str) -> None:
+    """Linux file names are bytes: ``\\xff\\xfe.conf`` is named in every format (and stored
+    in the history) with its bytes escaped."""
+    case = tmp_path / os.fsdecode(b"\xff\xfe.conf")
+    case.write_text("[global]\n\tserver signing = mandatory\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["audit", str(case), "-f", fmt, "--db", _db(tmp_path)])
+    assert res.exit_code in (0, 1), res.stderr
+    assert "internal error" not in res.stderr and "recorded audit run" in res.stderr
+    if fmt in ("json", "jsonl"):
+        doc = (
+            json.loads(res.stdout)
+            if fmt == "json"
+            else {
+                "schema_version": "1.0",
+                "findings": [json.loads(line) for line in res.stdout.splitlines()],
+            }
+        )
+        jsonschema.validate(doc, DOC_SCHEMA)
+        assert {f["host"] for f in doc["findings"]} == {"\\xff\\xfe"}
+    else:
+        assert "\\xff\\xfe" in res.stdout
+
+
+def _db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'history.sqlite'}"

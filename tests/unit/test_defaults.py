@@ -143,11 +143,11 @@ UNKNOWN: list[tuple[str, str, HostFacts, str]] = [
     ("build unknown, client", CLI_REQ, win(None, "Professional", WS), "build"),
     ("edition unknown on 24H2", SRV_REQ, win(26100, None, WS), "edition"),
     ("edition unknown on 24H2, client", CLI_REQ, win(26100, None, WS), "edition"),
-    ("role and edition unknown on 24H2", CLI_REQ, win(26100, None, None), "role/edition"),
+    ("role and edition unknown on 24H2", CLI_REQ, win(26100, None, None), "edition/role"),
     ("role unknown pre-24H2 server", SRV_REQ, win(20348, "ServerStandard", None), "role"),
     ("role unknown pre-24H2 enable", SRV_EN, win(17763, None, None), "role"),
     ("LTSC edition not named", SRV_REQ, win(26100, "EnterpriseS", WS), "EnterpriseS"),
-    ("multi-session edition", CLI_REQ, win(26100, "ServerRdsh", None), "role/edition"),
+    ("multi-session edition", CLI_REQ, win(26100, "ServerRdsh", None), "edition/role"),
     ("Insider build", CLI_REQ, win(25905, "Professional", WS), "Insider"),
     ("Windows Server 23H2", SRV_REQ, win(25398, "ServerDatacenter", MS), "Insider"),
     ("pre-Vista", CLI_REQ, win(3790, "ServerStandard", MS), "older than Windows Vista"),
@@ -307,3 +307,9 @@ def test_ddcp_sample_sets_what_the_dc_rule_says() -> None:
     # the DDCP does not set the client value: a DC keeps the client default
     assert "lanmanworkstation" not in text.lower()
     assert resolve_default(CLI_REQ, win(20348, "ServerStandard", DC)).value == 0
+
+
+def test_unknown_reason_names_each_missing_fact_once() -> None:
+    """Nothing known about the host: each fact is named once ("role/edition" is two facts)."""
+    res = resolve_default(SRV_REQ, win(None, None, None))
+    assert res.reason == "default depends on build/edition/role (not known for this host)"

@@ -262,7 +262,9 @@ def _evaluate(
         False,
         None,
         _fill(_UNDECIDED_LABEL.get(family, f"default({key})"), facts),
-        f"default depends on {'/'.join(sorted(missing))} (not known for this host)",
+        "default depends on "
+        + "/".join(sorted({part for name in missing for part in name.split("/")}))
+        + " (not known for this host)",
         "; ".join(sources),
     )
 

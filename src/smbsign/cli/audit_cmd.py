@@ -39,7 +39,7 @@ from smbsign.engine.evaluate import evaluate
 from smbsign.engine.facts import merge_facts, parse_edition, parse_os_family, parse_role
 from smbsign.errors import SmbsignError, UsageError
 from smbsign.model import Finding, HostFacts, OsFamily, Status
-from smbsign.report.findings_out import FORMATS
+from smbsign.report.findings_out import FORMATS, clean_text, printable
 
 _PASSING = frozenset({Status.PASS, Status.NOT_APPLICABLE})
 _BY_SUFFIX = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".txt": "table"}
@@ -54,7 +54,10 @@ class _Subset:
 
 def pick_format(fmt: str | None, output: Path | None) -> str:
     """``--format``, else from the ``-o`` suffix, else ``table``."""
-    chosen = fmt or (_BY_SUFFIX.get(output.suffix.lower(), "table") if output else "table")
+    if fmt is None:
+        chosen = _BY_SUFFIX.get(output.suffix.lower(), "table") if output else "table"
+    else:
+        chosen = fmt
     if chosen not in FORMATS:
         raise UsageError(f"unknown --format {chosen!r} (table, json, jsonl or csv)")
     return chosen
@@ -137,6 +140,14 @@ def run_audit(
     """Gather, then evaluate every host; usage problems raise :class:`UsageError`."""
     if not paths and not local:
         raise UsageError("give evidence files or directories, or --local")
+    for option, text in (
+        ("--host", host),
+        ("--os-family", cli_family),
+        ("--edition", edition),
+        ("--role", role),
+    ):
+        if text is not None and (not text.strip() or not text.isprintable()):
+            raise UsageError(f"{option} needs a non-empty value without control characters")
     for p in paths:
         if not p.exists():
             raise UsageError(f"no such file or directory: {str(p)!r}")
@@ -291,6 +302,7 @@ def register(app: typer.Typer) -> None:
             fail(str(exc), EXIT_USAGE)
         except SmbsignError as exc:
             fail(str(exc), EXIT_RUNTIME)
+        findings = [printable(f) for f in findings]  # non-UTF-8 file names, odd JSON text
         data = FORMATS[chosen](findings)
         if output is None:
             sys.stdout.buffer.write(data)
@@ -300,7 +312,8 @@ def register(app: typer.Typer) -> None:
                 write_atomic(output, data)
             except OSError as exc:
                 fail(f"cannot write {str(output)!r}: {exc.strerror or exc}", EXIT_USAGE)
+        argv = [clean_text(a) for a in sys.argv]  # a file name need not be UTF-8
         record_cli_run(
-            "audit", sys.argv, findings=findings, db_url=db, started=started, no_store=no_store
+            "audit", argv, findings=findings, db_url=db, started=started, no_store=no_store
         )
         raise SystemExit(exit_code(findings))

@@ -12,6 +12,7 @@ import io
 import json
 import shutil
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import PurePath
 from typing import Any
 
@@ -39,6 +40,46 @@ CSV_COLUMNS = (
     "notes",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def clean_text(text: str) -> str:
+    """``text`` as valid Unicode: a file name that is not UTF-8 (lone surrogates from
+    ``os.fsdecode``) shows its bytes as ``\\xff`` instead of failing the UTF-8 writers."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return text
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte (e.g. JSON "\ud800")
+        raw = text.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def printable(f: Finding) -> Finding:
+    """``f`` with every text field valid Unicode (see :func:`clean_text`)."""
+    src = f.source
+    if src is not None:
+        src = replace(
+            src,
+            kind=clean_text(src.kind),
+            path=clean_text(src.path),
+            location=clean_text(src.location),
+        )
+    return replace(
+        f,
+        host=clean_text(f.host),
+        observed=clean_text(f.observed) if isinstance(f.observed, str) else f.observed,
+        expected=clean_text(f.expected),
+        source=src,
+        reason=clean_text(f.reason),
+        title=clean_text(f.title),
+        notes=tuple(clean_text(n) for n in f.notes),
+    )
 
 
 def render_json(findings: Sequence[Finding]) -> bytes:
