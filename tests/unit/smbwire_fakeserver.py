@@ -24,6 +24,7 @@ from smbwire_builders import framed
 class Reply:
     data: bytes  # sent as is (already framed, or deliberately broken)
     then: str = "wait"  # "wait" for the client to close, "close" (FIN), "rst"
+    drip: float = 0.0  # > 0: send one byte at a time, this many seconds apart
 
 
 CLOSE = "close"  # FIN without a reply
@@ -122,8 +123,14 @@ class FakeServer:
         if action == CLOSE:
             return
         if isinstance(action, Reply):
-            writer.write(action.data)
-            await writer.drain()
+            if action.drip:
+                for byte in action.data:
+                    writer.write(bytes((byte,)))
+                    await writer.drain()
+                    await asyncio.sleep(action.drip)
+            else:
+                writer.write(action.data)
+                await writer.drain()
             if action.then == RST:
                 _rst(writer)
                 return

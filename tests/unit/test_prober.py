@@ -283,6 +283,39 @@ def test_half_a_reply_then_stall_is_read_timeout() -> None:
     assert record.reason == "read_timeout: reply incomplete after 40 bytes; SMB1 not offered"
 
 
+def _received(reason: str) -> int:
+    """N of ``read_timeout: reply incomplete after N bytes``."""
+    prefix = "read_timeout: reply incomplete after "
+    assert reason.startswith(prefix), reason
+    return int(reason[len(prefix) :].split(" ", 1)[0])
+
+
+def test_trickled_reply_hits_the_total_read_deadline() -> None:
+    """A valid reply sent one byte every 20 ms takes seconds; read_timeout (0.5 s) bounds the
+    whole reply, not each recv, so the probe gives up part-way (a per-recv deadline would
+    wait for the last byte and report the verdict)."""
+    data = framed(smb2_negotiate_response(security_mode=0x01))
+    slow = Reply(data, drip=0.02)
+    opts = ProbeOptions(connect_timeout=1.0, read_timeout=0.5)
+    record, _ = probe({"smb2": slow, "smb1_ntlm": slow}, opts=opts)
+    assert record.status is ScanStatus.ERROR
+    assert record.signing_required is None
+    assert record.smb2 is None
+    assert 0 < _received(record.reason) < len(data)
+
+
+def test_endless_trickle_never_holds_the_probe() -> None:
+    """A frame announcing 64 KiB, then a byte every 10 ms for up to 20 s: the probe ends after
+    about read_timeout with what it had, long before the server would stop."""
+    endless = Reply(b"\x00\x01\x00\x00\xfeSMB" + b"\x00" * 2000, drip=0.01)
+    opts = ProbeOptions(connect_timeout=1.0, read_timeout=0.5)
+    record, server = probe({"smb2": endless, "smb1_ntlm": endless}, opts=opts)
+    assert record.status is ScanStatus.ERROR
+    assert record.signing_required is None
+    assert 0 < _received(record.reason) < 1000
+    assert "smb1_multi" not in server.seen
+
+
 def test_half_a_reply_then_close_is_protocol_error() -> None:
     half = Reply(framed(smb2_negotiate_response(security_mode=0x03))[:100], then=CLOSE)
     record, _ = probe({"smb2": half, "smb1_ntlm": SMB1_OFF})
