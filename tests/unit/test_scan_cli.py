@@ -183,11 +183,38 @@ def test_bad_line_in_file_stops_before_any_probe(tmp_path: Path) -> None:
     assert proc.stdout == ""  # nothing probed
 
 
-@pytest.mark.parametrize("args", [("--format", "xml"), ("--concurrency", "0"), ("--bogus",)])
+@pytest.mark.parametrize(
+    "args", [("--format", "xml"), ("--relay-format", "csv"), ("--concurrency", "0"), ("--bogus",)]
+)
 def test_click_option_errors_exit_2(args: tuple[str, ...]) -> None:
     proc = smbsign("127.0.0.1", *args)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
+
+
+def test_help_states_the_exit_codes() -> None:
+    """Issue #2: exit codes 0/1/2 (+3 for undetermined hosts) are documented in --help."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "from smbsign.cli import main; main()", "scan", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"},
+    )
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.replace("│", " ").split())
+    for phrase in (
+        "Exit codes: 0 every SMB host that answered requires signing",
+        "1 at least one does not",
+        "2 usage error",
+        "3 some SMB host could not be determined and none was proven not to require signing",
+        "130 interrupted",
+    ):
+        assert phrase in text, phrase
+    docs = (Path(__file__).parents[2] / "docs" / "scan.md").read_text()
+    for code in ("0", "1", "2", "3", "130", "141"):
+        assert f"\n| {code} | " in docs, code
 
 
 # ----------------------------------------------------------------------- end to end
@@ -242,6 +269,19 @@ def test_jsonl_records_relay_list_and_exit_1(mixed: Loopback, tmp_path: Path) ->
     assert by["::1"]["signing_required"] is True
     assert relay.read_text() == "127.0.0.12\n127.0.0.13\n"
     assert "2 signing NOT required, 2 required, 0 unknown" in proc.stderr
+
+
+def test_relay_list_for_ntlmrelayx(tmp_path: Path) -> None:
+    """--relay-format ntlmrelayx: IPv6 lines in brackets (what ntlmrelayx -tf parses)."""
+    relay = tmp_path / "relay.txt"
+    with Loopback({"::1": "not_required", "127.0.0.61": "not_required"}) as lab:
+        args = ("::1", "127.0.0.61", "--ports", str(lab.port), "--relay-list", str(relay))
+        proc = smbsign(*args, "--relay-format", "ntlmrelayx")
+        assert proc.returncode == 1, proc.stderr
+        assert relay.read_text() == "127.0.0.61\n[::1]\n"
+        proc = smbsign(*args)
+        assert proc.returncode == 1, proc.stderr
+        assert relay.read_text() == "127.0.0.61\n::1\n"
 
 
 def test_json_document_and_csv(mixed: Loopback, tmp_path: Path) -> None:
@@ -359,7 +399,14 @@ def wait_for(path: Path, needle: str, proc: subprocess.Popen[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fmt", "sig"), [("json", signal.SIGINT), ("csv", signal.SIGINT), ("json", signal.SIGTERM)]
+    ("fmt", "sig"),
+    [
+        ("json", signal.SIGINT),
+        ("csv", signal.SIGINT),
+        ("jsonl", signal.SIGINT),
+        ("txt", signal.SIGINT),
+        ("json", signal.SIGTERM),
+    ],
 )
 def test_interrupt_leaves_valid_outputs(tmp_path: Path, fmt: str, sig: int) -> None:
     """Ctrl-C mid-scan: in-flight probes cancelled, files closed and parseable, relay list kept."""
@@ -406,6 +453,13 @@ def test_interrupt_leaves_valid_outputs(tmp_path: Path, fmt: str, sig: int) -> N
         DOCUMENT.validate(doc)
         assert doc["complete"] is False
         targets = [r["target"] for r in doc["records"]]
+    elif fmt == "jsonl":
+        targets = [r["target"] for r in jsonl(out.read_text())]  # every line whole and valid
+    elif fmt == "txt":  # the table: header, then one whole row per answering host
+        lines = out.read_text().splitlines()
+        assert lines[0].split()[:3] == ["TARGET", "PORT", "STATUS"]
+        targets = [line.split()[0] for line in lines[1:]]
+        assert "NOT required" in lines[1]
     else:
         text = out.read_text()
         assert text.endswith("\n")

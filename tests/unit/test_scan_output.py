@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from smbsign.scan.output import (
     make_writer,
     relay_list_bytes,
 )
+from smbsign.scan.target_spec import parse_spec
 from smbsign.serialize import scan_record_to_dict
 
 SMB1_OFF = Smb1Observation(offered=False, reason="NT LM 0.12 refused (DialectIndex 0xFFFF)")
@@ -347,6 +349,32 @@ def test_relay_list_sorted_deduplicated_no_unknowns() -> None:
     assert data == b"10.0.0.2\n10.0.0.20\n10.0.0.100\n2001:db8::5\nfe80::1%lo\n"
     assert b"[" not in data
     assert relay_list_bytes([]) == b""
+
+
+def _ntlmrelayx_target(line: str) -> tuple[str | None, int | None]:
+    """What ntlmrelayx connects to for one ``-tf`` line: impacket's ``processTarget`` parses
+    ``urlparse("smb://" + line)`` and ``ProtocolClient`` takes ``.hostname`` and ``.port``
+    (impacket ``examples/ntlmrelayx/utils/targetsutils.py``, ``clients/__init__.py``;
+    checked against impacket 0.13.1 and a real SMB connection in the lab)."""
+    url = urllib.parse.urlparse(f"smb://{line}")
+    return url.hostname, url.port
+
+
+def test_relay_list_for_ntlmrelayx_brackets_ipv6_only() -> None:
+    addresses = ["10.0.0.2", "2001:db8::5", "fe80::1%lo"]
+    plain = relay_list_bytes(addresses).decode().splitlines()
+    relayx = relay_list_bytes(addresses, fmt="ntlmrelayx").decode().splitlines()
+    assert relayx == ["10.0.0.2", "[2001:db8::5]", "[fe80::1%lo]"]
+    assert [_ntlmrelayx_target(line) for line in relayx] == [(a, None) for a in addresses]
+    # the plain form is not usable there for IPv6: host "2001", port unparsable
+    assert urllib.parse.urlparse(f"smb://{plain[1]}").hostname == "2001"
+    for line in plain[1:]:
+        with pytest.raises(ValueError, match="Port"):
+            _ntlmrelayx_target(line)
+    # and smbsign reads its own ntlmrelayx list back as targets (brackets accepted)
+    assert [parse_spec(line) for line in relayx] == [parse_spec(a) for a in addresses]
+    with pytest.raises(ValueError, match="unknown relay list format"):
+        relay_list_bytes(addresses, fmt="xml")
 
 
 def test_summary_counts() -> None:

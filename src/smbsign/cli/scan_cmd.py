@@ -58,6 +58,11 @@ EPILOG = (
 )
 
 
+class RelayFormat(StrEnum):
+    PLAIN = "plain"
+    NTLMRELAYX = "ntlmrelayx"
+
+
 class Format(StrEnum):
     TABLE = "table"
     JSONL = "jsonl"
@@ -244,6 +249,13 @@ def scan(
             help="Hosts not requiring signing, one a line (rewritten).",
         ),
     ] = None,
+    relay_format: Annotated[
+        RelayFormat,
+        typer.Option(
+            "--relay-format",
+            help="plain: IPv6 without brackets; ntlmrelayx: IPv6 in brackets for -tf.",
+        ),
+    ] = RelayFormat.PLAIN,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the records.")] = False,
     db: DbOption = None,
@@ -282,6 +294,7 @@ def scan(
         fmt=chosen,
         output=output,
         relay_list=relay_list,
+        relay_format=relay_format,
         total=total,
         progress=not (quiet or no_progress) and sys.stderr.isatty(),
         quiet=quiet,
@@ -300,6 +313,7 @@ class _Plan:
     fmt: Format
     output: Path | None
     relay_list: Path | None
+    relay_format: RelayFormat
     total: int | None
     progress: bool
     quiet: bool
@@ -336,7 +350,8 @@ def _run(plan: _Plan) -> int:
         if plan.output is not None:
             fh.close()
         if plan.relay_list is not None:
-            write_atomic(plan.relay_list, relay_list_bytes(tally.relay_addresses()))
+            data = relay_list_bytes(tally.relay_addresses(), fmt=plan.relay_format.value)
+            write_atomic(plan.relay_list, data)
     except OSError as exc:
         code = code or _write_error(exc)
     final = tally.exit_code() if code is None else code

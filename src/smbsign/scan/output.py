@@ -30,6 +30,7 @@ from smbsign.serialize import SCHEMA_VERSION, scan_record_to_dict
 __all__ = [
     "CSV_COLUMNS",
     "FORMATS",
+    "RELAY_FORMATS",
     "CsvWriter",
     "JsonWriter",
     "JsonlWriter",
@@ -113,9 +114,23 @@ def _unreachable(rec: ScanRecord) -> bool:
     return is_dead(rec) or rec.reason.startswith("resolve_failed")
 
 
-def relay_list_bytes(addresses: Iterable[str]) -> bytes:
-    """One address a line (IPv6 without brackets), as ntlmrelayx ``-tf`` reads it."""
-    return "".join(f"{a}\n" for a in addresses).encode("ascii")
+RELAY_FORMATS = ("plain", "ntlmrelayx")
+
+
+def relay_list_bytes(addresses: Iterable[str], *, fmt: str = "plain") -> bytes:
+    """One address a line; ``plain``: IPv6 without brackets (DOMAIN.md 7; nmap ``-iL``,
+    NetExec target files), ``ntlmrelayx``: IPv6 in brackets, ``[fe80::1%eth0]``.
+
+    ntlmrelayx ``-tf`` turns each line into ``urlparse("smb://" + line)`` and connects to its
+    ``.hostname`` and ``.port`` (impacket ``examples/ntlmrelayx/utils/targetsutils.py``
+    ``processTarget``, ``clients/__init__.py`` ``ProtocolClient``): an unbracketed IPv6
+    address parses as host ``fe80`` with an invalid port, so that relay fails. IPv4 lines
+    are the same in both formats.
+    """
+    if fmt not in RELAY_FORMATS:
+        raise ValueError(f"unknown relay list format {fmt!r}")
+    wrap = fmt == "ntlmrelayx"
+    return "".join(f"[{a}]\n" if wrap and ":" in a else f"{a}\n" for a in addresses).encode("ascii")
 
 
 class RecordWriter(Protocol):
