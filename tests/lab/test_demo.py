@@ -19,13 +19,27 @@ pytestmark = pytest.mark.lab
 SMBSIGN = str(Path(sys.executable).with_name("smbsign"))
 
 
-def _lab_namespaces() -> set[str]:
-    return {n for n in netns.list_namespaces() if n.startswith("sslab-")}
+def _assert_torn_down(run_id: str) -> None:
+    """Nothing of this demo's lab is left: namespaces, processes (smbd), work directories.
+
+    Only this run's names are checked: other labs (parallel tests) may be up meanwhile.
+    """
+    assert run_id.startswith("sslab-")
+    assert [n for n in netns.list_namespaces() if n.startswith(f"{run_id}-")] == []
+    left = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if f"{run_id}-".encode() in (proc / "cmdline").read_bytes():
+                    left.append(proc.name)
+            except OSError:
+                continue
+    assert left == []
+    assert list(Path("/tmp").glob(f"{run_id}-*")) == []
 
 
 def test_demo_json_matches_ground_truth_and_cleans_up() -> None:
     require_lab()
-    before = _lab_namespaces()
     proc = subprocess.run(
         [SMBSIGN, "demo", "--format", "json"], capture_output=True, text=True, timeout=120
     )
@@ -48,7 +62,7 @@ def test_demo_json_matches_ground_truth_and_cleans_up() -> None:
         assert relay_file.read_text().splitlines() == doc["relay_list"]
     finally:
         relay_file.unlink(missing_ok=True)
-    assert _lab_namespaces() <= before  # the demo's own lab is gone
+    _assert_torn_down(doc["lab"]["run_id"])
 
 
 def test_demo_table_output() -> None:
@@ -62,6 +76,7 @@ def test_demo_table_output() -> None:
     relay = out.split("Relay list (6 hosts, ", 1)[1].split(")", 1)[0]
     Path(relay).unlink()
     assert "lab torn down" in proc.stderr
+    _assert_torn_down(proc.stderr.split("lab ", 1)[1].split(":", 1)[0])
 
 
 def test_demo_cleanup_removes_only_dead_runs() -> None:

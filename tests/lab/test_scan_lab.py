@@ -3,8 +3,9 @@
 The real CLI runs as a separate process in the lab's client namespace; every record is held
 against the ground truth derived from that server's smb.conf (smbsign.lab.hosts), field by
 field: status, port, transport, signing_required, relayable, SMB1 offered/signing/
-SecurityMode, SMB2 SecurityMode/signing_required/dialect. The relay list and the exit code
-are checked exactly. nmap agrees with the same ground truth (tests/lab/test_lab.py).
+SecurityMode, SMB2 SecurityMode/signing_required/dialect, and the reason (in full for ``ok``,
+its machine token otherwise; smbsign.lab.check.expected_fields). The relay list and the exit
+code are checked exactly. nmap agrees with the same ground truth (tests/lab/test_lab.py).
 """
 
 from __future__ import annotations

@@ -7,13 +7,16 @@ runs Debian's real ``testparm`` on every catalog host's generated smb.conf.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from smbsign.errors import LabError
+from smbsign.lab.check import compare, expected_fields, expected_reason
 from smbsign.lab.hosts import (
     CATALOG,
     HostKind,
@@ -180,6 +183,70 @@ def test_catalog_covers_issue_2_item_5() -> None:
     assert derive_truth(catalog_host("smb3-only")).smb2_dialect == "3.1.1"
     assert parse_config(catalog_host("smb3-only").conf_map).min_protocol is Protocol.SMB3_00
     assert parse_config(catalog_host("smb311-mandatory").conf_map).min_protocol is Protocol.SMB3_11
+
+
+ISSUE_FIELDS = {  # issue #2 item 6: what each lab record is held to
+    "status",
+    "port",
+    "signing_required",
+    "reason",
+    "smb1.offered",
+    "smb1.signing",
+}
+
+
+@pytest.mark.parametrize("host", [h.name for h in CATALOG])
+def test_lab_comparison_covers_every_issue_field(host: str) -> None:
+    """compare() fixes every field the issue names (SMB2 dialect/mode/required or smb2 null;
+    the reason in full, or its token for unreached hosts), and any change is a mismatch."""
+    truth = derive_truth(catalog_host(host), (445, 139))
+    want = expected_fields(truth)
+    if truth.status is ScanStatus.OK:
+        assert set(want) >= ISSUE_FIELDS
+        assert {"smb2.dialect", "smb2.security_mode", "smb2.signing_required"} <= set(want) or (
+            want["smb2"] is None
+        )
+    else:
+        assert set(want) >= {"status", "port", "signing_required", "reason_token"}
+    record: dict[str, Any] = {"smb1": {}, "smb2": {}}
+    for path, value in want.items():
+        if path == "reason_token":
+            record["reason"] = f"{value}: detail"
+            continue
+        *parents, leaf = path.split(".")
+        node = record
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    assert compare(record, truth) == []
+    for path in want:
+        broken = json.loads(json.dumps(record))
+        if path == "reason_token":
+            broken["reason"] = "error: detail"
+        elif "." in path:
+            parent, leaf = path.split(".")
+            broken[parent][leaf] = "changed"
+        else:
+            broken[path] = "changed"
+        assert compare(broken, truth) != [], path
+
+
+def test_expected_reason_wording() -> None:
+    """The SMB2 part then the SMB1 part, as docs/protocol.md "Verdict mapping" words them."""
+    reasons = {h.name: expected_reason(derive_truth(h, (445, 139))) for h in CATALOG[:9]}
+    assert reasons == {
+        "default": "SMB2 3.1.1 signing not required; SMB1 not offered",
+        "mandatory": "SMB2 3.1.1 signing required; SMB1 not offered",
+        "smb1-disabled": "SMB2 3.1.1 signing not required; SMB1 offered with signing disabled",
+        "smb1-only": "no SMB2 (SMB1 only); SMB1 offered with signing disabled",
+        "smb1-only-mandatory": "no SMB2 (SMB1 only); SMB1 offered with signing required",
+        "smb3-only": "SMB2 3.1.1 signing not required; SMB1 not offered",
+        "smb311-mandatory": "SMB2 3.1.1 signing required; SMB1 not offered",
+        "port139-mandatory": "SMB2 3.0.2 signing required; SMB1 not offered",
+        "smb1-auto": (
+            "SMB2 3.1.1 signing not required; SMB1 offered with signing enabled but not required"
+        ),
+    }
 
 
 def test_render_conf_rejects_injection(tmp_path: Path) -> None:

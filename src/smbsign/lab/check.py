@@ -18,6 +18,7 @@ from typing import Any
 from smbsign.errors import LabError
 from smbsign.lab.hosts import GroundTruth
 from smbsign.lab.lab import Lab, smbsign_argv
+from smbsign.model import Smb1Signing
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +84,34 @@ def scan_in_lab(
     )
 
 
+_SMB1_WORDS = {
+    Smb1Signing.REQUIRED: "signing required",
+    Smb1Signing.ENABLED: "signing enabled but not required",
+    Smb1Signing.DISABLED: "signing disabled",
+}
+
+
+def expected_reason(truth: GroundTruth) -> str:
+    """The ``reason`` of an ``ok`` record, from the truth alone, in the words of
+    docs/protocol.md "Verdict mapping": the SMB2 part, then the SMB1 part."""
+    if truth.smb2_security_mode is None:
+        smb2 = "no SMB2 (SMB1 only)"
+    else:
+        required = "required" if truth.smb2_security_mode & 0x02 else "not required"
+        smb2 = f"SMB2 {truth.smb2_dialect} signing {required}"
+    if truth.smb1_offered and truth.smb1_signing is not None:
+        smb1 = f"SMB1 offered with {_SMB1_WORDS[truth.smb1_signing]}"
+    else:
+        smb1 = "SMB1 not offered"
+    return f"{smb2}; {smb1}"
+
+
 def expected_fields(truth: GroundTruth) -> dict[str, Any]:
-    """The record fields the truth fixes, as dotted JSON paths (docs/schema.md names)."""
+    """The record fields the truth fixes, as dotted JSON paths (docs/schema.md names).
+
+    ``reason`` is fixed in full for ``ok`` records; for an unreached host only its machine
+    token (``reason_token``: the text before the first ``:``, e.g. ``closed``) is.
+    """
     want: dict[str, Any] = {
         "status": truth.status.value,
         "port": truth.port,
@@ -92,7 +119,9 @@ def expected_fields(truth: GroundTruth) -> dict[str, Any]:
         "relayable": truth.relayable,
     }
     if truth.status.value != "ok":
+        want["reason_token"] = truth.status.value
         return want
+    want["reason"] = expected_reason(truth)
     want["transport"] = "netbios" if truth.port == 139 else "direct_tcp"
     want["smb1.offered"] = truth.smb1_offered
     want["smb1.signing"] = truth.smb1_signing.value if truth.smb1_signing else None
@@ -107,6 +136,9 @@ def expected_fields(truth: GroundTruth) -> dict[str, Any]:
 
 
 def _get(record: Mapping[str, Any], path: str) -> Any:
+    if path == "reason_token":
+        reason = record.get("reason")
+        return reason.split(":", 1)[0] if isinstance(reason, str) else "<missing>"
     value: Any = record
     for part in path.split("."):
         if not isinstance(value, Mapping) or part not in value:
