@@ -240,7 +240,9 @@ def test_a_failing_wire_verification_rolls_back(site) -> None:
     """Reload 'succeeds' (true), but nothing listens on the probed loopback port."""
     conf, snaps, original = site
     proc = run_cli(*apply_args(conf, snaps, "--reload-cmd", "true", "--verify", "127.0.0.1:9"))
-    assert_one_line_error(proc, "verification failed", "127.0.0.1:9", "closed", "original restored")
+    assert_one_line_error(
+        proc, "verification failed", "127.0.0.1:9", "closed", "--verify ADDR", "original restored"
+    )
     assert conf.read_bytes() == original
 
 

@@ -152,3 +152,19 @@ def test_samba_apply_refuses_a_file_that_is_not_a_text_smb_conf(
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and needle in lines[0] and str(conf) in lines[0]
     assert conf.read_bytes() == content and not snaps.exists()
+
+
+def test_files_of_an_earlier_run_are_pointed_out_not_deleted(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    both = "smb-server-signing-required,smb1-server-disabled"
+    assert run("fix", "--controls", both, "--format", "ansible", "-o", str(out)).returncode == 0
+    old_role = out / "ansible" / "roles" / "smb1_server_disabled" / "README.md"
+    assert old_role.is_file()
+    proc = run(
+        "fix", "--controls", "smb-server-signing-required", "--format", "ansible", "-o", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "not from this run" in proc.stdout and "smb1_server_disabled" in proc.stdout
+    assert old_role.is_file()  # the user's directory is never cleaned behind their back
+    fresh = run("fix", "--format", "ansible", "-o", str(tmp_path / "new"))
+    assert "not from this run" not in fresh.stdout

@@ -91,11 +91,16 @@ def _write_formats(plan: Plan, names: list[str], out: Path, ctx: RenderContext) 
     import json
 
     written = 0
+    stale: list[Path] = []
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name in names:
-            for rel, data in FORMATS[name].render(plan, ctx).items():
-                path = out / name / rel
+            files = {
+                out / name / rel: data for rel, data in FORMATS[name].render(plan, ctx).items()
+            }
+            if (out / name).is_dir():  # never deleted: only pointed out
+                stale += [p for p in (out / name).rglob("*") if p.is_file() and p not in files]
+            for path, data in files.items():
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(path, data)
                 written += 1
@@ -104,6 +109,11 @@ def _write_formats(plan: Plan, names: list[str], out: Path, ctx: RenderContext) 
     except OSError as exc:
         raise UsageError(f"cannot write to {out}: {exc.strerror or exc}") from None
     typer.echo(f"Wrote {written} file(s) for {', '.join(names)} under {out} (and plan.json)")
+    if stale:
+        typer.echo(
+            f"Note: {len(stale)} other file(s) under {out} are not from this run (an earlier "
+            f"plan?), e.g. {min(stale)}; they were left alone: remove them or use a new -o DIR"
+        )
 
 
 def _apply_samba(

@@ -286,7 +286,10 @@ class SambaApplier:
                 rec = self._wait_for(check, address, port)
                 where = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
                 if not _wire_ok(check, rec):
-                    return Verification(False, (f"wire probe of {where}: {_describe(rec)}",))
+                    hint = ""
+                    if rec.status is not ScanStatus.OK:
+                        hint = " (if smbd listens elsewhere, give --verify ADDR[:PORT])"
+                    return Verification(False, (f"wire probe of {where}: {_describe(rec)}{hint}",))
                 details.append(f"wire probe of {where}: {_describe(rec)}")
         return Verification(True, tuple(details))
 
