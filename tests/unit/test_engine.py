@@ -323,6 +323,18 @@ def test_cmdlet_is_effective_and_beats_configured_value() -> None:
     assert any("has not been applied" in n for n in f.notes)
 
 
+@pytest.mark.parametrize("garbage", ["Yes", "enabled", "", "2x"])
+def test_cmdlet_value_that_is_no_boolean_is_ignored_not_judged(garbage: str) -> None:
+    """A Boolean property reported as other text (damaged file) neither fails nor passes the
+    host: it is noted and the configured value decides."""
+    f = one("server-require", [sv(SRV, 1, **GPO), cmdlet("RequireSecuritySignature", garbage)])
+    assert f.status is Status.PASS and f.source is not None and f.source.kind == "gpttmpl"
+    assert any("not a value that property takes: ignored" in n for n in f.notes), f.notes
+    alone = one("server-require", [cmdlet("RequireSecuritySignature", garbage)])
+    assert alone.source is not None and alone.source.kind == "default"  # as if not reported
+    assert alone.status is one("server-require", []).status
+
+
 # ------------------------------------------------------------------ Samba
 
 

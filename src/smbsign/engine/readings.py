@@ -77,6 +77,15 @@ def _norm(v: Scalar) -> Scalar:
     return v
 
 
+def judgeable(expect: Expect, value: Scalar) -> bool:
+    """False when ``value`` is not of the kind ``expect`` compares with: a Boolean or number
+    expected and some other text reported (a damaged or hand-edited file), which is never
+    judged as a failure (or a pass) of the setting."""
+    v = _norm(value)
+    numeric = expect.at_least is not None or isinstance(expect.equals, bool | int)
+    return isinstance(v, int) if numeric else v is not None
+
+
 def expect_matches(expect: Expect, value: Scalar) -> bool:
     """True when ``value`` meets ``expect`` (equals / at_least / one_of)."""
     v = _norm(value)

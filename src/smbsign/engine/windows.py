@@ -8,6 +8,8 @@ of the wrong type are ignored (DOMAIN.md 1.1); layers are ranked by
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from smbsign.catalog.schema import Control
 from smbsign.engine.decide import combine, configured_outcome, default_outcome, status_of
 from smbsign.engine.readings import (
@@ -15,6 +17,7 @@ from smbsign.engine.readings import (
     Scalar,
     describe_source,
     expect_matches,
+    judgeable,
     pick,
     rank,
     registry_reading,
@@ -47,18 +50,24 @@ def registry_readings(control: Control, ev: Evidence) -> tuple[list[Reading], li
     return configured, effective
 
 
-def _cmdlet_outcome(control: Control, ev: Evidence) -> Outcome | None:
+def _cmdlet_outcome(control: Control, ev: Evidence) -> tuple[Outcome | None, str]:
+    """The cmdlet's verdict, or None and a note when its value cannot be judged."""
     cmd = control.check.cmdlet
     if cmd is None:
-        return None
+        return None, ""
     found = ev.lookup(cmdlet_setting(cmd.cmdlet, cmd.property))
     if not found:
-        return None
+        return None, ""
     _, sv = found[-1]
     value: Scalar = sv.value if isinstance(sv.value, int | str | bool) else None
     if value is None:
-        return None
+        return None, ""
     expected = cmd.expected.describe()
+    if not judgeable(cmd.expected, value):
+        return None, (
+            f"{cmd.cmdlet} reports {cmd.property} = {value!r} ({describe_source(sv.provenance)}), "
+            f"which is not a value that property takes: ignored"
+        )
     return Outcome(
         status_of(expect_matches(cmd.expected, value)),
         value,
@@ -66,7 +75,7 @@ def _cmdlet_outcome(control: Control, ev: Evidence) -> Outcome | None:
         sv.provenance,
         f"{cmd.cmdlet} reports {cmd.property} = {value} ({describe_source(sv.provenance)}); "
         f"expected {expected}",
-    )
+    ), ""
 
 
 def _registry_effective(effective: list[Reading], expected: str, name: str) -> Outcome | None:
@@ -113,9 +122,11 @@ def windows_outcome(control: Control, ev: Evidence) -> Outcome:
         )
 
     config = configured_outcome(name, picked, expected, absent, ignored)
-    effective = _cmdlet_outcome(control, ev) or _registry_effective(eff_regs, expected, name)
+    by_cmdlet, ignored_note = _cmdlet_outcome(control, ev)
+    effective = by_cmdlet or _registry_effective(eff_regs, expected, name)
     wire = WIRE_CHECKS[chk.wire](ev.observations) if chk.wire else None
-    return combine(wire, effective, config)
+    out = combine(wire, effective, config)
+    return replace(out, notes=(*out.notes, ignored_note)) if ignored_note else out
 
 
 def _as_scalar(value: object) -> Scalar:
