@@ -169,6 +169,27 @@ BROKEN: list[tuple[str, Callable[[Path], None], str]] = [
         r"check\.registry\.typ: Extra inputs are not permitted",
     ),
     (
+        "unknown key in a framework file",
+        lambda r: _edit(
+            r / "frameworks/edca.yaml", "version: 42d85b7", "version: 42d85b7\nvesion: x"
+        ),
+        r"frameworks/edca\.yaml: vesion: Extra inputs are not permitted",
+    ),
+    (
+        "unknown key in a framework requirement",
+        lambda r: _edit(
+            r / "frameworks/edca.yaml",
+            "    controls: [smb1-server-disabled]",
+            "    controls: [smb1-server-disabled]\n    control: [smb1-client-disabled]",
+        ),
+        r"frameworks/edca\.yaml: requirements\.\d+\.control: Extra inputs are not permitted",
+    ),
+    (
+        "unknown key in defaults.yaml",
+        lambda r: _edit(r / "defaults.yaml", "version: 1\n", "version: 1\nentires: {}\n"),
+        r"defaults\.yaml: entires: Extra inputs are not permitted",
+    ),
+    (
         "weight above 10",
         lambda r: _edit(r / SRV, "weight: 9", "weight: 11"),
         r"weight: Input should be less than or equal to 10",
