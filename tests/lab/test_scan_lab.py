@@ -10,6 +10,7 @@ code are checked exactly. nmap agrees with the same ground truth (tests/lab/test
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Sequence
 
 import pytest
@@ -79,6 +80,12 @@ def test_ipv6_ula_and_link_local_targets(lab: Lab) -> None:
     run = scan_in_lab(lab, [t for _, t in pairs], extra=("-q",))
     _check(lab, run, pairs, (445,))
     assert "fe80::5a6d:12%eth0" in run.relay_list  # IPv6 without brackets, scope kept
+    relayx = scan_in_lab(lab, [t for _, t in pairs], extra=("-q", "--relay-format", "ntlmrelayx"))
+    assert list(relayx.relay_list) == [f"[{t}]" for t in run.relay_list]
+    # ntlmrelayx -tf reads urlparse("smb://" + line) and connects to .hostname/.port
+    # (impacket examples/ntlmrelayx/utils/targetsutils.py, clients/__init__.py)
+    parsed = [urllib.parse.urlparse(f"smb://{line}") for line in relayx.relay_list]
+    assert [(u.hostname, u.port) for u in parsed] == [(t, None) for t in run.relay_list]
 
 
 def test_only_required_hosts_exit_0_with_an_empty_relay_list(lab: Lab) -> None:
