@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,9 +116,10 @@ def test_fix_then_rollback_round_trip(fixlab: Lab, tmp_path: Path) -> None:
     assert conf.read_bytes() == original
     # smbd applies a reload asynchronously: the scanner's retry-free probe may race it, so
     # wait (bounded) for the scanner, then ask nmap.
-    for _ in range(20):
+    for _ in range(20):  # bounded: at most ~5 s
         if scanner_says_required(fixlab, "fixme") is False:
             break
+        time.sleep(0.25)
     assert scanner_says_required(fixlab, "fixme") is False
     assert nmap_says_required(fixlab, "fixme", tmp_path) is False
 
