@@ -1,14 +1,17 @@
 """Host facts merging, and the ``--local`` paths of ``smbsign audit``.
 
-The Windows ``--local`` path cannot run here (no Windows host in this project's tests): it is
-exercised through the same registry collector with a recorded snapshot
-(tests/fixtures/collect/winreg/member-2022.fail.json) in place of the live ``winreg`` reader.
-The Linux path runs the real testparm on a temporary smb.conf (``--no-probe``: no socket).
+The Windows ``--local`` path cannot run natively here (no Windows host in this project's
+tests). It is exercised with a recorded snapshot
+(tests/fixtures/collect/winreg/member-2022.fail.json) twice: through the registry collector
+directly, and end to end through ``WinregReader`` over a stand-in ``winreg`` module holding
+that snapshot (tests/unit/fake_winreg.py). The Linux path runs the real testparm on a
+temporary smb.conf (``--no-probe``: no socket).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +179,53 @@ def test_linux_local_invalid_config_is_an_error(tmp_path: Path) -> None:
 def test_local_missing_samba_conf_is_a_usage_error(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["audit", "--local", "--samba-conf", str(tmp_path / "nope")])
     assert res.exit_code == 2 and "no such Samba config" in res.stderr
+
+
+def test_windows_local_audit_through_winreg(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``smbsign audit --local`` as on Windows: the live-registry reader (``WinregReader``)
+    over a stand-in ``winreg`` module holding a recorded snapshot (tests/unit/fake_winreg.py;
+    no Windows host runs here). The values the catalog checks are read through ``OpenKey`` /
+    ``QueryValueEx`` in the 64-bit view; absent keys are simply absent."""
+    import fake_winreg
+
+    fake = fake_winreg.module(SNAPSHOT)
+    monkeypatch.setitem(sys.modules, "winreg", fake)
+    monkeypatch.setattr(sys, "platform", "win32")  # for this call only
+    res = CliRunner().invoke(
+        app, ["audit", "--local", "--no-probe", "--host", "fs01", "-f", "json", "--no-store"]
+    )
+    assert res.exit_code == 1, res.stderr
+    found = {f["control"]: f for f in json.loads(res.stdout)["findings"]}
+    srv = found["smb-server-signing-required"]
+    assert srv["status"] == "pass" and srv["observed"] == 1
+    assert srv["source"] == {
+        "kind": "winreg",
+        "path": "registry",
+        "location": "HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanManServer\\Parameters"
+        "\\RequireSecuritySignature",
+        "layer": "local",
+    }
+    assert found["smb-client-signing-required"]["status"] == "fail"  # 0 in the snapshot
+    assert found["samba-client-ipc-signing-required"]["status"] == "not_applicable"
+    # facts from the live registry: build 20348, ServerStandard, ProductType ServerNT
+    assert (
+        "20348/ServerStandard/member_server"
+        in found["smb-server-spn-hardening"]["source"]["location"]
+    )
+    opened = {sub.lower() for _, sub in fake.calls}
+    assert "system\\currentcontrolset\\services\\mrxsmb10" in opened  # SMB1 client state asked
+
+
+def test_windows_local_audit_access_denied_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fake_winreg
+
+    denied = frozenset({"system\\currentcontrolset\\services\\lanmanserver\\parameters"})
+    monkeypatch.setitem(sys.modules, "winreg", fake_winreg.module(SNAPSHOT, denied))
+    monkeypatch.setattr(sys, "platform", "win32")  # for this call only
+    res = CliRunner().invoke(app, ["audit", "--local", "--no-probe", "-f", "json", "--no-store"])
+    assert res.exit_code == 1 and "Traceback" not in res.stderr
+    found = {f["control"]: f for f in json.loads(res.stdout)["findings"]}
+    assert found["evidence-error"]["status"] == "error"
+    assert "Access is denied" in found["evidence-error"]["reason"]
+    srv = found["smb-server-signing-required"]  # its key could not be read: never a default
+    assert srv["status"] == "unknown", srv
