@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -224,3 +225,33 @@ def test_testparm_missing():
         CONF / "auto.fail.smb.conf", "h", testparm="/nonexistent/testparm"
     )
     assert result.values == () and "could not run" in result.errors[0].message
+
+
+@pytest.mark.timeout(20)
+def test_include_of_a_fifo_or_device_is_an_error_never_a_blocking_read(tmp_path):
+    """``include = /dev/zero`` would read forever and a FIFO never answer: both are errors,
+    and the rest of the file still counts."""
+    os.mkfifo(tmp_path / "pipe.conf")
+    conf = tmp_path / "smb.conf"
+    conf.write_text(
+        "[global]\ninclude = /dev/zero\ninclude = pipe.conf\nserver signing = mandatory\n"
+    )
+    result = collect_file(conf, "h")
+    messages = sorted(e.message for e in result.errors)
+    assert messages == [
+        "line 2: include '/dev/zero' cannot be read: not a regular file",
+        "line 3: include 'pipe.conf' cannot be read: not a regular file",
+    ]
+    assert by_id(result)["samba:server signing"].value == "required"
+
+
+def test_include_bigger_than_the_limit_is_an_error(tmp_path, monkeypatch):
+    from smbsign.collect import walk
+
+    monkeypatch.setattr(walk, "MAX_FILE_BYTES", 64)
+    (tmp_path / "big.conf").write_text("[global]\n" + "; filler\n" * 20)
+    data = b"[global]\ninclude = big.conf\n"
+    result = smbconf.collect(data, str(tmp_path / "smb.conf"), "h", loader=walk.disk_loader)
+    assert [e.message for e in result.errors] == [
+        "line 2: include 'big.conf' cannot be read: file too large"
+    ]

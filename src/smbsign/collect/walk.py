@@ -10,6 +10,7 @@ splits a multi-host file into one result per host.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -58,9 +59,16 @@ def disk_loader(target: str, including: str) -> tuple[str, bytes]:
     if not path.is_absolute():
         path = Path(including).parent / path
     resolved = path.resolve()
-    if resolved.stat().st_size > MAX_FILE_BYTES:
-        raise OSError(27, "file too large")
-    return str(resolved), resolved.read_bytes()
+    st = resolved.stat()
+    if not stat.S_ISREG(st.st_mode):  # /dev/zero would never end, a FIFO never answer
+        raise OSError(errno.EINVAL, "not a regular file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise OSError(errno.EFBIG, "file too large")
+    with resolved.open("rb") as handle:  # bounded even if the file grows meanwhile
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(errno.EFBIG, "file too large")
+    return str(resolved), data
 
 
 def _read(path: Path, host: str, max_bytes: int) -> bytes | CollectResult:
