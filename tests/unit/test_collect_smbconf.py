@@ -214,6 +214,18 @@ def test_effective_view_from_testparm():
 
 
 @needs_testparm
+def test_effective_view_of_a_config_with_includes_has_no_error(monkeypatch):
+    """testparm applies includes and still lists ``include = X`` in its dump: that line is
+    neither an error nor read again (it was, in a first version: every --local audit of a
+    config with an include reported an evidence error)."""
+    monkeypatch.chdir(CONF)  # testparm resolves relative includes against its cwd
+    result = testparm.effective_samba(CONF / "include.pass.smb.conf", "h")
+    assert result.errors == ()
+    v = by_id(result)["samba:server signing"]
+    assert v.value == "required" and v.provenance.kind == "testparm"
+
+
+@needs_testparm
 def test_effective_view_of_invalid_config_is_an_error():
     result = testparm.effective_samba(CONF / "invalid.error.smb.conf", "h")
     assert result.values == ()

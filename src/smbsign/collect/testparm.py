@@ -49,6 +49,11 @@ def samba_version(testparm: str | None = None) -> str | None:
     return m.group(1) if m else None
 
 
+def _applied_include(target: str, including: str) -> tuple[str, bytes]:
+    """Loader for testparm output: an include there was already applied (empty content)."""
+    return f"testparm-applied:{target}", b""
+
+
 def effective_samba(conf_path: Path, host: str, *, testparm: str | None = None) -> CollectResult:
     """Every global parameter as testparm resolves it; never raises."""
     path = str(conf_path)
@@ -69,7 +74,9 @@ def effective_samba(conf_path: Path, host: str, *, testparm: str | None = None) 
         )  # fmt: skip
         detail = f": {warning.strip()[:200]}" if warning else ""
         return failed(host, path, KIND, f"config invalid (testparm exit {proc.returncode}){detail}")
-    parsed = smbconf.collect(proc.stdout, path, host)
+    # testparm has already applied every include; its dump still lists `include = X`, which
+    # must read as nothing (not as an unfollowed include, and never be read twice).
+    parsed = smbconf.collect(proc.stdout, path, host, loader=_applied_include)
     values = tuple(
         replace(v, provenance=Provenance(KIND, path, f"testparm -s -v {v.provenance.location}",
                                          Layer.EFFECTIVE))
