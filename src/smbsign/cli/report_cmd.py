@@ -56,6 +56,10 @@ DbOption = Annotated[
         show_default=False,
     ),
 ]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to FILE (atomically).", dir_okay=False),
+]
 NoStoreOption = Annotated[
     bool,
     typer.Option("--no-store", help="Do not record this run in the history store."),
@@ -246,9 +250,10 @@ def history(
     db: DbOption = None,
     kind: Annotated[KindChoice | None, typer.Option(help="Only runs of this kind.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000, help="How many runs, newest first.")] = 20,
-    fmt: Annotated[HistoryFormat, typer.Option("--format", help="Output format.")] = (
+    fmt: Annotated[HistoryFormat, typer.Option("--format", "-f", help="Output format.")] = (
         HistoryFormat.TABLE
     ),
+    output: OutputOption = None,
 ) -> None:
     """List recorded scan and audit runs, newest first."""
     from smbsign.store import list_runs, redact_url, resolve_url
@@ -272,9 +277,9 @@ def history(
                 for r in runs
             ],
         }
-        _emit((json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode(), None)
+        _emit((json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode(), output)
     else:
-        _emit(_history_table(runs, store), None)
+        _emit(_history_table(runs, store), output)
 
 
 def diff(
@@ -286,7 +291,10 @@ def diff(
     kind: Annotated[
         KindChoice | None, typer.Option(help="Resolve latest/previous among runs of this kind.")
     ] = None,
-    fmt: Annotated[DiffFormat, typer.Option("--format", help="Output format.")] = DiffFormat.TABLE,
+    fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        DiffFormat.TABLE
+    ),
+    output: OutputOption = None,
 ) -> None:
     """Show hosts and controls that regressed, were fixed, appeared or vanished (exit 1: worse)."""
     from smbsign.store import load_run
@@ -295,11 +303,11 @@ def diff(
     b = load_run(db, run_b, kind=_kind(kind))
     d = diff_runs(a, b)
     if fmt is DiffFormat.JSON:
-        _emit((json.dumps(diff_to_dict(d), indent=2) + "\n").encode(), None)
+        _emit((json.dumps(diff_to_dict(d), indent=2) + "\n").encode(), output)
     elif fmt is DiffFormat.MARKDOWN:
-        _emit(_diff_markdown(d), None)
+        _emit(_diff_markdown(d), output)
     else:
-        _emit(_diff_table(d), None)
+        _emit(_diff_table(d), output)
     if d.worse:
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -311,10 +319,7 @@ def report(
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = (
         ReportFormat.TABLE
     ),
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write to FILE (atomically).", dir_okay=False),
-    ] = None,
+    output: OutputOption = None,
     framework: Annotated[
         str | None,
         typer.Option(help="Compliance view: each requirement of this framework (id or name)."),

@@ -91,6 +91,20 @@ def test_diff_exit_codes_and_formats(filled: str) -> None:
     assert proc.returncode == 0 and "0 regressed" in proc.stdout
 
 
+def test_diff_and_history_write_files(filled: str, tmp_path: Path) -> None:
+    """Same -f/-o spelling as `report`: a diff for a ticket, the history for an archive."""
+    out = tmp_path / "diff.md"
+    proc = smbsign(
+        "diff", "previous", "latest", "--kind", "scan", "-f", "markdown", "-o", str(out), db=filled
+    )
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert out.read_text().startswith("## smbsign diff") and "### Regressed (1)" in out.read_text()
+    out = tmp_path / "history.json"
+    proc = smbsign("history", "-f", "json", "-o", str(out), db=filled)
+    assert proc.returncode == 0 and proc.stdout == ""
+    assert len(json.loads(out.read_text())["runs"]) == 3
+
+
 def test_every_format_from_one_stored_run(filled: str, tmp_path: Path) -> None:
     for fmt in ("table", "json", "jsonl", "csv", "sarif", "junit", "markdown", "html"):
         out = tmp_path / f"r.{fmt}"

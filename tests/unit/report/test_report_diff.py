@@ -45,13 +45,19 @@ def test_host_transitions() -> None:
 
 def test_control_transitions_and_not_worse() -> None:
     a = replace(
-        rs.audit_run("aaaa000002"), findings=(_find("h1", Status.FAIL), _find("h2", Status.PASS))
+        rs.audit_run("aaaa000002"),
+        findings=(_find("h1", Status.FAIL), _find("h2", Status.PASS), _find("h3", Status.FAIL)),
     )
     b = replace(
-        rs.audit_run("bbbb000002"), findings=(_find("h1", Status.PASS), _find("h2", Status.UNKNOWN))
+        rs.audit_run("bbbb000002"),
+        findings=(_find("h1", Status.PASS), _find("h2", Status.UNKNOWN), _find("h4", Status.PASS)),
     )
     d = diff_runs(a, b)
     assert [c.host for c in d.fixed] == ["h1"] and [c.host for c in d.changed] == ["h2"]
+    assert [(c.scope, c.host, c.item, c.before) for c in d.vanished] == [
+        ("control", "h3", rs.SERVER, "fail")
+    ]
+    assert [(c.scope, c.host, c.after) for c in d.appeared] == [("control", "h4", "pass")]
     assert not d.regressed and not d.worse
     assert diff_to_dict(d)["worse"] is False
 
