@@ -260,3 +260,62 @@ def test_a_windows_snapshot_is_not_restored_here(tmp_path, registry, plan):
     if sys.platform != "win32":
         assert proc.returncode == 2
         assert "--format reg" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_every_type_a_snapshot_can_record_maps_back_to_its_code():
+    """Rollback writes back any type it saved, odd ones included (REG_NONE, big-endian,
+    REG_UNKNOWN_0x..), instead of failing on a type it does not know."""
+    from smbsign.collect.regdata import type_name
+    from smbsign.remediate.snapshot import type_code
+
+    for code in [*range(12), 0x20, 0xFFFF]:
+        assert type_code(type_name(code)) == code
+    with pytest.raises(RemediationError, match="unknown registry value type"):
+        type_code("REG_UNKNOWN_0xzz")
+    with pytest.raises(RemediationError):
+        type_code("STRING")
+
+
+def _undo(tmp_path: Path, values: object) -> subprocess.CompletedProcess[str]:
+    snap = tmp_path / "snaps" / "20260101T000000Z-windows-registry-00000000"
+    snap.mkdir(parents=True)
+    (snap / "manifest.json").write_text(
+        json.dumps({"smbsign_snapshot": 1, "kind": "windows-registry", "values": values})
+    )
+    cli = [sys.executable, "-c", "from smbsign.cli import main; main()"]
+    return subprocess.run(
+        [*cli, "rollback", str(snap), "--format", "reg", "-o", str(tmp_path / "undo")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_undo_reg_writes_back_odd_types_a_snapshot_recorded(tmp_path):
+    odd = [
+        {"key": SERVER, "name": "Odd", "present": True, "type": t, "data": "0a0b"}
+        for t in ("REG_NONE", "REG_DWORD_BIG_ENDIAN", "REG_UNKNOWN_0x20")
+    ]
+    proc = _undo(tmp_path, odd)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "undo" / "smbsign-undo.reg").read_bytes().decode("utf-16")
+    for code in ("hex(0):0a,0b", "hex(5):0a,0b", "hex(20):0a,0b"):
+        assert f'"Odd"={code}\r\n' in text
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        "not a list",
+        [{"key": SERVER, "name": "X", "present": True, "type": "REG_DWORD", "data": "abc"}],
+        [{"key": SERVER, "name": "X", "present": True, "type": "BOGUS", "data": "00"}],
+        [{"name": "X", "present": False}],
+    ],
+)
+def test_a_malformed_snapshot_is_one_line_not_a_traceback(tmp_path, values):
+    proc = _undo(tmp_path, values)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "internal error" not in lines[0], proc.stderr
+    assert not (tmp_path / "undo" / "smbsign-undo.reg").exists()

@@ -28,6 +28,7 @@ from typing import Any
 
 import platformdirs
 
+from smbsign.collect.regdata import TYPE_CODES
 from smbsign.errors import RemediationError, UsageError
 from smbsign.remediate.fileops import fsync_dir, write_new
 
@@ -46,6 +47,20 @@ def default_snapshot_dir() -> Path:
     if env:
         return Path(env)
     return Path(platformdirs.user_data_dir("smbsign")) / "snapshots"
+
+
+def type_code(vtype: str) -> int:
+    """The registry type code of a type name, also ``REG_UNKNOWN_0x..`` (what a snapshot of
+    an odd value records), so that rollback can write back any type it saved."""
+    if vtype in TYPE_CODES:
+        return TYPE_CODES[vtype]
+    prefix = "REG_UNKNOWN_0x"
+    if vtype.startswith(prefix) and vtype[len(prefix) :]:
+        try:
+            return int(vtype[len(prefix) :], 16)
+        except ValueError:
+            pass
+    raise RemediationError(f"unknown registry value type {vtype!r}")
 
 
 @dataclass(frozen=True, slots=True)

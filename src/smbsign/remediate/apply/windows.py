@@ -21,6 +21,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from smbsign.collect.regdata import type_name
 from smbsign.errors import RemediationError
 from smbsign.regpath import setting_id, split_hive
 from smbsign.remediate.apply.base import Preview, Verification
@@ -34,6 +35,7 @@ from smbsign.remediate.snapshot import (
     SnapshotStore,
     prior_from_dict,
     prior_to_dict,
+    type_code,
 )
 
 
@@ -150,15 +152,6 @@ if sys.platform == "win32":  # pragma: no cover - exercised only on Windows
         "hkcu": winreg.HKEY_CURRENT_USER,
         "hku": winreg.HKEY_USERS,
     }
-    _CODES = {
-        "REG_SZ": winreg.REG_SZ,
-        "REG_EXPAND_SZ": winreg.REG_EXPAND_SZ,
-        "REG_BINARY": winreg.REG_BINARY,
-        "REG_DWORD": winreg.REG_DWORD,
-        "REG_MULTI_SZ": winreg.REG_MULTI_SZ,
-        "REG_QWORD": winreg.REG_QWORD,
-    }
-    _NAMES = {v: k for k, v in _CODES.items()}
     _VIEW = winreg.KEY_WOW64_64KEY
 
     class WinregWriter:
@@ -178,7 +171,7 @@ if sys.platform == "win32":  # pragma: no cover - exercised only on Windows
                     data, code = winreg.QueryValueEx(handle, name)
                 except FileNotFoundError:
                     return PriorValue(key, name, False, key_existed=True)
-            vtype = _NAMES.get(code, f"REG_UNKNOWN_0x{code:x}")
+            vtype = type_name(code)  # other types than DWORD/QWORD/strings come back as bytes
             value: RegData = tuple(data) if isinstance(data, list) else data
             return PriorValue(key, name, True, vtype, value, True)
 
@@ -189,7 +182,7 @@ if sys.platform == "win32":  # pragma: no cover - exercised only on Windows
             )
             with handle:
                 value = list(data) if isinstance(data, tuple) else data
-                winreg.SetValueEx(handle, name, 0, _CODES[vtype], value)
+                winreg.SetValueEx(handle, name, 0, type_code(vtype), value)
 
         def delete(self, key: str, name: str) -> None:
             try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from smbsign.collect.regdata import TYPE_CODES, encode_data
+from smbsign.collect.regdata import encode_data
 from smbsign.remediate.plan import Plan
 from smbsign.remediate.render._common import (
     RenderContext,
@@ -20,7 +20,7 @@ from smbsign.remediate.render._common import (
     render_text,
     typed_data,
 )
-from smbsign.remediate.snapshot import PriorValue, RegData
+from smbsign.remediate.snapshot import PriorValue, RegData, type_code
 
 FILE = "smbsign-fix.reg"
 UNDO_FILE = "smbsign-undo.reg"
@@ -44,8 +44,9 @@ def value_line(name: str, vtype: str, data: RegData) -> str:
         return f"{_quote(name)}=dword:{data & 0xFFFFFFFF:08x}"
     if vtype == "REG_SZ" and isinstance(data, str):
         return f"{_quote(name)}={_quote(data)}"
-    raw = encode_data(TYPE_CODES[vtype], data)
-    prefix = _HEX_PREFIX.get(vtype, f"hex({TYPE_CODES[vtype]:x})")
+    code = type_code(vtype)  # also REG_NONE, REG_UNKNOWN_0x.. saved by a snapshot
+    raw = encode_data(code, data)
+    prefix = _HEX_PREFIX.get(vtype, f"hex({code:x})")
     return f"{_quote(name)}={prefix}:{','.join(f'{b:02x}' for b in raw)}"
 
 
