@@ -379,16 +379,22 @@ def _insert(conn: Connection, run: Run) -> int:
 
 def _info(row: Any) -> RunInfo:
     kind: RunKind = "audit" if row.kind == "audit" else "scan"
-    return RunInfo(
-        seq=int(row.seq),
-        id=str(row.id),
-        kind=kind,
-        started=parse_iso(row.started),
-        finished=parse_iso(row.finished),
-        tool_version=str(row.tool_version),
-        argv=tuple(json.loads(row.argv)),
-        summary=summary_from_dict(json.loads(row.summary)),
-    )
+    try:
+        argv = json.loads(row.argv)
+        summary = json.loads(row.summary)
+        return RunInfo(
+            seq=int(row.seq),
+            id=str(row.id),
+            kind=kind,
+            started=parse_iso(row.started),
+            finished=parse_iso(row.finished),
+            tool_version=str(row.tool_version),
+            argv=tuple(str(a) for a in argv) if isinstance(argv, list) else (str(argv),),
+            summary=summary_from_dict(summary if isinstance(summary, dict) else {}),
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        detail = " ".join(str(exc).split())[:120]
+        raise StoreError(f"run #{row.seq} is damaged in the store: {detail}") from None
 
 
 def list_runs(

@@ -212,3 +212,21 @@ def test_query_password_never_echoed(pg_cluster: pgcluster.Cluster) -> None:
     with pytest.raises(StoreError) as err:
         list_runs(f"{url}&password={secret}")
     assert secret not in str(err.value) and "password=***" in str(err.value)
+
+
+def test_damaged_rows_are_one_line_store_errors(sqlite_url: str) -> None:
+    """Hand-edited or half-migrated rows: a StoreError naming the run, never a traceback."""
+    import sqlite3
+
+    for rid in ("dmgd000001", "dmgd000002", "dmgd000003"):
+        record_run(rs.scan_run(rid), sqlite_url)
+    path = sqlite_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE smbsign_runs SET summary = '{bad' WHERE seq = 1")
+        conn.execute("UPDATE smbsign_runs SET started = 'yesterday' WHERE seq = 2")
+        conn.execute("UPDATE smbsign_scan_records SET data = '{}' WHERE run_seq = 3 AND idx = 0")
+    for ref, where in (("1", "run #1"), ("2", "run #2"), ("3", "run dmgd000003")):
+        with pytest.raises(StoreError, match=f"{where} is damaged in the store"):
+            load_run(sqlite_url, ref)
+    with pytest.raises(StoreError, match="damaged"):
+        list_runs(sqlite_url)
