@@ -122,6 +122,8 @@ def test_usage_errors_are_one_line_with_exit_2(args: list[str], needle: str) -> 
         b'[{"control": 1, "status": "fail"}]',
         b"\xff\xfe\x00garbage",
         b'{"type":"finding","host":"h"}\n',
+        b"[" * 100_000 + b"]" * 100_000,  # nesting deeper than the JSON decoder's stack
+        b'{"control": "c", "status": "fail"}\n' + b"[" * 100_000 + b"\n",
     ],
 )
 def test_malformed_findings_are_a_usage_error(tmp_path: Path, content: bytes) -> None:

@@ -76,6 +76,9 @@ def test_bad_snapshots_are_one_line_errors(tmp_path) -> None:
     with pytest.raises(RemediationError) as err:
         store.load(bad)
     assert "\n" not in str(err.value)
+    (bad / "manifest.json").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(RemediationError, match="cannot read"):
+        store.load(bad)
     (bad / "manifest.json").write_text('{"smbsign_snapshot": 99}')
     with pytest.raises(RemediationError, match="not an smbsign snapshot"):
         store.load(bad)

@@ -41,6 +41,8 @@ def parse_findings(data: bytes, name: str = "findings") -> list[dict[str, Any]]:
         doc = json.loads(stripped)
     except json.JSONDecodeError:
         doc = None
+    except RecursionError:  # hostile nesting: json gives up before the stack does
+        raise ParseError("JSON nested too deeply", where=name) from None
     if isinstance(doc, dict):
         items = doc.get("findings")
         if not isinstance(items, list):
@@ -56,6 +58,8 @@ def parse_findings(data: bytes, name: str = "findings") -> list[dict[str, Any]]:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ParseError(f"invalid JSON ({exc.msg})", where=f"{name}: line {number}") from None
+        except RecursionError:
+            raise ParseError("JSON nested too deeply", where=f"{name}: line {number}") from None
         if isinstance(obj, dict) and "type" in obj:
             if obj["type"] != "finding":
                 continue

@@ -203,7 +203,7 @@ class SnapshotStore:
             manifest = json.loads(manifest_path.read_bytes())
         except FileNotFoundError:
             raise UsageError(f"no snapshot at {path} (no {MANIFEST})") from None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise RemediationError(f"cannot read {manifest_path}: {exc}") from None
         if not isinstance(manifest, dict) or manifest.get("smbsign_snapshot") != FORMAT:
             raise RemediationError(f"{manifest_path} is not an smbsign snapshot manifest")
