@@ -24,6 +24,7 @@ from smbsign.cli._common import write_atomic
 from smbsign.errors import ParseError, RemediationError, UsageError
 from smbsign.remediate.apply.base import apply_safely
 from smbsign.remediate.apply.samba import SambaApplier, SambaOptions, rollback_samba
+from smbsign.remediate.findings import MAX_BYTES as FINDINGS_MAX_BYTES
 from smbsign.remediate.findings import parse_findings
 from smbsign.remediate.plan import Plan, Stage, TargetKind, build_plan, plan_to_dict
 from smbsign.remediate.render import FORMATS, FrameworkRef, RenderContext, formats_for
@@ -63,7 +64,8 @@ def _address(text: str) -> tuple[str, int]:
 
 def _load_findings(path: Path) -> list[dict[str, object]]:
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(FINDINGS_MAX_BYTES + 1)  # bounded: parse_findings refuses more
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
