@@ -184,6 +184,41 @@ def test_bad_line_in_file_stops_before_any_probe(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("fd", "extra", "code", "message"),
+    [
+        (0, (), 0, ""),  # stdin closed and not needed
+        (0, ("-iL", "-"), 2, "smbsign: error: '-iL -' needs a standard input\n"),
+        (1, (), 2, "smbsign: error: standard output is closed: give -o FILE for the records\n"),
+        (1, ("-o", "{out}"), 0, None),
+        (2, ("-o", "{out}"), 0, None),
+    ],
+)
+def test_closed_standard_streams(
+    tmp_path: Path, fd: int, extra: tuple[str, ...], code: int, message: str | None
+) -> None:
+    """Started with stdin, stdout or stderr closed: a usage error or a normal run, never an
+    internal error (Python sets the closed stream to None)."""
+    out = tmp_path / "scan.json"
+    args = [a.replace("{out}", str(out)) for a in extra]
+    proc = subprocess.run(
+        [sys.executable, "-c", "from smbsign.cli import main; main()", "scan"]
+        + ([] if "-iL" in args else ["127.0.0.40"])
+        + ["--ports", str(free_port()), "--no-store", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        preexec_fn=lambda: os.close(fd),
+    )
+    assert proc.returncode == code, proc.stderr
+    assert "internal error" not in proc.stderr
+    if message is not None:
+        assert proc.stderr.endswith(message) if message else "Traceback" not in proc.stderr
+    if "-o" in args:
+        assert json.loads(out.read_text())["records"][0]["status"] == "closed"
+
+
+@pytest.mark.parametrize(
     "args", [("--format", "xml"), ("--relay-format", "csv"), ("--concurrency", "0"), ("--bogus",)]
 )
 def test_click_option_errors_exit_2(args: tuple[str, ...]) -> None:

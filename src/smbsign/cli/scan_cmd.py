@@ -112,6 +112,19 @@ def raise_fd_limit(concurrency: int) -> int:
     return concurrency
 
 
+def _closed_std_streams(output: Path | None) -> None:
+    """Started with stdout or stderr closed (cron, ``>&-``): Python leaves them None.
+
+    stderr then goes nowhere; records need -o when stdout is closed.
+    """
+    if sys.stderr is None:
+        sys.stderr = Path(os.devnull).open("w", encoding="utf-8")  # noqa: SIM115
+    if sys.stdout is None:
+        if output is None:
+            raise UsageError("standard output is closed: give -o FILE for the records")
+        sys.stdout = Path(os.devnull).open("w", encoding="utf-8")  # noqa: SIM115
+
+
 def _check_writable(path: Path, what: str) -> None:
     parent = path.parent if str(path.parent) else Path()
     if path.is_dir() or not parent.is_dir() or not os.access(parent, os.W_OK):
@@ -263,6 +276,7 @@ def scan(
 ) -> None:
     """Check SMB signing on hosts over the network, without credentials."""
     started = datetime.now(UTC)
+    _closed_std_streams(output)
     port_list = parse_ports(ports)
     for name, value in (
         ("--connect-timeout", connect_timeout),
@@ -272,7 +286,8 @@ def scan(
         if not 0 < value < 1e6:
             raise UsageError(f"bad {name} {value}: give a positive number")
     excl = load_exclusions(exclude or (), [str(p) for p in exclude_file or ()])
-    source = TargetSource(targets or (), input_lists or (), excl, stdin=sys.stdin.buffer)
+    stdin = sys.stdin.buffer if sys.stdin is not None else None  # None: started with stdin closed
+    source = TargetSource(targets or (), input_lists or (), excl, stdin=stdin)
     if not source:
         raise UsageError(
             "no targets: give addresses, ranges, names or -iL FILE "

@@ -159,6 +159,8 @@ class TargetSource:
 
         Returns how many targets the scan will have, or None when stdin is among the files.
         """
+        if STDIN in self._files:
+            self._stdin_stream()  # no standard input at all: a usage error now, not mid-scan
         exp = Expander(self._excl)
         total = sum(exp.count(item) for item in self._spec_items())
         for path in self._files:
