@@ -71,7 +71,17 @@ def as_table(run: Run, fw: Framework, catalog: CatalogLike) -> bytes:
                 )
             )
         )
-    return to_text(t, f"Weighted score: {_score_line(run, fw, catalog)}")
+    return to_text(t, f"Weighted score: {_score_line(run, fw, catalog)}", *_no_findings(run))
+
+
+def _no_findings(run: Run) -> tuple[str, ...]:
+    """A scan run holds no audit findings: say why every requirement is not assessed."""
+    if run.findings:
+        return ()
+    return (
+        f"Run {run.id} is a {run.kind} run with no audit findings: every requirement is "
+        "not assessed. Use the run of an smbsign audit (smbsign history --kind audit).",
+    )
 
 
 def as_json(run: Run, fw: Framework, catalog: CatalogLike) -> bytes:
@@ -93,6 +103,7 @@ def as_markdown(run: Run, fw: Framework, catalog: CatalogLike) -> bytes:
         "",
         f"Weighted score: {_score_line(run, fw, catalog)}",
         "",
+        *(f"{markdown.esc(line)}\n" for line in _no_findings(run)),
         *markdown.table(
             ("Requirement", "Title", "Controls", "Status", "Pass", "Fail", "Hosts not passing"),
             [

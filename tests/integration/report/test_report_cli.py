@@ -184,6 +184,9 @@ def test_framework_view_needs_a_known_framework(filled: str) -> None:
     assert "framework" in line or "catalog" in line
     proc = smbsign("report", "audtccc001", "--framework", "x", "--format", "sarif", db=filled)
     assert proc.returncode == 2 and "--framework works with" in proc.stderr
+    proc = smbsign("report", "scanccc002", "--framework", "cis-windows-11", db=filled)
+    assert proc.returncode == 0, proc.stderr
+    assert "scan run with no audit findings: every requirement is not assessed" in proc.stdout
 
 
 def test_record_cli_run_hook(
