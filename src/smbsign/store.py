@@ -157,10 +157,13 @@ def _parse_url(url: str) -> URL:
         parsed = make_url(url)
         _ = parsed.port  # SQLAlchemy converts the port lazily: a bad one raises here
     except (ArgumentError, ValueError):
-        raise UsageError(f"invalid database URL {redact_url(url)!r}") from None
-    backend = parsed.get_backend_name()
-    if backend == "postgresql" and parsed.drivername == "postgresql":
+        raise UsageError(
+            f"invalid database URL {redact_url(url)!r}: use sqlite:///PATH or "
+            "postgresql://USER@HOST/DB"
+        ) from None
+    if parsed.drivername in ("postgresql", "postgres"):  # libpq also spells it postgres://
         parsed = parsed.set(drivername="postgresql+psycopg")
+    backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise UsageError(
             f"unsupported database URL {redact_url(url)!r}: use sqlite:///PATH or "

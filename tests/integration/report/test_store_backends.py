@@ -167,8 +167,15 @@ def test_unwritable_or_bad_urls(tmp_path: Path) -> None:
         list_runs(f"sqlite:///{tmp_path / 'notadb.sqlite'}")
     with pytest.raises(UsageError, match="unsupported"):
         list_runs("mysql://u:pw@h/db")
-    with pytest.raises(UsageError, match="invalid database URL"):
+    with pytest.raises(UsageError, match=r"invalid database URL .* use sqlite:///PATH"):
         list_runs("::not a url::")
+
+
+def test_postgres_scheme_is_an_alias(pg_cluster: pgcluster.Cluster) -> None:
+    """libpq (psql) accepts postgres://; SQLAlchemy alone would not."""
+    url = pg_cluster.createdb("smbsign_alias").replace("postgresql+psycopg://", "postgres://")
+    record_run(rs.scan_run("alias00001"), url)
+    assert [r.id for r in list_runs(url)] == ["alias00001"]
 
 
 def test_readers_never_create_a_store(tmp_path: Path) -> None:
