@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +78,35 @@ def test_demo_table_output() -> None:
     Path(relay).unlink()
     assert "lab torn down" in proc.stderr
     _assert_torn_down(proc.stderr.split("lab ", 1)[1].split(":", 1)[0])
+
+
+def test_demo_interrupted_mid_scan_tears_down() -> None:
+    """Ctrl-C while the scan runs: exit 130, one line, nothing of the lab left."""
+    require_lab()
+    proc = subprocess.Popen(
+        [SMBSIGN, "demo"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # "lab <run id>: 11 hosts up; scanning ..."
+        assert first.startswith("lab sslab-"), first
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stderr.read()
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+        if proc.stderr is not None:
+            proc.stderr.close()
+    assert proc.returncode == 130, rest
+    assert rest.splitlines()[-1] == "smbsign: demo interrupted; lab torn down"
+    assert "Traceback" not in rest
+    _assert_torn_down(first.split(" ", 2)[1].rstrip(":"))
 
 
 def test_demo_cleanup_removes_only_dead_runs() -> None:

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import signal
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from smbsign.lab.lab import Lab, cleanup_stale, lab_unavailable_reason, smbsign_
 
 DEMO_PORTS = (445, 139)
 KEEP_MAX_SECONDS = 3600
+EXIT_INTERRUPTED = 130
 
 
 class DemoFormat(StrEnum):
@@ -214,6 +216,9 @@ def demo(
                 _keep(console, lab, KEEP_MAX_SECONDS)
     except LabError as exc:
         fail(f"demo: {exc}", EXIT_RUNTIME)
+    except KeyboardInterrupt:  # the with-block has torn the lab down already
+        sys.stderr.write("smbsign: demo interrupted; lab torn down\n")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     if fmt is DemoFormat.TABLE:
         err.print("[dim]lab torn down.[/]")
     raise typer.Exit(EXIT_OK if all(not r.problems for r in rows) else EXIT_FINDINGS)
