@@ -20,6 +20,7 @@ prove is runtime behaviour on Windows (docs/fix.md says so).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,7 +48,7 @@ KNOWN_CMDLETS = {
 EXIT_CODES = {
     "smbsign-fix.ps1": {0, 1, 2, 3},
     "smbsign-rollback.ps1": {0, 1, 2},
-    "Import-SmbsignGpo.ps1": {0, 2},
+    "Import-SmbsignGpo.ps1": {0, 2, 3},
 }
 
 
@@ -109,12 +110,28 @@ def problems(name: str, source: str) -> list[str]:
             found += _arity(called, functions[called], cmd)
         elif called not in KNOWN_CMDLETS:
             found.append(f"calls unknown command {called!r}")
+    documented = documented_exit_codes(source)
+    if documented != EXIT_CODES[base]:
+        found.append(f"help documents exit codes {sorted(documented)}")
+    used = set()
     for n in nodes(root):
         if n.type == "flow_control_statement" and text(n.children[0]).lower() == "exit":
             code = text(n)[4:].strip()
-            if not code.isdigit() or int(code) not in EXIT_CODES[base]:
+            if not code.isdigit() or int(code) not in documented:
                 found.append(f"undocumented exit code {code!r}")
+            else:
+                used.add(int(code))
+    if used != documented:
+        found.append(f"documented exit codes never used: {sorted(documented - used)}")
     return found
+
+
+def documented_exit_codes(source: str) -> set[int]:
+    """The codes listed in the comment-based help: ``Exit codes: 0 ...; 1 ...; 2 ...``."""
+    match = re.search(r"Exit codes:(.*?)(?:\n\.[A-Z]|#>)", source, re.S)
+    if match is None:
+        return set()
+    return {int(c) for c in re.findall(r"(?:^|[:;])\s*(\d+)\s", ":" + match.group(1))}
 
 
 def _shouldprocess(root: Any) -> list[str]:
@@ -195,6 +212,7 @@ FIX = next(s for n, s in SCRIPTS.items() if n.endswith("/all/powershell/smbsign-
             "unknown parameter -nme",
         ),
         (lambda s: s.replace("exit 3", "exit 7", 1), "undocumented exit code"),
+        (lambda s: s.replace("; 3 a change failed", "; a change failed", 1), "help documents"),
         (
             lambda s: s.replace("SupportsShouldProcess = $true", "PositionalBinding = $true", 1),
             "CmdletBinding",

@@ -21,7 +21,7 @@
     snapshot under -SnapshotDir; .\smbsign-rollback.ps1 -Snapshot <dir> puts them back.
     Idempotent: values already in the desired state are left alone, and a minimum level
     (SPN target name validation) that is already higher is never lowered. Honours -WhatIf
-    and -Confirm (declining the snapshot changes nothing).
+    and -Confirm (declining the snapshot changes nothing; a declined control is left as is).
     Uses Set-SmbServerConfiguration / Set-SmbClientConfiguration where this machine's cmdlet
     has the parameter, a typed registry write otherwise, then reads every value back.
     A domain GPO that defines the same setting wins over this local change (DOMAIN.md 4.1).
@@ -255,11 +255,15 @@ if ($PSCmdlet.ShouldProcess($SnapshotDir, 'Save a snapshot of the current values
     exit 2
 }
 
-# 3. Change.
+# 3. Change (a control declined under -Confirm is left as it is and not verified).
+$declined = @()
 foreach ($p in $pending) {
     $c = $p.Change
     $how = if ($p.UseCmdlet) { '{0} -{1}' -f $c.Cmdlet, $c.Parameter } else { 'typed registry write' }
-    if (-not $PSCmdlet.ShouldProcess($c.Control, ('{0} ({1})' -f $c.Title, $how))) { continue }
+    if (-not $PSCmdlet.ShouldProcess($c.Control, ('{0} ({1})' -f $c.Title, $how))) {
+        $declined += $c.Control
+        continue
+    }
     try {
         if ($p.UseCmdlet) {
             Set-CmdletValue $c.Cmdlet $c.Parameter $c.Value
@@ -288,7 +292,8 @@ foreach ($p in $pending) {
 if ($WhatIfPreference) { exit 0 }
 
 # 4. Verify: read every value back.
-$failed = @($pending | Where-Object { -not (Test-ChangeDone $_.Change $_.UseCmdlet) } | ForEach-Object { $_.Change.Control })
+$failed = @($pending | Where-Object { $declined -notcontains $_.Change.Control -and -not (Test-ChangeDone $_.Change $_.UseCmdlet) } | ForEach-Object { $_.Change.Control })
+if ($declined.Count -gt 0) { Write-Output ('[skipped] declined: {0}' -f ($declined -join ', ')) }
 if ($failed.Count -gt 0) {
     Write-Output ('[FAILED]  did not take: {0}' -f ($failed -join ', '))
     Write-Output ('Roll back with: .\smbsign-rollback.ps1 -Snapshot ''{0}''' -f $snapshot)
