@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -86,6 +87,19 @@ def test_usage_errors_exit_two(tmp_path: Path) -> None:
     for proc in (missing, not_list):
         assert "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.timeout(60)
+def test_fifo_or_device_is_a_usage_error_never_a_blocking_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "policy.yml"
+    os.mkfifo(fifo)
+    for cmd, path in (("check", fifo), ("show", fifo), ("check", Path("/dev/zero"))):
+        proc = run(cmd, path)  # would block forever on the FIFO (run's timeout: 120 s)
+        assert proc.returncode == 2
+        assert (
+            proc.stderr.strip()
+            == f"smbsign: error: {path}: not a regular file (FIFO, device or socket)"
+        )
 
 
 def test_one_bad_file_among_good_ones_still_reports_the_good_ones(tmp_path: Path) -> None:

@@ -64,6 +64,8 @@ def read_checklist(path: Path) -> ImportedPolicy | str:
     try:
         if path.is_dir():
             return f"{path}: is a directory (give checklist files)"
+        if path.exists() and not path.is_file():  # a FIFO would block the read forever
+            return f"{path}: not a regular file (FIFO, device or socket)"
         with path.open("rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
