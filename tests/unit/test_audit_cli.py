@@ -306,6 +306,8 @@ def test_jsonl_csv_table_and_output_file(tmp_path: Path) -> None:
         ["{case}", "--edition", ""],
         ["{case}", "--os-family", ""],
         ["{case}", "--format", ""],
+        ["{case}", "--smb1-feature", "maybe"],
+        ["{case}", "--smb1-feature", ""],
     ],
 )
 def test_usage_errors_exit_2(args: list[str]) -> None:
@@ -470,3 +472,27 @@ def test_a_file_name_that_is_not_utf8_is_shown_not_a_crash(tmp_path: Path, fmt: 
 
 def _db(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'history.sqlite'}"
+
+
+@pytest.mark.parametrize(
+    ("feature", "server", "client", "label"),
+    [
+        ("absent", "pass", "pass", "default(SMB1 feature not installed/20348/member_server)"),
+        # installed: an absent SMB1 value means on; an absent mrxsmb10 Start is unexpected
+        ("installed", "fail", "unknown", "default(SMB1 feature installed/20348/member_server)"),
+        (None, "unknown", "unknown", "default(20348/ServerStandard/member_server)"),
+    ],
+)
+def test_smb1_feature_fact_decides_what_an_absent_smb1_value_means(
+    feature: str | None, server: str, client: str, label: str
+) -> None:
+    """DOMAIN.md 1.3: an absent SMB1 value means enabled where the feature is installed."""
+    case = AUDIT_FIX / "smb-server-signing-required" / "wrongtype-classic.fail.reg"  # no SMB1
+    extra = ["--smb1-feature", feature] if feature else []
+    _code, findings, _ = audit(case, *CLASSIC_MEMBER, *extra)
+    got = by_control(findings)
+    for control, status in (("smb1-server-disabled", server), ("smb1-client-disabled", client)):
+        assert got[control]["status"] == status, got[control]
+        assert got[control]["source"]["location"] == label
+    enabled = got["smb-server-signing-enabled"]  # SMB1-only: off with the feature absent
+    assert enabled["status"] == ("not_applicable" if feature == "absent" else enabled["status"])

@@ -95,14 +95,27 @@ def select_controls(catalog: object, ids: str | None, framework: str | None) -> 
     return _Subset(chosen)
 
 
+#: ``--smb1-feature``: is the optional SMB1 component installed (DOMAIN.md 1.3)?
+SMB1_FEATURE = {"installed": True, "absent": False, "not-installed": False}
+
+
+def parse_smb1_feature(text: str) -> bool:
+    value = SMB1_FEATURE.get(text.strip().lower())
+    if value is None:
+        raise UsageError(f"unknown --smb1-feature {text!r} (installed or absent)")
+    return value
+
+
 def _cli_facts(
     host: str,
     os_family: str | None,
     os_build: int | None,
     edition: str | None,
     role: str | None,
+    smb1_feature: str | None = None,
 ) -> HostFacts | None:
-    if os_family is None and os_build is None and edition is None and role is None:
+    given = (os_family, os_build, edition, role, smb1_feature)
+    if all(v is None for v in given):
         return None
     return HostFacts(
         host=host,
@@ -110,6 +123,7 @@ def _cli_facts(
         build=os_build,
         edition=parse_edition(edition) if edition else None,
         role=parse_role(role) if role else None,
+        smb1_installed=parse_smb1_feature(smb1_feature) if smb1_feature else None,
     )
 
 
@@ -134,6 +148,7 @@ def run_audit(
     edition: str | None,
     role: str | None,
     want_probe: bool | None,
+    smb1_feature: str | None = None,
     address: str | None,
     subset: _Subset,
 ) -> list[Finding]:
@@ -145,6 +160,7 @@ def run_audit(
         ("--os-family", cli_family),
         ("--edition", edition),
         ("--role", role),
+        ("--smb1-feature", smb1_feature),
     ):
         if text is not None and (not text.strip() or not text.isprintable()):
             raise UsageError(f"{option} needs a non-empty value without control characters")
@@ -182,7 +198,7 @@ def run_audit(
 
     findings: list[Finding] = []
     for name, ev in hosts.items():
-        cli = _cli_facts(name, cli_family, os_build, edition, role)
+        cli = _cli_facts(name, cli_family, os_build, edition, role, smb1_feature)
         if name == local_name and (cli is None or cli.os_family is None):
             family = OsFamily.WINDOWS if sys.platform == "win32" else OsFamily.SAMBA
             cli = replace(cli or HostFacts(host=name), os_family=family)
@@ -251,6 +267,14 @@ def register(app: typer.Typer) -> None:
                 help="workstation, member_server, domain_controller or standalone.",
             ),
         ] = None,
+        smb1_feature: Annotated[
+            str | None,
+            typer.Option(
+                "--smb1-feature",
+                help="Windows: is the optional SMB1 component installed? installed or absent "
+                "(decides what an absent SMB1 value means).",
+            ),
+        ] = None,
         want_probe: Annotated[
             bool | None,
             typer.Option(
@@ -295,6 +319,7 @@ def register(app: typer.Typer) -> None:
                 edition=edition,
                 role=role,
                 want_probe=want_probe,
+                smb1_feature=smb1_feature,
                 address=address,
                 subset=subset,
             )
