@@ -146,7 +146,8 @@ def live_phase(lab: Lab, args: argparse.Namespace, tmp: Path) -> tuple[list[Run]
     notes = [
         f"smbsign: {len(records) - len(wrong)}/{len(targets)} records equal to the ground "
         "truth in every field (status, port, signing_required, SMB1 and SMB2 SecurityMode, "
-        "dialect, relayable)" + "".join(f"; MISMATCH {t}: {p}" for t, p in list(wrong.items())[:5])
+        "dialect, relayable, reason)"
+        + "".join(f"; MISMATCH {t}: {p}" for t, p in list(wrong.items())[:5])
     ]
     xml = tmp / "live.xml"
     nmap = nmap_argv(
