@@ -122,6 +122,7 @@ def smbsign_scan(targets_file: Path, *, concurrency: int, timeout: float) -> lis
         f"{2 * timeout:g}",
         "--format",
         "jsonl",
+        "--no-store",
         "-q",
         "--no-progress",
     ]

@@ -200,7 +200,9 @@ def demo(
                     f"[dim]lab {lab.run_id}: {len(lab.hosts)} hosts up; scanning from "
                     f"namespace {lab.client_ns} ...[/]"
                 )
-            run = scan_in_lab(lab, [t for _, t in _targets(lab)], ports=DEMO_PORTS, extra=("-q",))
+            run = scan_in_lab(
+                lab, [t for _, t in _targets(lab)], ports=DEMO_PORTS, extra=("-q", "--no-store")
+            )
             timings = {"build": t1 - t0, "scan": time.monotonic() - t1}
             rows = _rows(lab, run)
             fd, name = tempfile.mkstemp(prefix="smbsign-demo-relay-", suffix=".txt")
