@@ -30,11 +30,14 @@ from smbsign.cli.audit_gather import (
     HostEvidence,
     gather_local,
     gather_paths,
+    gather_remote,
     ip_literal,
     merge_hosts,
     probe,
 )
+from smbsign.cli.audit_remote import remote_targets
 from smbsign.cli.report_cmd import DbOption, NoStoreOption, record_cli_run
+from smbsign.collect.winreg_remote import Credentials
 from smbsign.engine.evaluate import evaluate
 from smbsign.engine.facts import merge_facts, parse_edition, parse_os_family, parse_role
 from smbsign.errors import SmbsignError, UsageError
@@ -151,10 +154,12 @@ def run_audit(
     smb1_feature: str | None = None,
     address: str | None,
     subset: _Subset,
+    remote: Sequence[str] = (),
+    creds: Credentials | None = None,
 ) -> list[Finding]:
     """Gather, then evaluate every host; usage problems raise :class:`UsageError`."""
-    if not paths and not local:
-        raise UsageError("give evidence files or directories, or --local")
+    if not paths and not local and not remote:
+        raise UsageError("give evidence files or directories, --local or --remote")
     for option, text in (
         ("--host", host),
         ("--os-family", cli_family),
@@ -189,6 +194,10 @@ def run_audit(
             local_name, samba_conf, subset.controls.values(), with_probe=want_probe is not False
         )
         groups.append({local_name: ev})
+    if remote:
+        if creds is None:
+            raise UsageError("--remote needs --user and a password")
+        groups.append(gather_remote(remote, creds, subset.controls.values()))
     hosts = merge_hosts(*groups)
     if probe_target is not None:
         if len(hosts) > 1:
@@ -202,6 +211,8 @@ def run_audit(
         if name == local_name and (cli is None or cli.os_family is None):
             family = OsFamily.WINDOWS if sys.platform == "win32" else OsFamily.SAMBA
             cli = replace(cli or HostFacts(host=name), os_family=family)
+        elif name in remote and (cli is None or cli.os_family is None):  # a Windows registry
+            cli = replace(cli or HostFacts(host=name), os_family=OsFamily.WINDOWS)
         listed, notes = checklist_findings(
             name, ev.checklists, cli, ev.facts, ev.values, subset.controls
         )
@@ -286,6 +297,26 @@ def register(app: typer.Typer) -> None:
         address: Annotated[
             str | None, typer.Option("--address", help="IP address to probe with --probe.")
         ] = None,
+        remote: Annotated[
+            str | None,
+            typer.Option(
+                "--remote",
+                help="Read the registry of these Windows hosts over SMB (MS-RRP), "
+                "comma-separated; needs --user and a password (docs/audit.md).",
+                show_default=False,
+            ),
+        ] = None,
+        user: Annotated[
+            str | None, typer.Option("--user", help="[DOMAIN\\]user for --remote.")
+        ] = None,
+        password_file: Annotated[
+            Path | None,
+            typer.Option(
+                "--password-file",
+                help="File whose first line is the --remote password (else SMBSIGN_PASSWORD, "
+                "SMBSIGN_NTHASH or a prompt).",
+            ),
+        ] = None,
         controls: Annotated[
             str | None, typer.Option("--controls", help="Only these control ids (comma-separated).")
         ] = None,
@@ -302,13 +333,14 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         no_store: NoStoreOption = False,
     ) -> None:
-        """Audit SMB signing settings from evidence files or this machine."""
+        """Audit SMB signing settings from evidence files, this machine or remote registries."""
         started = datetime.now(UTC)
         try:
             chosen = pick_format(fmt, output)
             from smbsign.catalog import load_catalog
 
             subset = select_controls(load_catalog(), controls, framework)
+            targets, creds = remote_targets(remote, user, password_file)
             findings = run_audit(
                 paths or [],
                 local=local,
@@ -322,6 +354,8 @@ def register(app: typer.Typer) -> None:
                 smb1_feature=smb1_feature,
                 address=address,
                 subset=subset,
+                remote=targets,
+                creds=creds,
             )
         except UsageError as exc:
             fail(str(exc), EXIT_USAGE)

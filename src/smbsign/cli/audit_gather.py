@@ -5,6 +5,8 @@
   written (layer ``local``) and as the real ``testparm`` resolves it (``effective``, DOMAIN.md
   4.3-4.4); on Windows the live registry through ``winreg``, asking for the values the
   catalog checks plus the SMB1 state (DOMAIN.md 1.3) and host facts (DOMAIN.md 3.5);
+- ``--remote`` reads each host's HKLM over MS-RRP (:mod:`smbsign.collect.winreg_remote`),
+  the same (key, value) pairs as ``--local`` on Windows, one host after the other;
 - wire probes use the project's prober: the local smbd on ``127.0.0.1`` and ``::1`` port 445
   (139 only when 445 answers nowhere, DOMAIN.md 5.8), or the one ``--address`` given.
 """
@@ -22,6 +24,7 @@ from smbsign.cli.audit_checklists import Checklist, split_checklists
 from smbsign.collect import collect_paths
 from smbsign.collect.base import CollectResult
 from smbsign.collect.local import collect_local
+from smbsign.collect.winreg_remote import Credentials, collect_remote, impacket_connect
 from smbsign.engine.smb1 import CLIENT_DRIVER_START, SERVER_SMB1
 from smbsign.model import CollectError, HostFacts, ScanRecord, ScanStatus, SettingValue
 
@@ -89,6 +92,18 @@ def gather_local(
     if with_probe:
         ev.observations.extend(probe(LOOPBACKS, host))
     return ev
+
+
+def gather_remote(
+    hosts: Sequence[str], creds: Credentials, controls: Iterable[Control]
+) -> dict[str, HostEvidence]:
+    """Each remote host's registry over MS-RRP, in the order given (bounded timeouts)."""
+    wanted = registry_wanted(controls)
+    out: dict[str, HostEvidence] = {}
+    for host in hosts:
+        ev = out.setdefault(host, HostEvidence(host))
+        ev.add(collect_remote(host, wanted, impacket_connect(host, creds)))
+    return out
 
 
 def ip_literal(text: str) -> str | None:

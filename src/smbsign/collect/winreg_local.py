@@ -177,9 +177,18 @@ def snapshot(reader: RegistryReader, wanted: Iterable[tuple[str, str]]) -> dict[
 
 
 def collect_registry(
-    reader: RegistryReader, host: str, wanted: Iterable[tuple[str, str]], *, path: str = "registry"
+    reader: RegistryReader,
+    host: str,
+    wanted: Iterable[tuple[str, str]],
+    *,
+    path: str = "registry",
+    kind: str = KIND,
 ) -> CollectResult:
-    """Read ``wanted`` (key, value name) pairs plus the host-fact values; never raises."""
+    """Read ``wanted`` (key, value name) pairs plus the host-fact values; never raises.
+
+    A reader reports a value it could not read (access denied, I/O) by raising ``OSError``;
+    that becomes one error of collector ``kind``, never a missing value.
+    """
     values: list[SettingValue] = []
     errors: list[CollectError] = []
     seen: set[str] = set()
@@ -191,12 +200,12 @@ def collect_registry(
         try:
             got = reader.get(key, name)
         except OSError as exc:
-            errors.append(CollectError(host, path, KIND, f"{key}\\{name}: {exc.strerror or exc}"))
+            errors.append(CollectError(host, path, kind, f"{key}\\{name}: {exc.strerror or exc}"))
             continue
         if got is None:
             continue
         data, code = got
-        prov = Provenance(KIND, path, f"{key}\\{name}", registry_layer(sid))
+        prov = Provenance(kind, path, f"{key}\\{name}", registry_layer(sid))
         values.append(SettingValue(host, sid, data, type_name(code), prov))
     facts = windows_facts(host, {v.setting: v.value for v in values}, path)
     return CollectResult(values=tuple(values), facts=facts, errors=tuple(errors))

@@ -1,0 +1,122 @@
+"""`smbsign audit --remote` against a real MS-RRP server: Samba 4.17's winreg pipe.
+
+Not Windows: smbd (through samba-dcerpcd's rpcd_winreg) serves the winreg pipe from its own
+registry.tdb, written here offline with the real ``net -s CONF registry`` before the audit.
+The lab user is ``root`` in that server's private passdb only (Samba grants the registry to
+root; on Windows it takes an administrator). The real CLI runs as a separate process in the
+lab's client namespace with the password in ``SMBSIGN_PASSWORD``, never on argv.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smbsign.lab.lab import Lab, smbsign_argv
+
+pytestmark = pytest.mark.lab
+
+HOST = "rreg"
+USER = "root"
+PASSWORD = "Lab-Rrp-0nly!"  # a throwaway lab password (this server's passdb only)
+SERVER = r"HKLM\SYSTEM\CurrentControlSet\Services\LanmanServer\Parameters"
+WORKSTATION = r"HKLM\SYSTEM\CurrentControlSet\Services\LanmanWorkstation\Parameters"
+CONTROLS = "smb-server-signing-required,smb-server-signing-enabled,smb-client-signing-required"
+
+
+def _net(lab: Lab, *args: str) -> None:
+    conf = str(lab.conf_path(HOST))
+    proc = lab.run_in_host(HOST, ["net", "-s", conf, "registry", *args])
+    assert proc.returncode == 0, proc.stderr or proc.stdout
+
+
+@pytest.fixture(scope="module")
+def rreg(lab: Lab) -> Iterator[str]:
+    """A Samba host whose registry holds a signing value of each kind the audit must read."""
+    lab.start_server(HOST, {"server signing": "mandatory"})
+    conf = str(lab.conf_path(HOST))
+    proc = lab.run_in(
+        lab.namespace(HOST),
+        ["smbpasswd", "-c", conf, "-s", "-a", USER],
+        30,
+        f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert proc.returncode == 0, proc.stderr
+    _net(lab, "createkey", SERVER)
+    _net(lab, "setvalue", SERVER, "RequireSecuritySignature", "dword", "1")
+    _net(lab, "setvalue", SERVER, "EnableSecuritySignature", "sz", "1")  # wrong type
+    _net(lab, "createkey", WORKSTATION)  # the key, without RequireSecuritySignature
+    yield lab.address(HOST)
+    lab.stop_server(HOST)
+
+
+def _audit(
+    lab: Lab, mp: pytest.MonkeyPatch, target: str, password: str, *extra: str
+) -> tuple[int, list[Any], str]:
+    """Run the CLI in the client namespace; the password travels in its environment only."""
+    argv = [*smbsign_argv(), "audit", "--remote", target, "--user", f"LAB\\{USER}"]
+    argv += ["--controls", CONTROLS, "--format", "json", "--no-store", *extra]
+    mp.setenv("SMBSIGN_PASSWORD", password)
+    mp.delenv("SMBSIGN_NTHASH", raising=False)
+    proc = lab.run_in_client(argv, timeout=120)
+    assert password not in " ".join(argv)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert password not in proc.stdout + proc.stderr
+    return proc.returncode, json.loads(proc.stdout)["findings"], proc.stderr
+
+
+def _by_control(findings: list[Any]) -> dict[str, Any]:
+    return {f["control"]: f for f in findings}
+
+
+def test_reads_values_over_rrp(lab: Lab, rreg: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, findings, _ = _audit(lab, monkeypatch, rreg, PASSWORD)
+    got = _by_control(findings)
+    assert code == 1  # not everything passes
+    required = got["smb-server-signing-required"]
+    assert required["status"] == "pass"
+    assert required["observed"] == 1
+    assert required["source"]["kind"] == "winreg_remote"
+    assert required["source"]["path"] == f"\\\\{rreg}\\winreg"
+    assert required["source"]["location"].lower() == f"{SERVER}\\RequireSecuritySignature".lower()
+    assert required["source"]["layer"] == "local"
+    enabled = got["smb-server-signing-enabled"]  # REG_SZ "1": Windows ignores it
+    assert enabled["status"] == "unknown"
+    assert enabled["observed"] == "REG_SZ:1"
+    assert "REG_SZ" in enabled["reason"] and "ignored" in enabled["reason"]
+    client = got["smb-client-signing-required"]  # absent; no build in Samba's registry
+    assert client["status"] == "unknown"
+    assert client["source"]["kind"] == "default"
+    assert "default is unknown" in client["reason"]
+
+
+def test_password_file(
+    lab: Lab, rreg: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text(PASSWORD + "\n")
+    _, findings, _ = _audit(lab, monkeypatch, rreg, "unused", "--password-file", str(secret))
+    assert _by_control(findings)["smb-server-signing-required"]["status"] == "pass"
+
+
+def test_wrong_password_is_an_error(lab: Lab, rreg: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, findings, _ = _audit(lab, monkeypatch, rreg, "not-the-password")
+    assert code == 1
+    errors = [f for f in findings if f["status"] == "error"]
+    assert len(errors) == 1
+    assert "logon failed" in errors[0]["reason"]
+    assert "\n" not in errors[0]["reason"]
+    assert all(f["status"] in ("error", "unknown") for f in findings)
+
+
+def test_closed_port_is_an_error(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, findings, _ = _audit(lab, monkeypatch, lab.address("closed"), PASSWORD)
+    assert code == 1
+    errors = [f for f in findings if f["status"] == "error"]
+    assert len(errors) == 1
+    assert "connection refused" in errors[0]["reason"]
+    assert all(f["status"] in ("error", "unknown") for f in findings)
