@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from Cryptodome.Hash import MD4
 
 from smbsign.lab.lab import Lab, smbsign_argv
 
@@ -34,18 +35,22 @@ def _net(lab: Lab, *args: str) -> None:
     assert proc.returncode == 0, proc.stderr or proc.stdout
 
 
-@pytest.fixture(scope="module")
-def rreg(lab: Lab) -> Iterator[str]:
-    """A Samba host whose registry holds a signing value of each kind the audit must read."""
-    lab.start_server(HOST, {"server signing": "mandatory"})
-    conf = str(lab.conf_path(HOST))
+def _start(lab: Lab, name: str, conf: dict[str, str]) -> None:
+    """Start a lab Samba host and give ``USER`` the lab password in its own passdb."""
+    lab.start_server(name, conf)
     proc = lab.run_in(
-        lab.namespace(HOST),
-        ["smbpasswd", "-c", conf, "-s", "-a", USER],
+        lab.namespace(name),
+        ["smbpasswd", "-c", str(lab.conf_path(name)), "-s", "-a", USER],
         30,
         f"{PASSWORD}\n{PASSWORD}\n",
     )
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def rreg(lab: Lab) -> Iterator[str]:
+    """A Samba host whose registry holds a signing value of each kind the audit must read."""
+    _start(lab, HOST, {"server signing": "mandatory"})
     _net(lab, "createkey", SERVER)
     _net(lab, "setvalue", SERVER, "RequireSecuritySignature", "dword", "1")
     _net(lab, "setvalue", SERVER, "EnableSecuritySignature", "sz", "1")  # wrong type
@@ -55,17 +60,21 @@ def rreg(lab: Lab) -> Iterator[str]:
 
 
 def _audit(
-    lab: Lab, mp: pytest.MonkeyPatch, target: str, password: str, *extra: str
+    lab: Lab, mp: pytest.MonkeyPatch, target: str, password: str, *extra: str, nthash: str = ""
 ) -> tuple[int, list[Any], str]:
-    """Run the CLI in the client namespace; the password travels in its environment only."""
+    """Run the CLI in the client namespace; the secret travels in its environment only."""
     argv = [*smbsign_argv(), "audit", "--remote", target, "--user", f"LAB\\{USER}"]
     argv += ["--controls", CONTROLS, "--format", "json", "--no-store", *extra]
-    mp.setenv("SMBSIGN_PASSWORD", password)
-    mp.delenv("SMBSIGN_NTHASH", raising=False)
+    for name, secret in (("SMBSIGN_PASSWORD", password), ("SMBSIGN_NTHASH", nthash)):
+        if secret:
+            mp.setenv(name, secret)
+        else:
+            mp.delenv(name, raising=False)
     proc = lab.run_in_client(argv, timeout=120)
-    assert password not in " ".join(argv)
+    for secret in filter(None, (password, nthash, PASSWORD)):
+        assert secret not in " ".join(argv)
+        assert secret not in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
-    assert password not in proc.stdout + proc.stderr
     return proc.returncode, json.loads(proc.stdout)["findings"], proc.stderr
 
 
@@ -101,6 +110,32 @@ def test_password_file(
     secret.write_text(PASSWORD + "\n")
     _, findings, _ = _audit(lab, monkeypatch, rreg, "unused", "--password-file", str(secret))
     assert _by_control(findings)["smb-server-signing-required"]["status"] == "pass"
+
+
+def test_nt_hash(lab: Lab, rreg: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    digest = MD4.new(PASSWORD.encode("utf-16-le")).hexdigest()  # the NT hash ([MS-NLMP] 3.3.1)
+    _, findings, _ = _audit(lab, monkeypatch, rreg, "", nthash=digest)
+    assert _by_control(findings)["smb-server-signing-required"]["status"] == "pass"
+
+
+def test_session_is_signed_when_server_only_allows_it(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SMB 2.1 with ``server signing = auto`` leaves signing to the client, which requires it.
+
+    smbd (log level 5) logs "signed SMB2 message" for each signed response. An unsigned session
+    gets one (the final SESSION_SETUP response, [MS-SMB2] 3.3.5.5.3); a signed one gets every
+    response after it, dozens for one audit.
+    """
+    name = "rreg-smb21"
+    _start(lab, name, {"server max protocol": "SMB2_10", "log level": "5"})
+    try:
+        _, findings, _ = _audit(lab, monkeypatch, lab.address(name), PASSWORD)
+        assert not [f for f in findings if f["status"] == "error"]
+        log = (lab.conf_path(name).parent / "log" / "log.smbd").read_text(errors="replace")
+        assert log.count("signed SMB2 message") > 10
+    finally:
+        lab.stop_server(name)
 
 
 def test_wrong_password_is_an_error(lab: Lab, rreg: str, monkeypatch: pytest.MonkeyPatch) -> None:
