@@ -56,8 +56,10 @@ class FakeRrp:
         self.opened: list[str] = []
         self.closed_keys: list[str] = []
         self.closed = False
+        self.calls = 0
 
     def open_key(self, subkey: str) -> Any:
+        self.calls += 1
         if self.broken:
             raise ConnectionResetError("reset by peer")
         low = subkey.lower()
@@ -160,7 +162,8 @@ def test_broken_transport_errors_every_value_and_closes() -> None:
     result = collect_remote("h", WANTED, lambda: fake)
     assert result.values == ()
     assert len(result.errors) >= len(WANTED)
-    assert all("connection failed" in e.message for e in result.errors)
+    assert all("connection failed (reset by peer)" in e.message for e in result.errors)
+    assert fake.calls == 1  # a dead session is not asked again (no timeout per value)
     assert fake.closed
 
 

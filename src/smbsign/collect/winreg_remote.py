@@ -93,6 +93,7 @@ class RemoteRegistryReader:
     def __init__(self, calls: RrpCalls) -> None:
         self._calls = calls
         self._handles: dict[str, Any] = {}  # lower-cased subkey -> handle (None: absent)
+        self._broken: str | None = None  # set by a transport failure: later calls fail fast
 
     def __enter__(self) -> RemoteRegistryReader:
         return self
@@ -123,13 +124,22 @@ class RemoteRegistryReader:
         return self._handles[slot]
 
     def _guard(self, call: Callable[[], Any], what: str) -> Any:
-        """Run one RRP call: absent -> None, any other failure -> ``OSError`` (module doc)."""
+        """Run one RRP call: absent -> None, any other failure -> ``OSError`` (module doc).
+
+        After a transport failure (no Win32 code) the session is dead: every later call fails
+        at once with the same reason instead of waiting for another timeout.
+        """
+        if self._broken is not None:
+            raise OSError(f"{what}: {self._broken}")
         try:
             return call()
         except Exception as exc:  # noqa: BLE001 - impacket raises bare Exception subclasses
             if _win32(exc) in _ABSENT:
                 return None
-            raise _as_oserror(exc, what) from None
+            err = _as_oserror(exc, what)
+            if _win32(exc) is None:
+                self._broken = str(err.args[0]).removeprefix(f"{what}: ")
+            raise err from None
 
     def get(self, key: str, value: str) -> tuple[RegValue, int] | None:
         handle = self._key(key)
