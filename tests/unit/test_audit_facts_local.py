@@ -229,3 +229,14 @@ def test_windows_local_audit_access_denied_is_an_error(monkeypatch: pytest.Monke
     assert "Access is denied" in found["evidence-error"]["reason"]
     srv = found["smb-server-signing-required"]  # its key could not be read: never a default
     assert srv["status"] == "unknown", srv
+
+
+def test_every_registry_collector_kind_implies_windows() -> None:
+    """Evidence from any registry source (local, remote, hive, files) makes a host Windows."""
+    from smbsign.engine.facts import family_of_kinds
+    from smbsign.model import OsFamily
+
+    for kind in ("regfile", "gpttmpl", "secedit", "registrypol", "winreg", "winreg_remote", "hive"):
+        assert family_of_kinds([kind]) is OsFamily.WINDOWS, kind
+    assert family_of_kinds(["smbconf", "testparm"]) is OsFamily.SAMBA
+    assert family_of_kinds(["winreg_remote", "smbconf"]) is None

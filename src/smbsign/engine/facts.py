@@ -151,6 +151,7 @@ KIND_FAMILY: dict[str, OsFamily] = {
     "secedit": OsFamily.WINDOWS,
     "registrypol": OsFamily.WINDOWS,
     "winreg": OsFamily.WINDOWS,
+    "winreg_remote": OsFamily.WINDOWS,
     "hive": OsFamily.WINDOWS,
     "pwsh_json": OsFamily.WINDOWS,
     "smbconf": OsFamily.SAMBA,
