@@ -40,7 +40,7 @@ from smbsign.scan.output import (
     relay_list_bytes,
 )
 from smbsign.scan.prober import ProbeOptions, probe_port
-from smbsign.scan.runner import Probe, RunOptions, make_resolver, run_scan
+from smbsign.scan.runner import Probe, RunOptions, is_dead, make_resolver, run_scan
 from smbsign.scan.targets import TargetSource, load_exclusions
 from smbsign.textutil import is_decimal
 
@@ -340,14 +340,6 @@ class _Plan:
     answered: list[ScanRecord] = field(default_factory=list)
 
 
-_DEAD = frozenset({ScanStatus.CLOSED, ScanStatus.FILTERED})
-
-
-def _answered(rec: ScanRecord) -> bool:
-    """True for records worth keeping in history (not a dead or unreachable address)."""
-    return rec.status not in _DEAD and not rec.reason.startswith("unreachable")
-
-
 def _writers(plan: _Plan, fh: TextIO) -> list[RecordWriter]:
     """The chosen format on fh; plus the table on a terminal when records go to a file."""
     writers = [make_writer(plan.fmt.value, fh, console=Console() if plan.output is None else None)]
@@ -393,7 +385,7 @@ def _scan_into(plan: _Plan, fh: TextIO, tally: Tally) -> int | None:
 
     def on_record(rec: ScanRecord) -> None:
         tally.add(rec)
-        if not plan.no_store and _answered(rec):
+        if not plan.no_store and not is_dead(rec):
             plan.answered.append(rec)
         for writer in writers:
             writer.write(rec)
