@@ -7,6 +7,7 @@ field is removed or changes meaning; adding a field is a minor change.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from smbsign.model import Finding, Provenance, ScanRecord
@@ -70,3 +71,13 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
         "reason": f.reason,
         "notes": list(f.notes),
     }
+
+
+# Characters str.splitlines() and some log shippers treat as line breaks; escaped inside JSON
+# strings so that one object is always one line (host names can come from file names).
+_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_line(obj: Any, *, separators: tuple[str, str] | None = None) -> str:
+    """``obj`` as one JSON Lines line (with its newline), UTF-8 text kept readable."""
+    return json.dumps(obj, ensure_ascii=False, separators=separators).translate(_BREAKS) + "\n"

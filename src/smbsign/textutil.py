@@ -10,3 +10,12 @@ def is_decimal(text: str) -> bool:
     ``s.isdigit()`` followed by ``int(s)`` can raise on hostile input.
     """
     return text.isascii() and text.isdigit()
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(text: str) -> str:
+    """``text`` for a CSV cell: a leading ``'`` keeps a spreadsheet from running it."""
+    return "'" + text if text.startswith(_FORMULA_START) else text

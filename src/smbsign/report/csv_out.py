@@ -15,6 +15,7 @@ from smbsign.model import Finding, ScanRecord
 from smbsign.report.run import CatalogLike, Run, RunInfo, clean
 from smbsign.report.scores import weight_of
 from smbsign.report.verdict import verdict, wording
+from smbsign.textutil import formula_safe
 
 COLUMNS = (
     "run_id",
@@ -43,8 +44,6 @@ COLUMNS = (
     "message",
 )
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
 
 def cell(value: object) -> str:
     if value is None:
@@ -53,8 +52,7 @@ def cell(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    text = clean(value)
-    return "'" + text if text.startswith(_FORMULA) else text
+    return formula_safe(clean(value))
 
 
 def _record_row(run: Run, r: ScanRecord) -> dict[str, object]:

@@ -21,7 +21,8 @@ from rich.table import Table
 from rich.text import Text
 
 from smbsign.model import Finding
-from smbsign.serialize import SCHEMA_VERSION, finding_to_dict
+from smbsign.serialize import SCHEMA_VERSION, finding_to_dict, json_line
+from smbsign.textutil import formula_safe
 
 CSV_COLUMNS = (
     "host",
@@ -39,7 +40,6 @@ CSV_COLUMNS = (
     "reason",
     "notes",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def clean_text(text: str) -> str:
@@ -87,16 +87,8 @@ def render_json(findings: Sequence[Finding]) -> bytes:
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-# Characters str.splitlines() and some log shippers treat as line breaks: escaped inside JSON
-# strings so that one finding is always one line (host names come from file names).
-_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-
 def render_jsonl(findings: Sequence[Finding]) -> bytes:
-    lines = (
-        json.dumps(finding_to_dict(f), ensure_ascii=False).translate(_BREAKS) for f in findings
-    )
-    return "".join(line + "\n" for line in lines).encode()
+    return "".join(json_line(finding_to_dict(f)) for f in findings).encode()
 
 
 def _cell(value: Any) -> str | int:
@@ -107,8 +99,7 @@ def _cell(value: Any) -> str | int:
         return str(value).lower()
     if isinstance(value, int):
         return value
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return formula_safe(str(value))
 
 
 def csv_row(f: Finding) -> list[str | int]:

@@ -7,12 +7,12 @@ report's corresponding object (``$defs/jsonl_line`` in report.schema.json).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from smbsign.report.document import report_document
 from smbsign.report.run import CatalogLike, Run, RunInfo
+from smbsign.serialize import json_line
 
 
 def lines(run: Run, catalog: CatalogLike | None = None) -> Iterator[dict[str, Any]]:
@@ -24,14 +24,6 @@ def lines(run: Run, catalog: CatalogLike | None = None) -> Iterator[dict[str, An
             yield {"type": kind, "run_id": run.id, **item}
 
 
-# Characters str.splitlines() and some log shippers treat as line breaks; escaped inside
-# JSON strings so that one object is always one line.
-_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-
 def render(run: Run, catalog: CatalogLike | None = None, *, trend: Sequence[RunInfo] = ()) -> bytes:
     _ = trend
-    return "".join(
-        json.dumps(obj, ensure_ascii=False, separators=(",", ":")).translate(_BREAKS) + "\n"
-        for obj in lines(run, catalog)
-    ).encode()
+    return "".join(json_line(obj, separators=(",", ":")) for obj in lines(run, catalog)).encode()

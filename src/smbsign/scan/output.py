@@ -26,6 +26,7 @@ from smbsign.model import ScanRecord, ScanStatus, Smb1Observation, Smb1Signing, 
 from smbsign.scan.runner import is_dead
 from smbsign.scan.targets import address_sort_key
 from smbsign.serialize import SCHEMA_VERSION, scan_record_to_dict
+from smbsign.textutil import formula_safe
 
 __all__ = [
     "CSV_COLUMNS",
@@ -193,7 +194,6 @@ def _columns() -> tuple[str, ...]:
 
 
 CSV_COLUMNS = _columns()
-_FORMULA_START = ("=", "+", "@", "\t", "\r")
 
 
 def _cell(value: Any) -> str:
@@ -201,8 +201,9 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text  # no spreadsheet formulas
+    if isinstance(value, int | float):
+        return str(value)
+    return formula_safe(str(value))  # no spreadsheet formulas
 
 
 class CsvWriter:
