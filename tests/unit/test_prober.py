@@ -523,6 +523,38 @@ def test_netbios_retarget_is_not_followed() -> None:
     assert len(server.called_names) == 1
 
 
+def test_netbios_positive_response_with_echoed_names_is_skipped() -> None:
+    """#11 item 7: a positive session response that declares a payload (some servers echo
+    the called and calling names, 68 bytes) is read past [RFC1002 4.3.3], not an error."""
+    from smbsign.protocol.netbios import build_session_request
+
+    echoed = POSITIVE[:3] + b"\x44" + build_session_request()[4:]
+    record, server = probe(
+        {
+            "smb2": reply(smb2_negotiate_response(security_mode=0x03, dialect=0x0302)),
+            "smb1_ntlm": reply(smb1_negotiate_response(security_mode=0x03)),
+        },
+        opts=NB,
+        session_answers=[echoed],
+    )
+    assert record.status is ScanStatus.OK, record.reason
+    assert record.signing_required is False  # SMB1 offered without signing: relayable
+    assert record.relayable
+    assert len(server.called_names) == 2  # one session for SMB2, one for the SMB1 probe
+
+
+def test_netbios_positive_response_longer_than_the_cap_is_refused() -> None:
+    """The declared payload is skipped only within the read cap (max_response)."""
+    huge = b"\x82\x01\xff\xff" + b"\0" * 64
+    opts = ProbeOptions(
+        connect_timeout=1.0, read_timeout=0.4, transport="netbios", max_response=4096
+    )
+    record, server = probe({}, opts=opts, session_answers=[huge])
+    assert record.status is not ScanStatus.OK
+    assert "131071" in record.reason
+    assert server.seen == []
+
+
 def test_netbios_garbage_session_answer() -> None:
     record, _ = probe({}, opts=NB, session_answers=[b"HTTP/1.0 400 Bad\r\n\r\n"])
     assert record.status is ScanStatus.NOT_SMB

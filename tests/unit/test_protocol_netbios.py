@@ -68,6 +68,14 @@ def test_session_responses(
     assert resp.retarget == retarget
 
 
+def test_positive_response_with_a_payload_is_positive() -> None:
+    """#11 item 7: a declared trailer after the fixed fields is skipped [RFC1002 4.3.3]."""
+    echoed = b"\x82\x00\x00\x44" + netbios.build_session_request()[4:]
+    assert netbios.parse_session_response(echoed).kind is SessionResponseKind.POSITIVE
+    negative = bytes.fromhex("830000028200")
+    assert netbios.parse_session_response(negative).error_code == 0x82
+
+
 def test_negative_error_text() -> None:
     resp = netbios.parse_session_response(bytes.fromhex("8300000182"))
     assert resp.error_text == "called name not present"
@@ -81,10 +89,11 @@ def test_negative_error_text() -> None:
     [
         (bytes.fromhex("00000000"), "not a session response"),
         (bytes.fromhex("81000044"), "not a session response"),
-        (bytes.fromhex("83000000"), "length 0, expected 1"),
+        (bytes.fromhex("83000000"), "length 0, expected at least 1"),
         (bytes.fromhex("820000"), "4 bytes"),
         (bytes.fromhex("82020000"), "reserved flag"),
-        (bytes.fromhex("8300000182ff"), "expected 1"),
+        (bytes.fromhex("8300000182ff"), "of 2 bytes, declared 1"),
+        (bytes.fromhex("82000044"), "of 0 bytes, declared 68"),
     ],
 )
 def test_malformed(packet: bytes, message: str) -> None:

@@ -47,7 +47,9 @@ SESSION_ERRORS: dict[int, str] = {
     0x8F: "unspecified error",
 }
 
-# Fixed trailer lengths of each response type [RFC1002 4.3.3-4.3.7].
+# Fixed fields of each response type [RFC1002 4.3.3-4.3.7]. A trailer that declares more is
+# read past: some servers echo the called and calling names after a POSITIVE response (68
+# bytes); the length field says where the packet ends, so the extra bytes are unambiguous.
 _RESPONSE_LENGTHS = {
     POSITIVE_RESPONSE: 0,
     NEGATIVE_RESPONSE: 1,
@@ -127,17 +129,25 @@ def parse_session_header(header: bytes) -> tuple[int, int]:
 
 
 def parse_session_response(packet: bytes) -> SessionResponse:
-    """Parse a complete response to a SESSION REQUEST (4-byte header + fixed trailer).
+    """Parse a complete response to a SESSION REQUEST (4-byte header + declared trailer).
 
-    Raises :class:`~smbsign.errors.ProtocolError` for any other type or a wrong length.
+    The fixed fields are read from the start of the trailer and any declared bytes after
+    them are ignored. Raises :class:`~smbsign.errors.ProtocolError` for any other type, a
+    trailer shorter than the fixed fields, or a packet whose size is not the declared one.
     """
     ptype, length = parse_session_header(packet[:4])
     expected = _RESPONSE_LENGTHS.get(ptype)
     if expected is None:
         raise ProtocolError(f"not a session response (type 0x{ptype:02X})", where="netbios")
-    if length != expected or len(packet) != 4 + expected:
+    if length < expected:
         raise ProtocolError(
-            f"session response type 0x{ptype:02X} with length {length}, expected {expected}",
+            f"session response type 0x{ptype:02X} with length {length}, "
+            f"expected at least {expected}",
+            where="netbios",
+        )
+    if len(packet) != 4 + length:
+        raise ProtocolError(
+            f"session response type 0x{ptype:02X} of {len(packet) - 4} bytes, declared {length}",
             where="netbios",
         )
     if ptype == POSITIVE_RESPONSE:

@@ -154,13 +154,19 @@ def _io_outcome(exc: BaseException, buf: bytearray) -> Outcome:
     return Outcome(Kind.IO_ERROR, detail=str(exc), received=len(buf))
 
 
-def _session_length(header: bytes) -> int:
-    """Trailer length of a session response header, refusing anything else before reading."""
+def _session_length(header: bytes, cap: int) -> int:
+    """Trailer length of a session response header, refusing anything else before reading.
+
+    A declared trailer longer than the fixed fields (names echoed after a POSITIVE response,
+    RFC1002 4.3.3) is read and ignored, up to the same cap as a NEGOTIATE reply.
+    """
     if header[0] not in _SESSION_RESPONSES:
         raise NotSmbError(f"not a NetBIOS session response (type 0x{header[0]:02X})")
     _, length = netbios.parse_session_header(header)
-    if length > 6:  # the longest response, RETARGET, carries 6 bytes [RFC1002 4.3.5]
-        raise ProtocolError(f"session response of {length} bytes", where="netbios")
+    if length > cap:
+        raise ProtocolError(
+            f"session response of {length} bytes exceeds cap {cap}", where="netbios"
+        )
     return length
 
 
@@ -175,7 +181,7 @@ async def _session(conn: _Conn, target: _Target, called: str) -> netbios.Session
             for _ in range(_MAX_KEEPALIVES + 1):
                 buf.clear()
                 await _fill(reader, buf, 4)
-                await _fill(reader, buf, 4 + _session_length(bytes(buf)))
+                await _fill(reader, buf, 4 + _session_length(bytes(buf), target.opts.max_response))
                 resp = netbios.parse_session_response(bytes(buf))
                 if resp.kind is not netbios.SessionResponseKind.KEEPALIVE:
                     return resp
