@@ -416,3 +416,51 @@ def test_host_with_only_an_unreadable_file_takes_the_family_of_its_kind() -> Non
     assert found[EVIDENCE_ERROR].status is Status.ERROR
     assert found["client-require"].status is Status.UNKNOWN
     assert "could not be read" in found["client-require"].reason
+
+
+# ------------------------------------------------------------------ issue #11 items 5 and 9
+
+
+@pytest.mark.parametrize("side", ["server", "client"])
+def test_smb1_off_decides_before_an_unknown_default(side: str) -> None:
+    """#11 item 5: SMB1 known off makes an "(if ... agrees)" control not_applicable even when
+    its absent value's default is unknown (build not known)."""
+    if side == "server":
+        values = [sv(SRV, 0, name="SMB1")]
+    else:
+        values = [sv("HKLM\\SYSTEM\\CurrentControlSet\\Services\\mrxsmb10", 4, name="Start")]
+    hf = facts(build=None, edition=None, role=None)
+    control = f"{side}-enable"
+    if side == "client":  # the kit's client default is known on every build: use a conflict
+        values += [sv(WKS, 0, name="EnableSecuritySignature", path="a.reg")]
+        values += [sv(WKS, 1, name="EnableSecuritySignature", path="b.reg")]
+    f = one(control, values, hf=hf)
+    assert f.status is Status.NOT_APPLICABLE, (f.status, f.reason)
+    assert "SMB1 is off" in f.reason
+    assert any("would have been: unknown" in n for n in f.notes)
+
+
+def test_smb1_unknown_keeps_an_unknown_default_unknown() -> None:
+    f = one("server-enable", [], hf=facts(build=None, edition=None, role=None))
+    assert f.status is Status.UNKNOWN
+    assert "default is unknown" in f.reason
+
+
+def test_same_layer_files_that_disagree_are_not_said_to_agree() -> None:
+    """#11 item 9: the note on two same-layer files that set 1 and 0 must not say their order
+    does not matter (the reason says it cannot be known)."""
+    f = one("server-require", [sv(SRV, 0, path="a.reg"), sv(SRV, 1, path="b.reg")])
+    assert f.status is Status.UNKNOWN
+    assert not any("same verdict" in n for n in f.notes), f.notes
+    assert any("cannot be known" in n for n in f.notes), f.notes
+
+
+def test_same_layer_files_with_the_same_verdict_say_so() -> None:
+    a = sv(SRV, 1, path="a.reg")
+    b = sv(SRV, 2, path="b.reg")  # differs in value, same verdict? 2 != 1: fails equals=1
+    c = sv(SRV, 0, path="c.reg")
+    d = sv(SRV, 3, path="d.reg")
+    f = one("server-require", [c, d])  # both fail: order does not matter for the verdict
+    assert f.status is Status.FAIL
+    assert any("same verdict" in n for n in f.notes), f.notes
+    assert one("server-require", [a, b]).status is Status.UNKNOWN

@@ -194,8 +194,8 @@ def evaluate_control(control: Control, ev: Evidence) -> Outcome:
             "the OS family is unknown (give --os-family, or evidence such as a registry "
             "export or smb.conf)",
         )
-    if control.check.smb1_only and out.status in (Status.PASS, Status.FAIL):
-        out = _smb1_only(control, ev, out)
+    if control.check.smb1_only and out.status in (Status.PASS, Status.FAIL, Status.UNKNOWN):
+        out = _smb1_only(control, ev, out)  # SMB1 off decides before an unknown default
     app = control.applies_to
     if app.min_build is not None and ev.facts.build is None and out.status is not Status.ERROR:
         out = _with_notes(out, f"applies from Windows build {app.min_build}; build unknown")

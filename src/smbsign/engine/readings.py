@@ -199,7 +199,12 @@ def _overridden_note(winner: Reading, loser: Reading) -> str:
     if w is lo and winner.policy == loser.policy:
         if winner.source.path == loser.source.path:
             return f"{head} — the later line wins"
-        return f"{head} — same layer; both give the same verdict, so their order does not matter"
+        if winner.deleted == loser.deleted and winner.passes == loser.passes:
+            return f"{head} — same layer; both give the same verdict, so their order is moot"
+        return (
+            f"{head} — same layer; their order cannot be known from the files (e.g. GPO link "
+            "order), so which one applies is not known"
+        )
     return f"{head} — {_LAYER_LABEL.get(w, w.value)} wins{tail}"
 
 
