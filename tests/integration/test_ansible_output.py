@@ -75,7 +75,7 @@ def generate(tmp: Path, *extra: str) -> Path:
     )
     assert proc.returncode == 0, proc.stderr
     coll = tmp / "collections" / "ansible_collections" / "smbsign" / "remediation"
-    shutil.copytree(out / "ansible", coll)
+    shutil.copytree(out, coll)  # one format: written into -o DIR itself (#11 item 21)
     return coll
 
 

@@ -77,7 +77,7 @@ def test_staged_audit_plan_names_the_audit_policies(tmp_path: Path) -> None:
         str(tmp_path),
     )
     assert proc.returncode == 0, proc.stderr
-    text = (tmp_path / "reg" / "smbsign-fix.reg").read_bytes().decode("utf-16")
+    text = (tmp_path / "smbsign-fix.reg").read_bytes().decode("utf-16")
     assert '"AuditClientDoesNotSupportSigning"=dword:00000001' in text
     assert '"AuditServerDoesNotSupportSigning"=dword:00000001' in text
     assert "RequireSecuritySignature" not in text
@@ -160,7 +160,7 @@ def test_files_of_an_earlier_run_are_pointed_out_not_deleted(tmp_path: Path) -> 
     out = tmp_path / "out"
     both = "smb-server-signing-required,smb1-server-disabled"
     assert run("fix", "--controls", both, "--format", "ansible", "-o", str(out)).returncode == 0
-    old_role = out / "ansible" / "roles" / "smb1_server_disabled" / "README.md"
+    old_role = out / "roles" / "smb1_server_disabled" / "README.md"
     assert old_role.is_file()
     proc = run(
         "fix", "--controls", "smb-server-signing-required", "--format", "ansible", "-o", str(out)
@@ -170,3 +170,34 @@ def test_files_of_an_earlier_run_are_pointed_out_not_deleted(tmp_path: Path) -> 
     assert old_role.is_file()  # the user's directory is never cleaned behind their back
     fresh = run("fix", "--format", "ansible", "-o", str(tmp_path / "new"))
     assert "not from this run" not in fresh.stdout
+
+
+SINGLE_FORMATS = [
+    ("powershell", "windows-server", "smbsign-fix.ps1"),
+    ("ansible", "windows-server", "galaxy.yml"),
+    ("gpo", "windows-server", "Import-SmbsignGpo.ps1"),
+    ("reg", "windows-server", "smbsign-fix.reg"),
+    ("intune", "windows-server", "smbsign-intune.json"),
+    ("dsc", "windows-server", "SmbsignSigning.ps1"),
+    ("smbconf", "samba", "smbsign-global.conf"),
+]
+
+
+@pytest.mark.parametrize(("fmt", "target", "marker"), SINGLE_FORMATS)
+def test_one_format_is_written_into_the_directory_given(
+    tmp_path: Path, fmt: str, target: str, marker: str
+) -> None:
+    """#11 item 21: `--format F -o out/F` writes out/F/<files>, not out/F/F/<files>."""
+    out = tmp_path / "out" / fmt
+    proc = run("fix", "--target", target, "--format", fmt, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert (out / marker).is_file(), sorted(p.name for p in out.iterdir())
+    assert (out / "plan.json").is_file()
+    assert not (out / fmt).exists()
+    assert f"under {out}" in proc.stdout
+
+
+def test_single_formats_cover_every_format() -> None:
+    from smbsign.remediate.render import FORMATS
+
+    assert {f for f, _, _ in SINGLE_FORMATS} == set(FORMATS)

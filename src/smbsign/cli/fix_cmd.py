@@ -89,7 +89,10 @@ def _echo_plan(plan: Plan) -> None:
         typer.echo(f"  skipped  {sk.control}: {sk.reason}")
 
 
-def _write_formats(plan: Plan, names: list[str], out: Path, ctx: RenderContext) -> None:
+def _write_formats(
+    plan: Plan, names: list[str], out: Path, ctx: RenderContext, *, nested: bool = True
+) -> None:
+    """Render into ``out/<format>/`` (``nested``: ``--format all``) or into ``out`` itself."""
     import json
 
     written = 0
@@ -97,11 +100,14 @@ def _write_formats(plan: Plan, names: list[str], out: Path, ctx: RenderContext) 
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name in names:
-            files = {
-                out / name / rel: data for rel, data in FORMATS[name].render(plan, ctx).items()
-            }
-            if (out / name).is_dir():  # never deleted: only pointed out
-                stale += [p for p in (out / name).rglob("*") if p.is_file() and p not in files]
+            base = out / name if nested else out
+            files = {base / rel: data for rel, data in FORMATS[name].render(plan, ctx).items()}
+            if base.is_dir():  # never deleted: only pointed out
+                stale += [
+                    p
+                    for p in base.rglob("*")
+                    if p.is_file() and p not in files and p != out / "plan.json"
+                ]
             for path, data in files.items():
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(path, data)
@@ -265,7 +271,7 @@ def fix(
     )
     _echo_plan(plan)
     if names and output is not None:
-        _write_formats(plan, names, output, _context(catalog, repository))
+        _write_formats(plan, names, output, _context(catalog, repository), nested=fmt == "all")
     if apply and samba is not None:
         if plan.empty:
             typer.echo("Nothing to apply.")
