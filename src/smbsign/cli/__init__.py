@@ -13,29 +13,39 @@ import sys
 import typer
 
 from smbsign import __version__
-from smbsign.cli import (
-    audit_cmd,
-    controls_cmd,
-    demo_cmd,
-    fix_cmd,
-    policy_cmd,
-    report_cmd,
-    scan_cmd,
-)
 from smbsign.cli._common import EXIT_RUNTIME, EXIT_USAGE, fail
+from smbsign.cli.lazy import LazyGroup
 from smbsign.errors import SmbsignError, UsageError
 
+# The subcommands are wired in ``smbsign.cli.lazy.COMMANDS`` (explicit table) and imported
+# when used, so that ``--help``, ``--version`` and completion start at once (docs/cli.md).
 app = typer.Typer(
     name="smbsign",
     help="Find and fix missing SMB signing across Windows and Samba fleets.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    _version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        is_eager=True,
+        callback=_print_version,
+        help="Print the smbsign version and exit.",
+    ),
+) -> None:
     """Find and fix missing SMB signing across Windows and Samba fleets."""
 
 
@@ -43,11 +53,6 @@ def _root() -> None:
 def version() -> None:
     """Print the smbsign version."""
     typer.echo(__version__)
-
-
-# Explicit wiring table: each module registers its own commands on the app.
-for _module in (demo_cmd, scan_cmd, audit_cmd, controls_cmd, fix_cmd, report_cmd, policy_cmd):
-    _module.register(app)
 
 
 def main() -> None:
