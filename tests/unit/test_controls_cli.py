@@ -92,7 +92,7 @@ def test_show_text() -> None:
         "SecurityOption Name='Microsoft_network_server_Digitally_sign_communications_always'",
         "LocalPoliciesSecurityOptions/MicrosoftNetworkServer_DigitallySignCommunicationsAlways",
         "smb.conf: [global] server signing = mandatory",
-        "[file_share_witness]",
+        "[file_share_witness, windows]",  # considerations name their targets (#11 item 18)
         "https://learn.microsoft.com/",
     ):
         assert needle in out, needle

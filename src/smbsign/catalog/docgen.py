@@ -16,6 +16,11 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+def _scope(names: tuple[str, ...]) -> str:
+    """`` (windows, domain_controller)`` for a consideration limited to some targets."""
+    return f" ({', '.join(names)})" if names else ""
+
+
 def render_markdown(catalog: Catalog) -> str:
     """The whole ``docs/controls.md``."""
     out = [
@@ -79,7 +84,10 @@ def render_markdown(catalog: Catalog) -> str:
         out += [f"- `{f}`: {', '.join(reqs)}" for f, reqs in seen.items()]
         if c.considerations:
             out += ["", "Considerations:", ""]
-            out += [f"- *{k.topic}*: {_cell(k.text)}" for k in c.considerations]
+            out += [
+                f"- *{k.topic}*{_scope(k.targets + k.roles)}: {_cell(k.text)}"
+                for k in c.considerations
+            ]
     return "\n".join(out) + "\n"
 
 

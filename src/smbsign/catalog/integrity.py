@@ -93,6 +93,9 @@ def _control_problems(c: Control, defaults: DefaultsTable) -> list[str]:
             if canonical_samba(param, s.value) not in passing:
                 out.append(f"{where}: desired.samba {param} = {s.value} fails its own check")
     out += _default_key_problems(c, defaults, where)
+    for n, k in enumerate(c.considerations):
+        if set(k.targets) - fams or set(k.roles) - set(c.applies_to.roles):
+            out.append(f"{where}: considerations[{n}] names a target or role outside applies_to")
     for ref in c.references:
         if not ref.url.startswith("https://"):
             out.append(f"{where}: reference URL must be https: {ref.url}")

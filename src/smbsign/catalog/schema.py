@@ -133,7 +133,12 @@ class Desired(_Strict):
 
 
 class Consideration(_Strict):
-    """What enforcing the control may break (blast radius)."""
+    """What enforcing the control may break (blast radius).
+
+    ``targets`` names the OS families the note concerns (empty: every family of the control)
+    and ``roles`` the roles (empty: every role); remediation output for a target shows only
+    the notes for that target (a Samba snippet never carries a Group Policy note).
+    """
 
     topic: Literal[
         "smb1_peers",
@@ -147,6 +152,8 @@ class Consideration(_Strict):
         "other",
     ]
     text: str
+    targets: tuple[OsName, ...] = ()
+    roles: tuple[RoleName, ...] = ()
 
 
 class Reference(_Strict):

@@ -152,7 +152,11 @@ def render_show(catalog: Catalog, c: Control) -> str:
     if c.impact:
         out += _para("Impact", c.impact)
     out += _items(
-        "Considerations", [f"[{k.topic}] {' '.join(k.text.split())}" for k in c.considerations]
+        "Considerations",
+        [
+            f"[{', '.join((k.topic, *k.targets, *k.roles))}] {' '.join(k.text.split())}"
+            for k in c.considerations
+        ],
     )
     out += _items("References", [f"{r.title}: {r.url}" for r in c.references])
     return "\n".join(out)

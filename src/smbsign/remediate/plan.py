@@ -11,8 +11,9 @@ of machine to fix and the stage:
   first step recommended in DOMAIN.md 2.3;
 * ``enforce``: the controls that require signing (never the audit ones).
 
-Every change carries the impact notes of its control (``considerations``, DOMAIN.md 2.3,
-seed EDCA-SEC-043) plus restart and minimum-build notes derived from the desired state.
+Every change carries the impact notes of its control that concern the target (catalog
+``considerations`` with their ``targets`` and ``roles``; EDCA-SEC-043) plus, for Windows,
+restart and minimum-build notes derived from the desired state.
 """
 
 from __future__ import annotations
@@ -133,8 +134,20 @@ def _not_applicable(control: Control, target: TargetKind) -> str | None:
     return None
 
 
-def _impacts(control: Control) -> list[Impact]:
-    out = [Impact(control.id, c.topic, c.text) for c in control.considerations]
+def _impacts(control: Control, target: TargetKind) -> list[Impact]:
+    """The control's notes for ``target``: its family and roles (catalog ``targets``/``roles``).
+
+    Registry restarts and the minimum Windows build concern Windows targets only.
+    """
+    family = "samba" if target is TargetKind.SAMBA else "windows"
+    roles = _TARGET_ROLES[target]
+    out = [
+        Impact(control.id, c.topic, c.text)
+        for c in control.considerations
+        if (not c.targets or family in c.targets) and (not c.roles or roles & set(c.roles))
+    ]
+    if not target.is_windows:
+        return out
     restarts = sorted({r.restart for r in control.desired.registry if r.restart != "none"})
     out += [Impact(control.id, "restart", _RESTART_TEXT[r]) for r in restarts]
     if control.applies_to.min_build:
@@ -257,7 +270,7 @@ def build_plan(
                 hosts=tuple(hosts.get(cid, ())),
             )
         )
-        impacts += _impacts(control)
+        impacts += _impacts(control, target)
     if not changes and stage is Stage.AUDIT and target is TargetKind.SAMBA:
         skipped.append(
             Skipped("-", "Samba has no audit-unsigned-peers policy; use --stage enforce")
