@@ -496,3 +496,56 @@ def test_smb1_feature_fact_decides_what_an_absent_smb1_value_means(
         assert got[control]["source"]["location"] == label
     enabled = got["smb-server-signing-enabled"]  # SMB1-only: off with the feature absent
     assert enabled["status"] == ("not_applicable" if feature == "absent" else enabled["status"])
+
+
+# ------------------------------------------------------------------ #11 items 4 and 19
+
+
+def _fleet(tmp_path: Path, n: int = 3) -> Path:
+    fleet = tmp_path / "fleet"
+    for i in range(n):
+        name = "server-required.pass.reg" if i % 2 == 0 else "server-not-required.fail.regedit4.reg"
+        (fleet / f"host{i}").mkdir(parents=True)
+        (fleet / f"host{i}" / "a.reg").write_bytes((COLLECT_FIX / "reg" / name).read_bytes())
+    return fleet
+
+
+def test_host_per_dir_makes_one_host_per_subfolder(tmp_path: Path) -> None:
+    fleet = _fleet(tmp_path)
+    code, findings, _ = audit(fleet, "--controls", "smb-server-signing-required", "--no-store")
+    assert {f["host"] for f in findings} == {"fleet"}  # without the option: one host
+    code, findings, _ = audit(
+        fleet, "--host-per-dir", "--controls", "smb-server-signing-required", "--no-store"
+    )
+    assert code == 1
+    status = {f["host"]: f["status"] for f in findings}
+    assert status == {"host0": "pass", "host1": "fail", "host2": "pass"}
+
+
+def test_host_per_dir_with_host_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = audit(_fleet(tmp_path), "--host-per-dir", "--host", "x", "--no-store")
+    assert code == 2 and "--host-per-dir" in err
+
+
+def test_many_hosts_in_one_folder_give_a_bounded_reason(tmp_path: Path) -> None:
+    fleet = _fleet(tmp_path, 40)
+    _, findings, _ = audit(fleet, "--controls", "smb-server-signing-required", "--no-store")
+    (f,) = findings
+    assert f["status"] == "unknown" and "and 35 more" in f["reason"]
+    assert len(f["reason"]) < 1500 and len(f["notes"]) <= 20
+
+
+def test_directory_symlink_out_of_the_evidence_tree_is_skipped_and_noted(tmp_path: Path) -> None:
+    g = tmp_path / "g"
+    (g / "dirloop").mkdir(parents=True)
+    (g / "parent.reg").write_bytes((COLLECT_FIX / "reg" / "server-required.pass.reg").read_bytes())
+    (g / "dirloop" / "up").symlink_to("..", target_is_directory=True)
+    (g / "dirloop" / "mine.reg").write_bytes(
+        (COLLECT_FIX / "reg" / "server-not-required.fail.regedit4.reg").read_bytes()
+    )
+    _, findings, err = audit(
+        g / "dirloop", "--controls", "smb-server-signing-required", "--no-store"
+    )
+    (f,) = findings
+    assert f["status"] == "fail" and f["source"]["path"].endswith("mine.reg")
+    assert "skipped" in err and "up" in err and "not followed" in err

@@ -84,8 +84,11 @@ def test_symlink_loop_and_depth_are_bounded(tmp_path):
     shutil.copy(FIX / "reg" / "server-required.pass.reg", root / "top.reg")
     (root / "loop").symlink_to(root, target_is_directory=True)
     out = list(collect_paths([root], None))
-    assert len(out) == 1  # only top.reg: too-deep file skipped, loop not followed twice
-    assert by_id(out[0][1])[SRV_REQ].value == 1
+    read = [r for _, r in out if r.values]
+    assert len(read) == 1  # only top.reg: too-deep file skipped, loop not followed twice
+    assert by_id(read[0])[SRV_REQ].value == 1
+    notes = [n for _, r in out for n in r.notes]
+    assert any("deeper than" in n for n in notes) and any("loop" in n for n in notes), notes
 
 
 def test_size_limit_and_unreadable(tmp_path):
@@ -125,13 +128,14 @@ def test_fifo_device_and_broken_link_are_errors_never_a_blocking_read(tmp_path):
     fifo = tmp_path / "pipe.reg"
     os.mkfifo(fifo)
     assert collect_file(fifo, "h").errors[0].message.startswith("not a regular file")
-    (tmp_path / "zero.reg").symlink_to("/dev/zero")
+    (tmp_path / "zero.reg").symlink_to("/dev/zero")  # outside the tree: never opened
     (tmp_path / "gone.reg").symlink_to(tmp_path / "missing")
     out = list(collect_paths([tmp_path], None))
     errors = sorted((e.path.rpartition("/")[2], e.message) for _, r in out for e in r.errors)
-    assert [name for name, _ in errors] == ["gone.reg", "pipe.reg", "zero.reg"]
+    assert [name for name, _ in errors] == ["gone.reg", "pipe.reg"]
     assert errors[0][1].startswith("cannot read")
-    assert all(m.startswith("not a regular file") for _, m in errors[1:])
+    assert errors[1][1].startswith("not a regular file")
+    assert any("zero.reg" in n and "/dev/zero" in n for _, r in out for n in r.notes)
 
 
 def test_empty_directory_is_an_error_not_a_clean_audit(tmp_path):
@@ -143,3 +147,66 @@ def test_empty_directory_is_an_error_not_a_clean_audit(tmp_path):
         ("empty", "no evidence file"),
         ("dots", "no evidence file"),
     ]
+
+
+# ------------------------------------------------------------------ #11 item 4: stay inside
+
+
+def _notes(out):
+    return [n for _, r in out for n in r.notes]
+
+
+def test_directory_symlink_out_of_the_tree_is_not_followed(tmp_path):
+    """``g/dirloop/up -> ..`` must not make the parent's files evidence of ``g/dirloop``."""
+    g = tmp_path / "g"
+    shutil.copy(FIX / "reg" / "server-required.pass.reg", tmp_path / "outside.reg")
+    (g / "dirloop").mkdir(parents=True)
+    shutil.copy(FIX / "reg" / "server-required.pass.reg", g / "parent.reg")
+    (g / "dirloop" / "up").symlink_to("..", target_is_directory=True)
+    (g / "dirloop" / "mine.reg").write_bytes(
+        (FIX / "reg" / "server-required.pass.reg").read_bytes()
+    )
+    out = list(collect_paths([g / "dirloop"], None))
+    paths = {v.provenance.path for _, r in out for v in r.values}
+    assert paths == {str(g / "dirloop" / "mine.reg")}
+    notes = _notes(out)
+    assert len(notes) == 1 and "up" in notes[0] and "not followed" in notes[0]
+
+
+def test_file_symlinks_inside_are_read_once_and_outside_never(tmp_path):
+    root = tmp_path / "h"
+    root.mkdir()
+    shutil.copy(FIX / "reg" / "server-required.pass.reg", tmp_path / "secret.reg")
+    shutil.copy(FIX / "reg" / "server-required.pass.reg", root / "a.reg")
+    (root / "b.reg").symlink_to(root / "a.reg")  # inside: the same file, read once
+    (root / "c.reg").symlink_to(tmp_path / "secret.reg")  # outside the root: skipped
+    (root / "d.reg").symlink_to("/etc/passwd")
+    out = list(collect_paths([root], None))
+    paths = {v.provenance.path for _, r in out for v in r.values}
+    assert paths == {str(root / "a.reg")}
+    notes = _notes(out)
+    assert any("c.reg" in n and "outside" in n for n in notes), notes
+    assert any("d.reg" in n and "outside" in n for n in notes), notes
+    assert not any(e for _, r in out for e in r.errors)
+
+
+def test_skipped_notes_are_bounded(tmp_path):
+    root = tmp_path / "h"
+    root.mkdir()
+    shutil.copy(FIX / "reg" / "server-required.pass.reg", root / "a.reg")
+    for i in range(300):
+        (root / f"l{i:03}").symlink_to(tmp_path, target_is_directory=True)
+    notes = _notes(list(collect_paths([root], None)))
+    assert len(notes) <= 11
+    assert "290 more" in notes[-1]
+
+
+def test_only_outside_links_is_no_evidence_and_says_why(tmp_path):
+    root = tmp_path / "h"
+    root.mkdir()
+    shutil.copy(FIX / "reg" / "server-required.pass.reg", tmp_path / "x.reg")
+    (root / "x.reg").symlink_to(tmp_path / "x.reg")
+    out = list(collect_paths([root], None))
+    assert not [v for _, r in out for v in r.values]
+    errors = [e.message for _, r in out for e in r.errors]
+    assert errors and "no evidence file" in errors[0] and "skipped" in errors[0]

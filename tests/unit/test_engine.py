@@ -464,3 +464,33 @@ def test_same_layer_files_with_the_same_verdict_say_so() -> None:
     assert f.status is Status.FAIL
     assert any("same verdict" in n for n in f.notes), f.notes
     assert one("server-require", [a, b]).status is Status.UNKNOWN
+
+
+# ------------------------------------------------------------------ #11 item 19: bounded reasons
+
+
+def test_a_conflict_among_many_files_is_summarised_not_listed_in_full() -> None:
+    values = [sv(SRV, i % 2, path=f"host{i:04}/x{i:04}.reg") for i in range(3000)]
+    f = one("server-require", values)
+    assert f.status is Status.UNKNOWN and "order cannot be known" in f.reason
+    assert len(f.reason) < 1500, len(f.reason)
+    assert "and 2995 more" in f.reason
+    assert len(f.notes) <= 21, len(f.notes)
+    assert sum(len(n) for n in f.notes) < 8000
+    assert any("more" in n for n in f.notes)
+
+
+def test_a_short_list_is_listed_in_full() -> None:
+    values = [sv(SRV, i % 2, path=f"f{i}.reg") for i in range(3)]
+    f = one("server-require", values)
+    assert all(f"f{i}.reg" in f.reason for i in range(3)) and "more" not in f.reason
+
+
+def test_many_unreadable_files_are_counted_not_listed() -> None:
+    errors = [
+        CollectError(host="h1", path=f"dir/f{i:03}.reg", kind="regfile", message="bad")
+        for i in range(200)
+    ]
+    f = one("server-require", [], errors=errors)
+    assert f.status is Status.UNKNOWN
+    assert "and 195 more" in f.reason and len(f.reason) < 800, f.reason

@@ -156,6 +156,7 @@ def run_audit(
     subset: _Subset,
     remote: Sequence[str] = (),
     creds: Credentials | None = None,
+    host_per_dir: bool = False,
 ) -> list[Finding]:
     """Gather, then evaluate every host; usage problems raise :class:`UsageError`."""
     if not paths and not local and not remote:
@@ -172,6 +173,10 @@ def run_audit(
     for p in paths:
         if not p.exists():
             raise UsageError(f"no such file or directory: {str(p)!r}")
+    if host_per_dir and host is not None:
+        raise UsageError("--host-per-dir names each host after its folder: drop --host")
+    if host_per_dir and not any(p.is_dir() for p in paths):
+        raise UsageError("--host-per-dir needs a directory holding one folder per host")
     if samba_conf is not None and not local:
         raise UsageError("--samba-conf goes with --local (pass an smb.conf as a PATH otherwise)")
     if samba_conf is not None and not samba_conf.is_file():
@@ -187,7 +192,7 @@ def run_audit(
     groups: list[dict[str, HostEvidence]] = []
     local_name: str | None = None
     if paths:
-        groups.append(gather_paths(paths, host))
+        groups.append(gather_paths(paths, host, host_per_dir=host_per_dir))
     if local:
         local_name = _local_host(host)
         ev = gather_local(
@@ -207,6 +212,10 @@ def run_audit(
 
     findings: list[Finding] = []
     for name, ev in hosts.items():
+        for n in ev.notes:
+            _note(f"host {name}: {n}" if not ev.only_notes else n)
+        if ev.only_notes:  # e.g. what was skipped at the top of --host-per-dir
+            continue
         cli = _cli_facts(name, cli_family, os_build, edition, role, smb1_feature)
         if name == local_name and (cli is None or cli.os_family is None):
             family = OsFamily.WINDOWS if sys.platform == "win32" else OsFamily.SAMBA
@@ -317,6 +326,14 @@ def register(app: typer.Typer) -> None:
                 "SMBSIGN_NTHASH or a prompt).",
             ),
         ] = None,
+        host_per_dir: Annotated[
+            bool,
+            typer.Option(
+                "--host-per-dir",
+                help="Each immediate subfolder of a directory argument is one host, named "
+                "after the folder (files directly in it are single-file evidence).",
+            ),
+        ] = False,
         controls: Annotated[
             str | None, typer.Option("--controls", help="Only these control ids (comma-separated).")
         ] = None,
@@ -356,6 +373,7 @@ def register(app: typer.Typer) -> None:
                 subset=subset,
                 remote=targets,
                 creds=creds,
+                host_per_dir=host_per_dir,
             )
         except UsageError as exc:
             fail(str(exc), EXIT_USAGE)

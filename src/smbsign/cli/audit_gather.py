@@ -41,6 +41,14 @@ class HostEvidence:
     errors: list[CollectError] = field(default_factory=list)
     observations: list[ScanRecord] = field(default_factory=list)
     checklists: list[Checklist] = field(default_factory=list)  # not evidence (audit_checklists)
+    notes: list[str] = field(default_factory=list)  # what the walk skipped (symlinks out, ...)
+
+    @property
+    def only_notes(self) -> bool:
+        """True when nothing but notes was gathered (e.g. the top of ``--host-per-dir``)."""
+        return not (
+            self.values or self.facts or self.errors or self.observations or self.checklists
+        )
 
     @property
     def only_checklists(self) -> bool:
@@ -54,12 +62,15 @@ class HostEvidence:
         if result.facts is not None:
             self.facts.append(result.facts)
         self.errors.extend(result.errors)
+        self.notes.extend(result.notes)
 
 
-def gather_paths(paths: Sequence[Path], host: str | None) -> dict[str, HostEvidence]:
+def gather_paths(
+    paths: Sequence[Path], host: str | None, *, host_per_dir: bool = False
+) -> dict[str, HostEvidence]:
     """Evidence per host from files and directories, hosts in first-seen order."""
     out: dict[str, HostEvidence] = {}
-    for name, result in collect_paths(paths, host):
+    for name, result in collect_paths(paths, host, host_per_dir=host_per_dir):
         result, checklists = split_checklists(result)
         ev = out.setdefault(name, HostEvidence(name))
         ev.add(result)
@@ -142,4 +153,5 @@ def merge_hosts(*groups: Mapping[str, HostEvidence]) -> dict[str, HostEvidence]:
             into.errors.extend(ev.errors)
             into.observations.extend(ev.observations)
             into.checklists.extend(ev.checklists)
+            into.notes.extend(ev.notes)
     return out

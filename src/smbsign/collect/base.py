@@ -24,6 +24,7 @@ class CollectResult:
     values: tuple[SettingValue, ...] = ()
     facts: HostFacts | None = None  # facts found in the evidence (build, edition, role, ...)
     errors: tuple[CollectError, ...] = ()
+    notes: tuple[str, ...] = ()  # what was left out and why (e.g. a symlink out of the tree)
 
 
 class Collector(Protocol):

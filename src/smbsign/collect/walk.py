@@ -14,7 +14,7 @@ import errno
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 
@@ -42,6 +42,8 @@ COLLECTORS: tuple[ModuleType, ...] = (
     smbconf,
 )
 MAX_DEPTH = 16
+#: Skipped entries listed one by one in a walk's notes; the rest are counted.
+MAX_SKIP_NOTES = 10
 MAX_FILE_BYTES = 16 * 2**20
 
 
@@ -124,31 +126,97 @@ def _rehost(result: CollectResult, host: str) -> CollectResult:
         values=tuple(replace(v, host=host) for v in result.values),
         facts=replace(result.facts, host=host) if result.facts else None,
         errors=tuple(replace(e, host=host) for e in result.errors),
+        notes=result.notes,
     )
 
 
-def _walk(root: Path, depth: int, seen: set[tuple[int, int]]) -> Iterator[Path]:
-    """Files under ``root`` in sorted order; bounded depth, no symlink loops, no dotfiles."""
+@dataclass
+class _Walk:
+    """State of one walk: the resolved root it must not leave, what was seen and skipped."""
+
+    root: Path
+    seen: set[tuple[int, int]] = field(default_factory=set)
+    skipped: list[str] = field(default_factory=list)
+
+    def skip(self, path: str, why: str) -> None:
+        self.skipped.append(f"{path}: {why}")
+
+    def inside(self, target: Path) -> bool:
+        return target == self.root or self.root in target.parents
+
+    def notes(self) -> tuple[str, ...]:
+        """At most :data:`MAX_SKIP_NOTES` skipped entries, then how many more."""
+        shown = [f"skipped {s}" for s in self.skipped[:MAX_SKIP_NOTES]]
+        more = len(self.skipped) - MAX_SKIP_NOTES
+        if more > 0:
+            shown.append(f"and {more} more entries skipped under {self.root}")
+        return tuple(shown)
+
+
+def _link_target(entry: os.DirEntry[str], walk: _Walk) -> Path | None:
+    """The file a symlink names when it is a file inside the root, else None (noted)."""
     try:
-        st = root.stat()
-        entries = sorted(os.scandir(root), key=lambda e: e.name)
-    except OSError:
-        return
-    if (st.st_dev, st.st_ino) in seen:
-        return
-    seen.add((st.st_dev, st.st_ino))
+        target = Path(os.path.realpath(entry.path, strict=False))
+    except (OSError, RuntimeError, ValueError):
+        walk.skip(entry.path, "symlink that cannot be resolved")
+        return None
+    if not walk.inside(target):
+        walk.skip(entry.path, f"symlink to {target}, outside {walk.root}: not followed")
+        return None
+    if target.is_dir():
+        walk.skip(entry.path, "symlink to a directory (not followed; walked where it is)")
+        return None
+    return Path(entry.path)  # a broken link inside the root is reported by :func:`_read`
+
+
+def _entries(entries: Iterable[os.DirEntry[str]]) -> Iterator[tuple[os.DirEntry[str], bool, bool]]:
+    """``(entry, is_symlink, is_real_directory)`` of entries not starting with ``.``."""
     for entry in entries:
         if entry.name.startswith("."):
             continue
         try:
-            is_dir = entry.is_dir()
+            is_link = entry.is_symlink()
+            yield entry, is_link, not is_link and entry.is_dir(follow_symlinks=False)
         except OSError:
             continue
+
+
+def _walk(directory: Path, depth: int, walk: _Walk) -> Iterator[Path]:
+    """Files under ``directory`` in sorted order, never outside ``walk.root``.
+
+    Directory symlinks are never followed (a target inside the root is walked where it lies;
+    one outside is not evidence of this host); a file symlink is read only when it resolves
+    inside the root, and every file once (by device and inode). Depth is bounded; names
+    starting with ``.`` are skipped.
+    """
+    try:
+        st = directory.stat()
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return
+    if (st.st_dev, st.st_ino) in walk.seen:
+        return
+    walk.seen.add((st.st_dev, st.st_ino))
+    for entry, is_link, is_dir in _entries(entries):
         if is_dir:
             if depth < MAX_DEPTH:
-                yield from _walk(Path(entry.path), depth + 1, seen)
-        else:  # special files and broken links too: :func:`_read` reports them
-            yield Path(entry.path)
+                yield from _walk(Path(entry.path), depth + 1, walk)
+            else:
+                walk.skip(entry.path, f"deeper than {MAX_DEPTH} levels")
+            continue
+        path = _link_target(entry, walk) if is_link else Path(entry.path)
+        if path is None:
+            continue
+        try:
+            fst = path.stat()
+        except OSError:  # broken link, vanished file: :func:`_read` reports it
+            yield path
+            continue
+        if stat.S_ISREG(fst.st_mode):
+            if (fst.st_dev, fst.st_ino) in walk.seen:
+                continue  # the same file under a second name (a link inside the root)
+            walk.seen.add((fst.st_dev, fst.st_ino))
+        yield path  # special files too: :func:`_read` reports them
 
 
 def _file_results(
@@ -163,25 +231,66 @@ def _file_results(
     return parts
 
 
-def collect_paths(paths: Iterable[Path], host: str | None) -> Iterator[tuple[str, CollectResult]]:
-    """``(host, result)`` for every evidence file named or found under a named directory."""
-    seen: set[tuple[int, int]] = set()
+def _collect_dir(
+    arg: Path, root: Path, derived: str, host: str | None
+) -> Iterator[tuple[str, CollectResult]]:
+    """Every file under ``arg`` (resolved ``root``) as evidence of ``host`` or ``derived``."""
+    walk = _Walk(root)
+    found = False
+    for path in _walk(arg, 0, walk):  # paths as given; links checked against ``root``
+        found = True
+        yield from _file_results(path, derived, host)
+    name = host or derived
+    if not found:  # an audit of nothing must not look like a clean audit
+        why = "no evidence file in this directory (names starting with '.' are skipped"
+        why += f"; {len(walk.skipped)} entries skipped: {walk.skipped[0]})" if walk.skipped else ")"
+        yield (name, failed(name, str(arg), "io", why))
+    elif walk.skipped:
+        yield (name, CollectResult(notes=walk.notes()))
+
+
+def _host_dirs(arg: Path, host: str | None) -> Iterator[tuple[str, CollectResult]]:
+    """``--host-per-dir``: each immediate subfolder of ``arg`` is one host named after it;
+    files directly in ``arg`` are single-file evidence (named by their stem)."""
+    root = arg.resolve()
+    walk = _Walk(root)
+    hosts = 0
+    try:
+        entries = sorted(os.scandir(arg), key=lambda e: e.name)
+    except OSError as exc:
+        name = host or root.name or "localhost"
+        yield (name, failed(name, str(arg), "io", f"cannot list: {exc.strerror or exc}"))
+        return
+    for entry, is_link, is_dir in _entries(entries):
+        if is_dir:
+            hosts += 1
+            yield from _collect_dir(Path(entry.path), root / entry.name, entry.name, None)
+            continue
+        path = _link_target(entry, walk) if is_link else Path(entry.path)
+        if path is not None:
+            hosts += 1
+            yield from _file_results(path, path.stem or path.name, None)
+    name = root.name or "localhost"
+    if hosts == 0:
+        yield (name, failed(name, str(arg), "io", "no host folder or evidence file in it"))
+    elif walk.skipped:
+        yield (name, CollectResult(notes=walk.notes()))
+
+
+def collect_paths(
+    paths: Iterable[Path], host: str | None, *, host_per_dir: bool = False
+) -> Iterator[tuple[str, CollectResult]]:
+    """``(host, result)`` for every evidence file named or found under a named directory.
+
+    A directory is walked without leaving it (:func:`_walk`); what was skipped comes back as
+    ``notes`` of a result of its host. With ``host_per_dir`` each immediate subfolder of a
+    directory argument is its own host (``host`` must then be None).
+    """
     for arg in paths:
-        if arg.is_dir():
-            derived = host or arg.resolve().name or "localhost"
-            found = False
-            for path in _walk(arg, 0, seen):
-                found = True
-                yield from _file_results(path, derived, host)
-            if not found:  # an audit of nothing must not look like a clean audit
-                yield (
-                    host or derived,
-                    failed(
-                        host or derived,
-                        str(arg),
-                        "io",
-                        "no evidence file in this directory (names starting with '.' are skipped)",
-                    ),
-                )
+        if arg.is_dir() and host_per_dir:
+            yield from _host_dirs(arg, host)
+        elif arg.is_dir():
+            root = arg.resolve()
+            yield from _collect_dir(arg, root, host or root.name or "localhost", host)
         else:
             yield from _file_results(arg, host or arg.stem or arg.name, host)

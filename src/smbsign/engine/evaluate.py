@@ -25,6 +25,7 @@ from dataclasses import replace
 from smbsign.catalog.defaults import resolve_default
 from smbsign.catalog.schema import Control
 from smbsign.engine.facts import family_of_kinds, infer_os_family
+from smbsign.engine.readings import bound_notes, summarise
 from smbsign.engine.samba import samba_outcome
 from smbsign.engine.smb1 import is_client_control, smb1_state
 from smbsign.engine.types import CatalogLike, Evidence, Outcome, Resolver
@@ -172,7 +173,7 @@ def _finding(control: Control, host: str, out: Outcome) -> Finding:
         title=control.title,
         severity=control.severity,
         weight=control.weight,
-        notes=tuple(dict.fromkeys(n for n in out.notes if n)),
+        notes=bound_notes(tuple(dict.fromkeys(n for n in out.notes if n))),
     )
 
 
@@ -202,7 +203,7 @@ def evaluate_control(control: Control, ev: Evidence) -> Outcome:
     if control.check.wire and out.source is not None and out.source.layer is not Layer.WIRE:
         out = _with_notes(out, *unusable(ev.observations))
     if ev.incomplete and out.status in (Status.PASS, Status.FAIL):
-        missing = ", ".join(ev.incomplete)
+        missing = summarise(ev.incomplete, sep=", ")
         if out.by_default:
             out = Outcome(
                 Status.UNKNOWN,

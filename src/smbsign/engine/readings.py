@@ -32,6 +32,25 @@ from smbsign.textutil import is_decimal
 CONFIG_RANK: dict[Layer, int] = {Layer.MDM: 3, Layer.GPO: 2, Layer.LOCAL: 1, Layer.DEFAULT: 0}
 
 Scalar = int | str | bool | None
+#: Items an explanation lists one by one; the rest are counted (#11 item 19).
+MAX_LISTED = 5
+#: Notes a finding carries one by one; the rest are counted.
+MAX_NOTES = 20
+
+
+def summarise(items: Sequence[str], limit: int = MAX_LISTED, sep: str = "; ") -> str:
+    """``items`` joined, at most ``limit`` of them, then ``and K more``: every list an
+    explanation builds goes through here, so a reason stays short whatever the evidence."""
+    shown = sep.join(items[:limit])
+    more = len(items) - limit
+    return f"{shown}{sep}and {more} more" if more > 0 else shown
+
+
+def bound_notes(notes: Sequence[str], limit: int = MAX_NOTES) -> tuple[str, ...]:
+    """At most ``limit`` notes, the last one counting those left out."""
+    if len(notes) <= limit:
+        return tuple(notes)
+    return (*notes[: limit - 1], f"and {len(notes) - limit + 1} more notes like these")
 
 
 def canonical_setting(setting: str) -> str:
@@ -231,9 +250,12 @@ def _top_of_slot(readings: Sequence[Reading]) -> tuple[Reading | None, str, list
     if len({f.same_as for f in finals}) > 1:
         verdicts = {None if f.deleted else f.passes for f in finals}
         if len(verdicts) > 1:
-            listed = "; ".join(
-                f"{describe_source(f.source)} {'deletes it' if f.deleted else f'sets {f.observed}'}"
-                for f in finals
+            listed = summarise(
+                [
+                    f"{describe_source(f.source)} "
+                    f"{'deletes it' if f.deleted else f'sets {f.observed}'}"
+                    for f in finals
+                ]
             )
             conflict = (
                 f"sources of the same layer disagree and their order cannot be known from "
