@@ -134,6 +134,8 @@ class ZmapCsv(_LineParser):
     def _line(self, where: str, line: bytes) -> list[Item]:
         cells = [c.strip() for c in _decode(where, line).split(",")]
         if self._col is None:
+            if "saddr" not in cells:
+                raise UsageError(f"{where}: zmap CSV header without a saddr column")
             self._col = cells.index("saddr")
             return []
         if len(cells) <= self._col:
@@ -162,7 +164,7 @@ class NmapXml:
                     self._root.clear()  # drop the host just read: flat memory
                     if item is not None:
                         yield item
-        except ET.ParseError as exc:
+        except (ET.ParseError, LookupError) as exc:
             raise UsageError(f"{self._path}: malformed nmap XML: {exc}") from None
 
     def _host(self, host: ET.Element) -> Item | None:
@@ -200,14 +202,14 @@ class NmapXml:
     def feed(self, chunk: bytes) -> list[Item]:
         try:
             self._parser.feed(chunk)
-        except ET.ParseError as exc:
+        except (ET.ParseError, LookupError) as exc:
             raise UsageError(f"{self._path}: malformed nmap XML: {exc}") from None
         return list(self._events())
 
     def close(self) -> list[Item]:
         try:
             self._parser.close()
-        except ET.ParseError as exc:
+        except (ET.ParseError, LookupError) as exc:
             raise UsageError(f"{self._path}: truncated or malformed nmap XML: {exc}") from None
         out = list(self._events())
         if self._root is None:

@@ -116,7 +116,7 @@ def _check_scope(spec: str, scope: str) -> None:
         return
     try:
         socket.if_nametoindex(scope)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         raise _bad(spec, f"no network interface named {scope!r}") from None
 
 
