@@ -267,3 +267,54 @@ def test_include_bigger_than_the_limit_is_an_error(tmp_path, monkeypatch):
     assert [e.message for e in result.errors] == [
         "line 2: include 'big.conf' cannot be read: file too large"
     ]
+
+
+# ---------------------------------------------------------------- #11 item 12: offline testparm
+
+
+@needs_testparm
+def test_offline_smbconf_is_cross_checked_with_testparm(tmp_path):
+    """testparm's complaints about an offline smb.conf become notes of its result."""
+    conf = tmp_path / "smb.conf"
+    conf.write_text(
+        "[global]\n\tworkgroup = LAB\n\tserver signing = mandatory\n\tbogus parameter = 1\n"
+        "\tbell\x07name = 2\n"
+    )
+    result = collect_file(conf, "h")
+    notes = " | ".join(result.notes)
+    assert "Unknown parameter" in notes and "bogus parameter" in notes, result.notes
+    assert "\x07" not in notes  # control characters from the file never reach a terminal
+    assert result.values  # the collector's own reading is unchanged
+
+
+@needs_testparm
+def test_offline_testparm_never_reads_includes_of_an_untrusted_file(tmp_path):
+    secret = tmp_path / "secret.conf"
+    secret.write_text("[global]\n\thunter2-not-a-parameter = x\n")
+    conf = tmp_path / "evidence" / "smb.conf"
+    conf.parent.mkdir()
+    conf.write_text(f"[global]\n\tconfig file = {secret}\n\tinclude = {secret}\n")
+    notes = " | ".join(testparm.offline_notes(conf.read_bytes()))
+    assert "hunter2" not in notes, notes
+    assert "2 lines" in notes and "include" in notes
+
+
+def test_offline_testparm_missing_is_said(monkeypatch):
+    monkeypatch.setattr(testparm, "find_testparm", lambda: None)
+    notes = testparm.offline_notes(b"[global]\n\tworkgroup = LAB\n")
+    assert notes and "not installed" in notes[0]
+
+
+@needs_testparm
+def test_offline_testparm_notes_are_bounded(tmp_path):
+    conf = tmp_path / "smb.conf"
+    conf.write_text("[global]\n" + "".join(f"\tunknown{i} = 1\n" for i in range(200)))
+    notes = testparm.offline_notes(conf.read_bytes())
+    assert len(notes) <= testparm.MAX_LINT_NOTES + 1
+    assert "more" in notes[-1]
+
+
+@needs_testparm
+def test_offline_testparm_rejection_is_a_note(tmp_path):
+    notes = testparm.offline_notes(b"[global]\n\tserver signing = wibble\n")
+    assert any("wibble" in n for n in notes) and any("would not load" in n for n in notes)

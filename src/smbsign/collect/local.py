@@ -56,7 +56,7 @@ def collect_local(
     if conf is None or not conf.exists():
         where = str(conf or DEFAULT_CONF)
         return failed(name, where, smbconf.KIND, "no Samba configuration found on this machine")
-    offline = collect_file(conf, name)
+    offline = collect_file(conf, name, lint=False)  # testparm runs on it just below
     effective = testparm.effective_samba(conf, name)
     facts = effective.facts or offline.facts
     if facts is not None and offline.facts is not None and effective.facts is not None:

@@ -167,7 +167,7 @@ class _State:
         self.errors.append(CollectError(self.host, path, self.kind, message))
 
 
-def _lines(text: str) -> list[tuple[int, str]]:
+def logical_lines(text: str) -> list[tuple[int, str]]:
     """Logical lines: a trailing ``\\`` joins the next line (its indentation dropped)."""
     out: list[tuple[int, str]] = []
     buf: list[str] = []
@@ -189,7 +189,7 @@ def _lines(text: str) -> list[tuple[int, str]]:
 
 def _parse(state: _State, text: str, path: str, depth: int) -> None:
     in_global = True
-    for number, line in _lines(text):
+    for number, line in logical_lines(text):
         where = f"line {number}"
         if not line or line[0] in ";#":
             continue

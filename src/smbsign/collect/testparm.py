@@ -15,11 +15,13 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 from smbsign.collect import smbconf
-from smbsign.collect.base import CollectResult, failed
+from smbsign.collect.base import CollectResult, decode_text, failed
+from smbsign.errors import ParseError
 from smbsign.model import Layer, Provenance
 
 KIND = "testparm"
@@ -88,3 +90,103 @@ def effective_samba(conf_path: Path, host: str, *, testparm: str | None = None) 
         facts = replace(facts, samba_version=version, sources=(f"testparm {path}",))
     errors = tuple(replace(e, kind=KIND) for e in parsed.errors)
     return CollectResult(values=values, facts=facts, errors=errors)
+
+
+# ------------------------------------------------------------- offline files (#11 item 12)
+
+#: Parameters that make testparm read another file or store of *this* machine; an offline
+#: file's copy given to testparm has them commented out (smb.conf(5) include, config file,
+#: config backend).
+_READS_ELSEWHERE = frozenset({"include", "config file", "config backend"})
+LINT_TIMEOUT_S = 10.0
+MAX_LINT_NOTES = 10
+_STDERR_LIMIT = 64 * 1024
+_CHATTER = (
+    "Load smb config files from",
+    "Loaded services file OK",
+    "Weak crypto is allowed",
+    "Server role:",
+    "Press enter",
+)
+
+
+def _without_other_files(data: bytes) -> tuple[str, int]:
+    """The file as testparm may read it: logical lines, those that name other files
+    commented out; and how many were. Raises :class:`ParseError` when it is not text."""
+    out: list[str] = []
+    dropped = 0
+    for number, line in smbconf.logical_lines(decode_text(data)):
+        name, sep, _ = line.partition("=")
+        if sep and line[:1] not in ";#" and smbconf.canonical_name(name) in _READS_ELSEWHERE:
+            out.append(f"# line {number}: not given to testparm")
+            dropped += 1
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n", dropped
+
+
+def _printable(line: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in line.strip())[:200]
+
+
+def offline_notes(data: bytes, *, exe: str | None = None) -> tuple[str, ...]:
+    """What the real ``testparm -s`` says of an offline smb.conf, as notes (never raises).
+
+    The file is a copy in a private temporary directory without its ``include``, ``config
+    file`` and ``config backend`` lines (they would read files of this machine, not of the
+    audited host, and an untrusted file must not make testparm read them); testparm only
+    reads. Its standard error is kept (at most 64 KiB, :data:`MAX_LINT_NOTES` lines, control
+    characters replaced), its standard output (the dump) is discarded; it runs at most
+    :data:`LINT_TIMEOUT_S` seconds. The values stay those of the smb.conf reader: testparm on
+    this machine does not know the audited host's Samba version or files.
+    """
+    exe = exe or find_testparm()
+    if exe is None:
+        return ("not cross-checked with testparm (not installed; install samba-common-bin)",)
+    try:
+        text, dropped = _without_other_files(data)
+    except ParseError:
+        return ()  # the collector reports a file that is not text
+    notes: list[str] = []
+    if dropped:
+        notes.append(
+            f"testparm was run without {dropped} line{'s' if dropped > 1 else ''} of include / "
+            "config file / config backend (they name files of the audited host, not of this "
+            "machine)"
+        )
+    with tempfile.TemporaryDirectory(prefix="smbsign-testparm-") as tmp:
+        conf = Path(tmp) / "smb.conf"
+        conf.write_text(text, encoding="utf-8")
+        err_path = Path(tmp) / "stderr"
+        try:
+            with err_path.open("wb") as err:
+                proc = subprocess.run(
+                    [exe, "-s", str(conf)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    timeout=LINT_TIMEOUT_S,
+                    check=False,
+                    cwd=tmp,
+                    env={**os.environ, "LC_ALL": "C"},
+                )
+        except subprocess.TimeoutExpired:
+            return (*notes, f"testparm did not finish in {LINT_TIMEOUT_S:.0f} s: not cross-checked")
+        except OSError as exc:
+            return (*notes, f"testparm could not run ({exc.strerror or exc}): not cross-checked")
+        with err_path.open("rb") as err:
+            stderr = err.read(_STDERR_LIMIT).decode("utf-8", "replace")
+    said = [
+        _printable(ln)
+        for ln in stderr.splitlines()
+        if ln.strip() and not ln.strip().startswith(_CHATTER)
+    ]
+    notes += [f"testparm: {ln}" for ln in said[:MAX_LINT_NOTES]]
+    if len(said) > MAX_LINT_NOTES:
+        notes.append(f"and {len(said) - MAX_LINT_NOTES} more testparm messages")
+    if proc.returncode != 0:
+        notes.append(
+            f"testparm on this machine would not load this file (exit {proc.returncode}); "
+            "smbd of the same version would refuse it"
+        )
+    return tuple(notes)

@@ -26,6 +26,7 @@ from smbsign.collect import (
     registrypol,
     secedit,
     smbconf,
+    testparm,
     winreg_local,
 )
 from smbsign.collect.base import CollectResult, failed
@@ -93,24 +94,32 @@ def _read(path: Path, host: str, max_bytes: int) -> bytes | CollectResult:
         return failed(host, str(path), "io", f"cannot read: {exc.strerror or exc}")
 
 
-def _dispatch(data: bytes, path: Path, host: str) -> list[tuple[str, CollectResult]]:
+def _dispatch(
+    data: bytes, path: Path, host: str, *, lint: bool = True
+) -> list[tuple[str, CollectResult]]:
     module = sniff_kind(data, path.name)
     if module is None:
         return [(host, failed(host, str(path), "unknown", "unrecognised evidence file type"))]
     if module is pwsh_json:
         return pwsh_json.collect_hosts(data, str(path), host)
     if module is smbconf:
-        return [(host, smbconf.collect(data, str(path), host, loader=disk_loader))]
+        conf = smbconf.collect(data, str(path), host, loader=disk_loader)
+        if lint:  # offline evidence: what the real testparm says of it becomes notes
+            conf = replace(conf, notes=conf.notes + testparm.offline_notes(data))
+        return [(host, conf)]
     result: CollectResult = module.collect(data, str(path), host)
     return [(host, result)]
 
 
-def collect_file(path: Path, host: str, *, max_bytes: int = MAX_FILE_BYTES) -> CollectResult:
-    """Read, recognise and collect one file; never raises."""
+def collect_file(
+    path: Path, host: str, *, max_bytes: int = MAX_FILE_BYTES, lint: bool = True
+) -> CollectResult:
+    """Read, recognise and collect one file; never raises. ``lint``: cross-check an
+    smb.conf with the real testparm (:func:`smbsign.collect.testparm.offline_notes`)."""
     data = _read(path, host, max_bytes)
     if isinstance(data, CollectResult):
         return data
-    parts = _dispatch(data, path, host)
+    parts = _dispatch(data, path, host, lint=lint)
     if len(parts) == 1:
         return parts[0][1]
     facts = [r.facts for _, r in parts if r.facts is not None]
@@ -118,6 +127,7 @@ def collect_file(path: Path, host: str, *, max_bytes: int = MAX_FILE_BYTES) -> C
         values=tuple(v for _, r in parts for v in r.values),
         facts=facts[0] if len(facts) == 1 else None,
         errors=tuple(e for _, r in parts for e in r.errors),
+        notes=tuple(n for _, r in parts for n in r.notes),
     )
 
 
