@@ -201,3 +201,99 @@ def test_single_formats_cover_every_format() -> None:
     from smbsign.remediate.render import FORMATS
 
     assert {f for f, _, _ in SINGLE_FORMATS} == set(FORMATS)
+
+
+def _scan_records() -> list[object]:
+    """Real scan records: two relayable hosts (one offers SMB1 unsigned), one that requires
+    signing, one answered but undetermined, one error and one closed port."""
+    from smbsign.model import (
+        ScanRecord,
+        ScanStatus,
+        Smb1Observation,
+        Smb1Signing,
+        Smb2Observation,
+    )
+
+    no1 = Smb1Observation(offered=False, reason="dialect index 0xFFFF")
+    none1 = Smb1Observation(offered=None)
+    smb2 = Smb2Observation(dialect="3.1.1", dialect_revision=0x311, security_mode=0x01)
+    req2 = Smb2Observation(dialect="3.1.1", dialect_revision=0x311, security_mode=0x03)
+    smb1 = Smb1Observation(offered=True, signing=Smb1Signing.DISABLED, security_mode=0x03)
+    ok, err, closed = ScanStatus.OK, ScanStatus.ERROR, ScanStatus.CLOSED
+    return [
+        ScanRecord("192.0.2.10", 445, ok, False, no1, smb2, "signing not required"),
+        ScanRecord("2001:db8::2", 445, ok, False, smb1, req2, "SMB1 unsigned"),
+        ScanRecord("192.0.2.2", 445, ok, True, no1, req2, "signing required"),
+        ScanRecord("192.0.2.3", 445, ok, None, none1, None, "undetermined"),
+        ScanRecord("192.0.2.4", 445, err, None, none1, None, "protocol_error: x"),
+        ScanRecord("192.0.2.5", 445, closed, None, none1, None, "closed: refused"),
+    ]
+
+
+@pytest.fixture
+def scan_output(tmp_path: Path) -> dict[str, Path]:
+    """`smbsign scan --format json` and `--format jsonl` output, written by the scan writers."""
+    import io
+
+    from smbsign.scan.output import JsonlWriter, JsonWriter, Tally
+
+    out = {}
+    for fmt, cls in (("json", JsonWriter), ("jsonl", JsonlWriter)):
+        buf = io.StringIO()
+        writer = cls(buf)
+        tally = Tally()
+        for rec in _scan_records():
+            writer.write(rec)  # type: ignore[arg-type]
+            tally.add(rec)  # type: ignore[arg-type]
+        writer.close(tally.summary(complete=True))
+        out[fmt] = tmp_path / f"scan.{fmt}"
+        out[fmt].write_text(buf.getvalue())
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_fix_from_scan_records_plans_server_signing_for_relayable_hosts(
+    scan_output: dict[str, Path], tmp_path: Path, fmt: str
+) -> None:
+    """#11 item 20: scan output is a valid --from; relayable hosts by address, SMB1 unsigned
+    -> smb1-server-disabled, unknown/error hosts counted in a note, OS not guessed."""
+    out = tmp_path / f"out-{fmt}"
+    proc = run("fix", "--from", str(scan_output[fmt]), "--format", "reg", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "change   smb-server-signing-required: " in proc.stdout
+    assert "[192.0.2.10, 2001:db8::2]" in proc.stdout
+    assert "change   smb1-server-disabled: " in proc.stdout and "[2001:db8::2]" in proc.stdout
+    assert "(stage default, from scan records" in proc.stdout
+    assert "1 with signing unknown" in proc.stdout and "1 with an error" in proc.stdout
+    assert "not whether it runs Windows or Samba" in proc.stdout
+    assert "192.0.2.2" not in proc.stdout  # already requires signing
+    plan = json.loads((out / "plan.json").read_text())
+    hosts = {c["control"]: c["hosts"] for c in plan["changes"]}
+    assert hosts == {
+        "smb-server-signing-required": ["192.0.2.10", "2001:db8::2"],
+        "smb1-server-disabled": ["2001:db8::2"],
+    }
+    assert any("signing unknown" in n for n in plan["notes"])
+    samba = run("fix", "--from", str(scan_output[fmt]), "--target", "samba")
+    assert samba.returncode == 0 and "change   smb-server-signing-required" in samba.stdout
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"kind": "smbsign.scan", "records": [{"target": "h"}]}',
+        b'{"target":"a\\u001b[2J","port":445,"status":"ok","signing_required":false,'
+        b'"relayable":true,"smb1":{"offered":false},"smb2":null}\n',
+        b'{"target":"a","port":445,"status":"closed","signing_required":null,'
+        b'"relayable":true,"smb1":{"offered":false},"smb2":null}\n',
+        b'{"target":"a","port":445,"status":"ok","signing_required":"no",'
+        b'"relayable":false,"smb1":{"offered":false},"smb2":null}\n',
+    ],
+)
+def test_malformed_scan_records_are_a_usage_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "scan.jsonl"
+    path.write_bytes(content)
+    proc = run("fix", "--from", str(path))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "scan record" in lines[0] and "\x1b" not in lines[0], lines

@@ -150,3 +150,22 @@ def test_plan_dict_is_json_ready() -> None:
     assert data["changes"][0]["samba"] == [
         {"parameter": "server signing", "value": "mandatory", "section": "global"}
     ]
+
+
+def test_scan_findings_name_hosts_by_address_once_per_host() -> None:
+    """#11 item 20: 445 and 139 of one host are one host; another port is kept in the name."""
+    from smbsign.model import ScanRecord, ScanStatus, Smb1Observation, Smb2Observation
+    from smbsign.remediate.plan import scan_findings
+
+    smb2 = Smb2Observation(dialect="3.0", dialect_revision=0x300, security_mode=0x01)
+    no1 = Smb1Observation(offered=False)
+    ok = ScanStatus.OK
+    recs = [
+        ScanRecord("192.0.2.7", 445, ok, False, no1, smb2),
+        ScanRecord("192.0.2.7", 139, ok, False, no1, smb2, transport="netbios"),
+        ScanRecord("2001:db8::7", 4450, ok, False, no1, smb2),
+    ]
+    findings, notes = scan_findings(recs, TargetKind.SAMBA)
+    assert [f["host"] for f in findings] == ["192.0.2.7", "[2001:db8::7]:4450"]
+    assert {f["control"] for f in findings} == {"smb-server-signing-required"}
+    assert "signing not required on 2" in notes[0] and "--target samba" in notes[-1]

@@ -25,14 +25,22 @@ from smbsign.errors import ParseError, RemediationError, UsageError
 from smbsign.remediate.apply.base import apply_safely
 from smbsign.remediate.apply.samba import SambaApplier, SambaOptions, rollback_samba
 from smbsign.remediate.findings import MAX_BYTES as FINDINGS_MAX_BYTES
-from smbsign.remediate.findings import parse_findings
-from smbsign.remediate.plan import Plan, Stage, TargetKind, build_plan, plan_to_dict
+from smbsign.remediate.findings import parse_fix_input
+from smbsign.remediate.plan import (
+    Plan,
+    Stage,
+    TargetKind,
+    build_plan,
+    plan_to_dict,
+    scan_findings,
+)
 from smbsign.remediate.render import FORMATS, FrameworkRef, RenderContext, formats_for
 from smbsign.remediate.render.regfile import UNDO_FILE, render_undo
 from smbsign.remediate.snapshot import KIND_SAMBA, KIND_WINDOWS, SnapshotStore
 from smbsign.textutil import is_decimal
 
 FORMAT_CHOICES = [*FORMATS, "all"]
+_HOSTS_SHOWN = 20  # hosts listed per change on the terminal; plan.json has them all
 
 
 def _context(catalog: Catalog, repository: str) -> RenderContext:
@@ -62,16 +70,23 @@ def _address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _load_findings(path: Path) -> list[dict[str, object]]:
+def _load_findings(
+    path: Path, kind: TargetKind
+) -> tuple[list[dict[str, str]] | list[dict[str, object]], list[str], str]:
+    """Findings, plan notes and the source label of ``--from`` (audit findings or scan records)."""
     try:
         with path.open("rb") as fh:
-            data = fh.read(FINDINGS_MAX_BYTES + 1)  # bounded: parse_findings refuses more
+            data = fh.read(FINDINGS_MAX_BYTES + 1)  # bounded: parse_fix_input refuses more
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
-        return parse_findings(data, str(path))
+        got = parse_fix_input(data, str(path))
     except ParseError as exc:
         raise UsageError(str(exc)) from None
+    if got.records is not None:
+        findings, notes = scan_findings(got.records, kind)
+        return findings, notes, f"scan records {path}"
+    return list(got.findings), [], f"findings {path}"
 
 
 def _echo_plan(plan: Plan) -> None:
@@ -81,12 +96,17 @@ def _echo_plan(plan: Plan) -> None:
         f"{len(plan.changes)} change(s)"
     )
     for ch in plan.changes:
-        hosts = f"  [{', '.join(ch.hosts)}]" if ch.hosts else ""
+        shown = ", ".join(ch.hosts[:_HOSTS_SHOWN])
+        extra = len(ch.hosts) - _HOSTS_SHOWN
+        more = f", ... and {extra} more" if extra > 0 else ""
+        hosts = f"  [{shown}{more}]" if ch.hosts else ""
         typer.echo(f"  change   {ch.id}: {ch.control.title}{hosts}")
     for imp in plan.impacts:
         typer.echo(f"  impact   {imp.control} ({imp.topic}): {' '.join(imp.text.split())}")
     for sk in plan.skipped:
         typer.echo(f"  skipped  {sk.control}: {sk.reason}")
+    for note in plan.notes:
+        typer.echo(f"  note     {note}")
 
 
 def _write_formats(
@@ -157,7 +177,9 @@ def fix(
     from_: Annotated[
         Path | None,
         typer.Option(
-            "--from", help="Findings of `smbsign audit` (JSON or JSONL); fix what failed."
+            "--from",
+            help="Findings of `smbsign audit`, or `smbsign scan` records (JSON or JSONL); "
+            "fix what failed.",
         ),
     ] = None,
     controls: Annotated[
@@ -260,14 +282,15 @@ def fix(
     ids = [c.strip() for c in controls.split(",") if c.strip()] if controls is not None else None
     if ids is not None and not ids:
         raise UsageError("--controls is empty: give control ids (see `smbsign controls`)")
-    findings = _load_findings(from_) if from_ is not None else None
+    findings, notes, source = _load_findings(from_, kind) if from_ else (None, [], "controls")
     plan = build_plan(
         list(catalog.controls.values()),
         kind,
         stage=stage,
         control_ids=ids,
         findings=findings,
-        source=f"findings {from_}" if from_ else "controls",
+        source=source,
+        notes=notes,
     )
     _echo_plan(plan)
     if names and output is not None:

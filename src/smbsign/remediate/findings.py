@@ -1,20 +1,69 @@
-"""Read the findings ``smbsign fix --from`` takes (pure: bytes in, finding dicts out).
+"""Read what ``smbsign fix --from`` takes (pure: bytes in, findings or scan records out).
 
 Accepted (docs/fix.md): the JSON of ``smbsign audit --format json``
 (``{"schema_version", "findings": [...]}``, also a report JSON, which has the same key), a bare
 JSON list of findings, and JSON Lines - one finding a line (``audit --format jsonl``) or the
 report's typed lines, of which only ``"type": "finding"`` ones are used. A finding needs
 ``control`` and ``status``; anything else is a :class:`ParseError` with the line or index.
+
+Scan output is accepted too (:func:`parse_fix_input`): ``smbsign scan --format json``
+(``{"kind": "smbsign.scan", "records": [...]}``, or a report JSON whose ``findings`` is empty),
+a JSON list of records, ``scan --format jsonl`` lines and the report's ``"type": "record"``
+lines. Records are rebuilt with :func:`smbsign.report.decode.scan_record_from_dict`
+(``relayable`` is recomputed, and a file whose ``relayable`` disagrees is refused); a target
+that is not a printable address or name is refused, since it is echoed to the terminal.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from smbsign.errors import ParseError
+from smbsign.model import ScanRecord
+from smbsign.report.decode import scan_record_from_dict
 
 MAX_BYTES = 256 * 2**20
+MAX_TARGET = 300  # a DNS name is at most 253 characters; an IPv6 address with %scope fits
+
+
+@dataclass(frozen=True, slots=True)
+class FixInput:
+    """What ``--from`` held: audit findings, or scan records (``records`` is not None)."""
+
+    findings: tuple[dict[str, Any], ...] = ()
+    records: tuple[ScanRecord, ...] | None = None
+
+
+def _is_record(item: Any) -> bool:
+    return isinstance(item, dict) and "control" not in item and "relayable" in item
+
+
+def _record(item: Any, where: str) -> ScanRecord:
+    """One scan record (docs/schema.md), checked beyond what the decoder checks."""
+    if not isinstance(item, dict):
+        raise ParseError("not a scan record (a JSON object)", where=where)
+    try:
+        rec = scan_record_from_dict(item)
+    except ParseError:
+        raise ParseError(
+            "not a scan record (needs target, port, status, signing_required, smb1)", where=where
+        ) from None
+    target = rec.target
+    if not target or len(target) > MAX_TARGET or not all(c.isprintable() for c in target):
+        raise ParseError("scan record with a target that is not an address", where=where)
+    if " " in target or not 0 < rec.port < 65536:
+        raise ParseError("scan record with a bad target or port", where=where)
+    if item.get("signing_required") not in (True, False, None) or item["smb1"].get(
+        "offered"
+    ) not in (True, False, None):
+        raise ParseError("scan record with a non-boolean signing field", where=where)
+    if item.get("relayable") is not rec.relayable:
+        raise ParseError(
+            "inconsistent scan record (relayable disagrees with status and signing)", where=where
+        )
+    return rec
 
 
 def _check(item: Any, where: str) -> dict[str, Any]:
@@ -28,6 +77,15 @@ def _check(item: Any, where: str) -> dict[str, Any]:
 
 
 def parse_findings(data: bytes, name: str = "findings") -> list[dict[str, Any]]:
+    """Audit findings only (scan records are a :class:`ParseError`)."""
+    got = parse_fix_input(data, name)
+    if got.records is not None:
+        raise ParseError("scan records, not findings", where=name)
+    return list(got.findings)
+
+
+def parse_fix_input(data: bytes, name: str = "findings") -> FixInput:
+    """Findings or scan records, whichever the file holds (see the module docstring)."""
     if len(data) > MAX_BYTES:
         raise ParseError(f"larger than {MAX_BYTES // 2**20} MiB", where=name)
     try:
@@ -43,14 +101,22 @@ def parse_findings(data: bytes, name: str = "findings") -> list[dict[str, Any]]:
         doc = None
     except RecursionError:  # hostile nesting: json gives up before the stack does
         raise ParseError("JSON nested too deeply", where=name) from None
+    if isinstance(doc, dict) and _is_record(doc):  # one line of `scan --format jsonl`
+        return FixInput(records=(_record(doc, f"{name}: line 1"),))
     if isinstance(doc, dict):
-        items = doc.get("findings")
+        items, records = doc.get("findings"), doc.get("records")
+        if isinstance(records, list) and not items:
+            recs = (_record(r, f"{name}: records[{i}]") for i, r in enumerate(records))
+            return FixInput(records=tuple(recs))
         if not isinstance(items, list):
-            raise ParseError("JSON object without a 'findings' list", where=name)
-        return [_check(f, f"{name}: findings[{i}]") for i, f in enumerate(items)]
+            raise ParseError("JSON object without a 'findings' or 'records' list", where=name)
+        return FixInput(tuple(_check(f, f"{name}: findings[{i}]") for i, f in enumerate(items)))
     if isinstance(doc, list):
-        return [_check(f, f"{name}: [{i}]") for i, f in enumerate(doc)]
-    out = []
+        if doc and _is_record(doc[0]):
+            return FixInput(records=tuple(_record(r, f"{name}: [{i}]") for i, r in enumerate(doc)))
+        return FixInput(tuple(_check(f, f"{name}: [{i}]") for i, f in enumerate(doc)))
+    out: list[dict[str, Any]] = []
+    scan: list[ScanRecord] = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -60,9 +126,19 @@ def parse_findings(data: bytes, name: str = "findings") -> list[dict[str, Any]]:
             raise ParseError(f"invalid JSON ({exc.msg})", where=f"{name}: line {number}") from None
         except RecursionError:
             raise ParseError("JSON nested too deeply", where=f"{name}: line {number}") from None
+        where = f"{name}: line {number}"
         if isinstance(obj, dict) and "type" in obj:
-            if obj["type"] != "finding":
+            if obj["type"] not in ("finding", "record"):
                 continue
+            kind = obj["type"]
             obj = {k: v for k, v in obj.items() if k not in ("type", "run_id")}
-        out.append(_check(obj, f"{name}: line {number}"))
-    return out
+            if kind == "record":
+                scan.append(_record(obj, where))
+                continue
+        elif _is_record(obj):
+            scan.append(_record(obj, where))
+            continue
+        out.append(_check(obj, where))
+    if scan and not out:
+        return FixInput(records=tuple(scan))
+    return FixInput(tuple(out))
