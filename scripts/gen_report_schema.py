@@ -98,6 +98,7 @@ run_fields = obj(
         "tool_version": {"type": "string"},
         "argv": {"type": "array", "items": {"type": "string"}},
         "summary": {"$ref": "#/$defs/summary"},
+        "complete": {"type": "boolean"},
     }
 )
 score_fields = obj(
@@ -249,6 +250,8 @@ schema = {
                     "a": {"type": "string"},
                     "b": {"type": "string"},
                     "worse": {"type": "boolean"},
+                    "a_complete": {"type": "boolean"},
+                    "b_complete": {"type": "boolean"},
                     **{
                         c: {"type": "array", "items": {"$ref": "#/$defs/change"}}
                         for c in ["regressed", "fixed", "appeared", "vanished", "changed"]

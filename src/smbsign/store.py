@@ -1,8 +1,15 @@
 """History of runs: SQLite by default, PostgreSQL by URL (SQLAlchemy Core, no ORM).
 
 Tables (prefixed ``smbsign_`` so a team's shared database stays tidy): ``runs`` (one row a
-run, summary and redacted argv as JSON text), ``scan_records`` and ``findings`` (one row
-each, the published JSON shape as text plus indexed host / control / status columns).
+run, summary and redacted argv as JSON text, ``complete`` 0 for an interrupted run),
+``scan_records`` and ``findings`` (one row each, the published JSON shape as text plus
+indexed host / control / status columns).
+
+Writers create the tables and add columns that later versions introduced (``complete``:
+an additive ``ALTER TABLE ... ADD COLUMN`` whose default 1 counts older runs as complete).
+Readers (``history``, ``diff``, ``report``) never create or change anything: SQLite is opened
+with ``mode=ro``, PostgreSQL in read-only transactions, and a store that does not exist (no
+file, no tables) is ``StoreMissing``, a usage error.
 
 Default URL: ``sqlite:///<platformdirs.user_data_dir("smbsign")>/history.sqlite``;
 ``$SMBSIGN_DB`` or ``--db URL`` override it. ``postgresql://`` means psycopg 3.
@@ -18,7 +25,9 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -42,6 +51,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     text,
 )
@@ -81,6 +91,10 @@ class RunNotFound(UsageError):
     """No stored run matches the reference the user gave."""
 
 
+class StoreMissing(RunNotFound):
+    """A reader found no store at the URL (no SQLite file, or no smbsign tables in it)."""
+
+
 metadata = MetaData()
 runs_t = Table(
     "smbsign_runs",
@@ -96,6 +110,8 @@ runs_t = Table(
     Column("summary", Text, nullable=False),
     Column("n_records", Integer, nullable=False),
     Column("n_findings", Integer, nullable=False),
+    # Added after store version 1 shipped: writers add it to older stores (default 1).
+    Column("complete", Integer, nullable=False, server_default=text("1")),
 )
 Index("ix_smbsign_runs_kind_seq", runs_t.c.kind, runs_t.c.seq)
 records_t = Table(
@@ -214,8 +230,24 @@ def _sqlite_file(url: URL) -> None:
         raise StoreError(f"cannot create {path}: {exc.strerror}") from None
 
 
-def _engine(url: URL) -> Engine:
+def _sqlite_reader(url: URL) -> Engine:
+    """A read-only engine on an existing SQLite file (``mode=ro``: nothing can be written)."""
+    path = _sqlite_path(url)
+    assert path is not None  # in-memory URLs are refused by _parse_url
+    uri = "file:" + urllib.parse.quote(str(path.absolute())) + "?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+        return conn
+
+    return create_engine("sqlite://", creator=connect)
+
+
+def _engine(url: URL, *, write: bool = True) -> Engine:
     if url.get_backend_name() == "sqlite":
+        if not write:
+            return _sqlite_reader(url)
         _sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_S})
 
@@ -235,29 +267,34 @@ def _engine(url: URL) -> Engine:
 
         return engine
     try:
-        return create_engine(url, pool_pre_ping=False, connect_args={"connect_timeout": 10})
+        engine = create_engine(url, pool_pre_ping=False, connect_args={"connect_timeout": 10})
     except (NoSuchModuleError, ImportError):
         raise UsageError(
             "PostgreSQL support needs psycopg 3: pip install 'smbsign[postgres]'"
         ) from None
+    # Readers run in read-only transactions (PostgreSQL "SET TRANSACTION READ ONLY").
+    return engine if write else engine.execution_options(postgresql_readonly=True)
 
 
 class _NoStore(Exception):
-    """A reader found no SQLite file: there is nothing stored yet (and none is created)."""
+    """A reader found no store (no SQLite file, or no smbsign tables): nothing is created."""
 
 
 @contextmanager
 def _open(url: str | None, *, write: bool = False) -> Iterator[tuple[Engine, URL]]:
-    """Engine for the store; readers never create one (raise ``_NoStore`` instead)."""
+    """Engine for the store; readers never create or change one (``_NoStore`` instead)."""
     raw = resolve_url(url)
     parsed = _parse_url(raw)
     if not write and parsed.get_backend_name() == "sqlite":
         path = _sqlite_path(parsed)
-        if path is not None and not path.exists():
+        if path is not None and not path.is_file():
             raise _NoStore
-    engine = _engine(parsed)
+    engine = _engine(parsed, write=write)
     try:
-        _ensure_schema(engine, parsed)
+        if write:
+            _ensure_schema(engine, parsed)
+        else:
+            _check_schema(engine)
         yield engine, parsed
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None)
@@ -299,14 +336,40 @@ def _ensure_schema(engine: Engine, url: URL) -> None:
         if url.get_backend_name() == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
         metadata.create_all(conn, checkfirst=True)
-        have = conn.execute(select(meta_t.c.value).where(meta_t.c.key == "store_version"))
-        row = have.first()
-        if row is None:
-            conn.execute(insert(meta_t).values(key="store_version", value=STORE_VERSION))
-        elif row[0] != STORE_VERSION:
-            raise StoreError(f"store version {row[0]} is not supported (want {STORE_VERSION})")
+        if "complete" not in _run_columns(conn):  # a store written before the column existed
+            conn.execute(
+                text("ALTER TABLE smbsign_runs ADD COLUMN complete INTEGER NOT NULL DEFAULT 1")
+            )
+        _check_version(conn, create=True)
 
     _retrying(engine, create)
+
+
+def _run_columns(conn: Connection) -> set[str]:
+    return {str(c["name"]) for c in inspect(conn).get_columns(runs_t.name)}
+
+
+def _check_version(conn: Connection, *, create: bool) -> None:
+    row = conn.execute(select(meta_t.c.value).where(meta_t.c.key == "store_version")).first()
+    if row is None and create:
+        conn.execute(insert(meta_t).values(key="store_version", value=STORE_VERSION))
+    elif row is not None and row[0] != STORE_VERSION:
+        raise StoreError(f"store version {row[0]} is not supported (want {STORE_VERSION})")
+
+
+def _check_schema(engine: Engine) -> None:
+    """For readers: the store's tables exist (else ``_NoStore``) and its version is known."""
+    with engine.connect() as conn:
+        have = set(inspect(conn).get_table_names())
+        if not {runs_t.name, records_t.name, findings_t.name, meta_t.name} <= have:
+            raise _NoStore
+        _check_version(conn, create=False)
+
+
+def _runs_select(conn: Connection) -> Any:
+    """``SELECT`` of the runs table that also works on a store without newer columns."""
+    cols = _run_columns(conn)
+    return select(*(c for c in runs_t.c if c.name in cols))
 
 
 # ----------------------------------------------------------------------- writing
@@ -364,6 +427,7 @@ def _insert(conn: Connection, run: Run) -> int:
             summary=json.dumps(summary_to_dict(run.summary)),
             n_records=len(run.records),
             n_findings=len(run.findings),
+            complete=1 if run.complete else 0,
         )
     )
     key = res.inserted_primary_key
@@ -394,6 +458,7 @@ def _info(row: Any) -> RunInfo:
             tool_version=str(row.tool_version),
             argv=tuple(str(a) for a in argv) if isinstance(argv, list) else (str(argv),),
             summary=summary_from_dict(summary if isinstance(summary, dict) else {}),
+            complete=bool(getattr(row, "complete", 1)),  # absent in stores before the column
         )
     except (ValueError, TypeError, AttributeError) as exc:
         detail = " ".join(str(exc).split())[:120]
@@ -403,15 +468,23 @@ def _info(row: Any) -> RunInfo:
 def list_runs(
     url: str | None = None, *, limit: int = 20, kind: RunKind | None = None
 ) -> list[RunInfo]:
-    """Newest first."""
+    """Newest first; ``StoreMissing`` when there is no store at ``url`` (none is created)."""
     try:
         with _open(url) as (engine, _parsed), engine.connect() as conn:
-            q = select(runs_t).order_by(runs_t.c.seq.desc()).limit(max(1, limit))
+            q = _runs_select(conn).order_by(runs_t.c.seq.desc()).limit(max(1, limit))
             if kind is not None:
                 q = q.where(runs_t.c.kind == kind)
             return [_info(row) for row in conn.execute(q)]
     except _NoStore:
-        return []
+        raise _missing(url) from None
+
+
+def _missing(url: str | None, prefix: str = "") -> StoreMissing:
+    where = redact_url(resolve_url(url))
+    return StoreMissing(
+        f"{prefix}no runs recorded in {where} (there is no smbsign store there; "
+        f"check --db or ${ENV_DB})"
+    )
 
 
 def trend(url: str | None, *, upto_seq: int, kind: RunKind, limit: int = 20) -> list[RunInfo]:
@@ -419,7 +492,7 @@ def trend(url: str | None, *, upto_seq: int, kind: RunKind, limit: int = 20) -> 
     try:
         with _open(url) as (engine, _parsed), engine.connect() as conn:
             q = (
-                select(runs_t)
+                _runs_select(conn)
                 .where(runs_t.c.kind == kind, runs_t.c.seq <= upto_seq)
                 .order_by(runs_t.c.seq.desc())
                 .limit(max(1, limit))
@@ -459,13 +532,64 @@ def load_run(url: str | None, ref: str, *, kind: RunKind | None = None) -> Run:
         with _open(url) as (engine, _parsed), engine.connect() as conn:
             return _load(conn, ref, kind)
     except _NoStore:
-        where = redact_url(resolve_url(url))
-        raise RunNotFound(f"no stored run {ref!r}: no runs recorded in {where} yet") from None
+        raise _missing(url, f"no stored run {ref!r}: ") from None
+
+
+_RELATIVE = ("latest", "previous")
+
+
+def load_pair(
+    url: str | None, ref_a: str, ref_b: str, *, kind: RunKind | None = None
+) -> tuple[Run, Run]:
+    """Two stored runs of one kind, for ``diff``.
+
+    ``latest``/``previous`` resolve among runs of ``kind``; without ``kind``, among runs of
+    the kind of the explicit reference (a number or an id) if one is given, else of the kind
+    of the newest run in the store. Explicit runs of different kinds are a ``UsageError``.
+    """
+    try:
+        with _open(url) as (engine, _parsed), engine.connect() as conn:
+            if kind is None:
+                kind = _pair_kind(conn, ref_a, ref_b)
+            for ref in (ref_a, ref_b):
+                if ref.strip().lower() in _RELATIVE:
+                    continue
+                other = _kind_of(conn, _resolve(conn, ref, None))
+                if other != kind:
+                    raise UsageError(
+                        f"run {ref} is a {other} run, not a {kind} run: diff compares runs "
+                        "of the same kind"
+                    )
+            return _load(conn, ref_a, kind), _load(conn, ref_b, kind)
+    except _NoStore:
+        raise _missing(url, f"no stored run {ref_a!r}: ") from None
+
+
+def _kind_of(conn: Connection, seq: int) -> RunKind:
+    value = conn.execute(select(runs_t.c.kind).where(runs_t.c.seq == seq)).scalar_one()
+    return "audit" if value == "audit" else "scan"
+
+
+def _pair_kind(conn: Connection, ref_a: str, ref_b: str) -> RunKind:
+    explicit = [r for r in (ref_a, ref_b) if r.strip().lower() not in _RELATIVE]
+    seqs = [_resolve(conn, r, None) for r in explicit]
+    if not seqs:
+        newest = conn.execute(select(runs_t.c.seq).order_by(runs_t.c.seq.desc()).limit(1)).first()
+        if newest is None:
+            raise RunNotFound(f"no stored run {ref_a!r}: the store holds no runs yet")
+        seqs = [int(newest[0])]
+    kinds = {_kind_of(conn, seq) for seq in seqs}
+    if len(kinds) > 1:
+        raise UsageError(
+            f"{ref_a} is a {_kind_of(conn, seqs[0])} run and {ref_b} a "
+            f"{_kind_of(conn, seqs[1])} run: diff compares runs of the same kind"
+        )
+    return kinds.pop()
 
 
 def _load(conn: Connection, ref: str, kind: RunKind | None) -> Run:
     seq = _resolve(conn, ref, kind)
-    info = _info(conn.execute(select(runs_t).where(runs_t.c.seq == seq)).one())
+    info = _info(conn.execute(_runs_select(conn).where(runs_t.c.seq == seq)).one())
     try:
         recs = tuple(
             scan_record_from_dict(json.loads(d))
@@ -493,6 +617,7 @@ def _load(conn: Connection, ref: str, kind: RunKind | None) -> Run:
         records=recs,
         findings=fnds,
         seq=info.seq,
+        complete=info.complete,
     )
 
 
@@ -512,9 +637,11 @@ __all__: Sequence[str] = (
     "ENV_DB",
     "RunNotFound",
     "StoreError",
+    "StoreMissing",
     "count_rows",
     "default_url",
     "list_runs",
+    "load_pair",
     "load_run",
     "record_run",
     "redact_url",

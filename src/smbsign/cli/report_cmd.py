@@ -108,6 +108,7 @@ def record_cli_run(
     started: datetime | None = None,
     no_store: bool = False,
     quiet: bool = False,
+    complete: bool = True,
 ) -> Run | None:
     """Record a finished ``scan``/``audit`` run; returns it (with ``seq``) or None.
 
@@ -116,7 +117,8 @@ def record_cli_run(
     raises for store problems: a store that cannot be written prints one warning line and
     the command's own result stands.
     ``no_store`` (``--no-store``) or ``SMBSIGN_NO_STORE=1`` skip recording; ``quiet`` drops
-    the one-line "recorded" note on stderr (warnings are always printed).
+    the one-line "recorded" note on stderr (warnings are always printed). ``complete=False``
+    marks an interrupted run (``history`` and ``diff`` say so).
     """
     if no_store or os.environ.get(ENV_NO_STORE, "") not in ("", "0"):
         return None
@@ -130,6 +132,7 @@ def record_cli_run(
         argv=redact_argv(argv),
         records=tuple(records),
         findings=tuple(findings),
+        complete=complete,
     )
     from smbsign.store import record_run  # SQLAlchemy loads only when a run is recorded
 
@@ -140,7 +143,8 @@ def record_cli_run(
         return None
     if not quiet:
         sys.stderr.write(
-            f"smbsign: recorded {kind} run {stored.id} (#{stored.seq}); "
+            f"smbsign: recorded {'' if complete else 'incomplete '}{kind} run {stored.id} "
+            f"(#{stored.seq}); "
             f"render it with: smbsign report {stored.id} --format html -o report.html\n"
         )
     return stored
@@ -196,7 +200,7 @@ def _history_table(runs: Sequence[RunInfo], store: str) -> bytes:
         t.add_row(
             _t(r.seq),
             _t(r.id),
-            _t(r.kind),
+            _t(r.kind if r.complete else f"{r.kind} (incomplete)"),
             _t(iso(r.started)[:19]),
             _t(f"{(r.finished - r.started).total_seconds():.0f}"),
             _t(s.hosts),
@@ -226,7 +230,8 @@ def _diff_table(d: Diff) -> bytes:
 
 def _diff_headline(d: Diff) -> str:
     counts = ", ".join(f"{len(d.category(c))} {c}" for c in CATEGORIES)
-    return f"{d.a} -> {d.b}: {counts}"
+    warning = d.incomplete_warning()
+    return f"{d.a} -> {d.b}: {counts}" + (f" (warning: {warning})" if warning else "")
 
 
 def _diff_markdown(d: Diff) -> bytes:
@@ -273,6 +278,7 @@ def history(
                     "tool_version": r.tool_version,
                     "argv": list(r.argv),
                     "summary": summary_to_dict(r.summary),
+                    "complete": r.complete,
                 }
                 for r in runs
             ],
@@ -289,19 +295,28 @@ def diff(
     run_b: Annotated[str, typer.Argument(help="Newer run (same forms).")],
     db: DbOption = None,
     kind: Annotated[
-        KindChoice | None, typer.Option(help="Resolve latest/previous among runs of this kind.")
+        KindChoice | None,
+        typer.Option(
+            help="Resolve latest/previous among runs of this kind (default: the kind of the "
+            "run named by id or number, else of the newest run)."
+        ),
     ] = None,
     fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = (
         DiffFormat.TABLE
     ),
     output: OutputOption = None,
 ) -> None:
-    """Show hosts and controls that regressed, were fixed, appeared or vanished (exit 1: worse)."""
-    from smbsign.store import load_run
+    """Show hosts and controls that regressed, were fixed, appeared or vanished (exit 1: worse).
 
-    a = load_run(db, run_a, kind=_kind(kind))
-    b = load_run(db, run_b, kind=_kind(kind))
+    Both runs are of one kind (scan or audit); runs of different kinds are a usage error.
+    """
+    from smbsign.store import load_pair
+
+    a, b = load_pair(db, run_a, run_b, kind=_kind(kind))
     d = diff_runs(a, b)
+    warning = d.incomplete_warning()
+    if warning:
+        sys.stderr.write(f"smbsign: warning: {warning}\n")
     if fmt is DiffFormat.JSON:
         _emit((json.dumps(diff_to_dict(d), indent=2) + "\n").encode(), output)
     elif fmt is DiffFormat.MARKDOWN:

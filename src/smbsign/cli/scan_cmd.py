@@ -353,6 +353,7 @@ def _run(plan: _Plan) -> int:
     tally = Tally()
     fh = _open_output(plan.output)
     code = _scan_into(plan, fh, tally)
+    complete = code is None  # every target probed (not interrupted, no pipe or write error)
     try:
         if plan.output is not None:
             fh.close()
@@ -373,6 +374,7 @@ def _run(plan: _Plan) -> int:
             started=plan.started,
             no_store=plan.no_store,
             quiet=plan.quiet,
+            complete=complete,
         )
     return final
 

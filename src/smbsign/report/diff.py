@@ -9,6 +9,8 @@ Hosts are compared per ``host:port`` by their signing verdict (DOMAIN.md 5.9), c
 - ``changed``: any other change of state (e.g. required -> unknown): not proof of either.
 
 ``Diff.worse`` is true when something regressed or appeared bad (``smbsign diff`` exits 1).
+An interrupted run (``complete`` false) lacks the hosts it did not reach: they show as
+vanished or appeared, which ``incomplete_warning`` says.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Diff:
     appeared: tuple[Change, ...] = ()
     vanished: tuple[Change, ...] = ()
     changed: tuple[Change, ...] = ()
+    a_complete: bool = True
+    b_complete: bool = True
 
     @property
     def worse(self) -> bool:
@@ -55,6 +59,17 @@ class Diff:
     def category(self, name: str) -> tuple[Change, ...]:
         value: tuple[Change, ...] = getattr(self, name)
         return value
+
+    def incomplete_warning(self) -> str | None:
+        """One line naming the interrupted run(s) compared, or None when both completed."""
+        runs = [rid for rid, ok in ((self.a, self.a_complete), (self.b, self.b_complete)) if not ok]
+        if not runs:
+            return None
+        which = " and ".join(runs)
+        return (
+            f"run {which} {'is' if len(runs) == 1 else 'are'} incomplete (interrupted): "
+            "hosts not reached show as vanished or appeared"
+        )
 
 
 def _classify(before: str | None, after: str | None) -> str | None:
@@ -91,7 +106,13 @@ def diff_runs(a: Run, b: Run) -> Diff:
         cat = _classify(before, after)
         if cat is not None:
             buckets[cat].append(Change(key[0], key[1], key[2], before, after))
-    return Diff(a.id, b.id, **{c: tuple(v) for c, v in buckets.items()})
+    return Diff(
+        a.id,
+        b.id,
+        **{c: tuple(v) for c, v in buckets.items()},
+        a_complete=a.complete,
+        b_complete=b.complete,
+    )
 
 
 def diff_to_dict(d: Diff) -> dict[str, Any]:
@@ -99,6 +120,8 @@ def diff_to_dict(d: Diff) -> dict[str, Any]:
         "a": d.a,
         "b": d.b,
         "worse": d.worse,
+        "a_complete": d.a_complete,
+        "b_complete": d.b_complete,
         **{
             c: [
                 {

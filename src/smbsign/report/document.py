@@ -14,7 +14,8 @@ from smbsign.serialize import SCHEMA_VERSION, finding_to_dict, scan_record_to_di
 
 
 def run_to_dict(run: Run) -> dict[str, Any]:
-    """The run header (no rows): id, seq, kind, times, tool version, redacted argv, summary."""
+    """The run header (no rows): id, seq, kind, times, tool version, redacted argv, summary,
+    and ``complete`` (false for an interrupted run)."""
     return {
         "id": run.id,
         "seq": run.seq,
@@ -24,6 +25,7 @@ def run_to_dict(run: Run) -> dict[str, Any]:
         "tool_version": run.tool_version,
         "argv": list(run.argv),
         "summary": summary_to_dict(run.summary),
+        "complete": run.complete,
     }
 
 

@@ -148,6 +148,7 @@ class Run:
     records: tuple[ScanRecord, ...] = ()
     findings: tuple[Finding, ...] = ()
     seq: int | None = None  # the store's sequence number, once recorded
+    complete: bool = True  # False: interrupted (Ctrl-C, closed pipe, write error) part way
 
     @property
     def summary(self) -> Summary:
@@ -166,6 +167,7 @@ class RunInfo:
     tool_version: str
     argv: tuple[str, ...]
     summary: Summary
+    complete: bool = True  # False: the run was interrupted part way
 
 
 def host_verdicts(records: Iterable[ScanRecord]) -> dict[str, Verdict]:

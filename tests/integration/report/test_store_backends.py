@@ -20,6 +20,7 @@ from smbsign.serialize import finding_to_dict, scan_record_to_dict
 from smbsign.store import (
     RunNotFound,
     StoreError,
+    StoreMissing,
     count_rows,
     default_url,
     list_runs,
@@ -182,7 +183,8 @@ def test_readers_never_create_a_store(tmp_path: Path) -> None:
     """history / report / diff on a mistyped --db must not leave an empty database behind."""
     db = tmp_path / "typo" / "history.sqlite"
     url = f"sqlite:///{db}"
-    assert list_runs(url) == []
+    with pytest.raises(StoreMissing, match="no smbsign store there"):
+        list_runs(url)
     assert trend(url, upto_seq=5, kind="scan") == []
     assert count_rows(url)["smbsign_runs"] == 0
     with pytest.raises(RunNotFound, match="no runs recorded"):
