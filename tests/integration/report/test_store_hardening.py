@@ -5,7 +5,12 @@ stores gain the ``complete`` column, and ``diff`` compares runs of one kind."""
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -202,3 +207,50 @@ def test_cross_kind_diff_is_refused(mixed: str) -> None:
     proc = smbsign("diff", "previous", "latest", "--kind", "scan", db=mixed)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("kscan00001 -> kscan00002: 0 regressed")
+
+
+def _scan_argv(port: int, url: str) -> list[str]:
+    return [
+        sys.executable,
+        "-c",
+        "from smbsign.cli import main; main()",
+        "scan",
+        "127.0.0.1",
+        "--ports",
+        str(port),
+        "--read-timeout",
+        "120",
+        "--no-progress",
+        "--db",
+        url,
+    ]
+
+
+def test_interrupted_scan_is_stored_incomplete(tmp_path: Path) -> None:
+    """Ctrl-C while a probe waits on a silent server: the run is stored, marked incomplete."""
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        silent.settimeout(60)
+        port = int(silent.getsockname()[1])
+        proc = subprocess.Popen(
+            _scan_argv(port, url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            conn, _ = silent.accept()  # the probe connected and now waits for an answer
+            with conn:
+                time.sleep(0.3)
+                proc.send_signal(signal.SIGINT)
+                _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(30)
+    assert proc.returncode == 130, stderr
+    assert "recorded incomplete scan run" in stderr
+    assert [r.complete for r in list_runs(url)] == [False]
+    # The same scan run to its end (nothing listens now: closed) is complete.
+    done = subprocess.run(_scan_argv(port, url), capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stderr
+    assert [r.complete for r in list_runs(url)] == [True, False]
