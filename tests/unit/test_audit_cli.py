@@ -549,3 +549,48 @@ def test_directory_symlink_out_of_the_evidence_tree_is_skipped_and_noted(tmp_pat
     (f,) = findings
     assert f["status"] == "fail" and f["source"]["path"].endswith("mine.reg")
     assert "skipped" in err and "up" in err and "not followed" in err
+
+
+# ------------------------------------------------------------------ #11 item 6
+
+
+_PARAMS = {
+    "smb-server-audit-unsigned-clients": (
+        "SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters",
+        "SOFTWARE\\Policies\\Microsoft\\Windows\\LanmanServer",
+        "AuditClientDoesNotSupportSigning",
+    ),
+    "smb-client-audit-unsigned-servers": (
+        "SYSTEM\\CurrentControlSet\\Services\\LanmanWorkstation\\Parameters",
+        "SOFTWARE\\Policies\\Microsoft\\Windows\\LanmanWorkstation",
+        "AuditServerDoesNotSupportSigning",
+    ),
+}
+
+
+def _reg(*keys: tuple[str, str, int]) -> bytes:
+    body = "Windows Registry Editor Version 5.00\r\n"
+    for key, name, data in keys:
+        body += f'\r\n[HKEY_LOCAL_MACHINE\\{key}]\r\n"{name}"=dword:{data:08x}\r\n'
+    return body.encode("utf-8")
+
+
+@pytest.mark.parametrize("control", sorted(_PARAMS))
+def test_audit_policy_set_under_parameters_is_read(tmp_path: Path, control: str) -> None:
+    """``Set-Smb*Configuration -Audit…DoesNotSupportSigning`` writes the Parameters key."""
+    params, policy, name = _PARAMS[control]
+    args = ["--controls", control, "--os-build", "26100", "--no-store"]
+    f = tmp_path / "h.reg"
+    f.write_bytes(_reg((params, name, 1)))
+    _, findings, _ = audit(f, *args)
+    assert (findings[0]["status"], findings[0]["observed"]) == ("pass", 1), findings[0]
+    assert "not configured" not in findings[0]["reason"]
+    f.write_bytes(_reg((params, name, 0)))
+    _, findings, _ = audit(f, *args)
+    assert (findings[0]["status"], findings[0]["observed"]) == ("fail", 0), findings[0]
+    # the policy key wins over the Parameters value, as for the other policy-backed values
+    f.write_bytes(_reg((params, name, 1), (policy, name, 0)))
+    _, findings, _ = audit(f, *args)
+    (got,) = findings
+    assert got["status"] == "fail" and got["source"]["layer"] == "gpo", got
+    assert got["source"]["location"] == "line 7" and "GPO wins" in " ".join(got["notes"])

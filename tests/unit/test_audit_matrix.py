@@ -52,8 +52,12 @@ def expected_sources(control: Control) -> set[str]:
     if chk.registry is not None:
         out |= {"reg-utf16le", "reg-utf8", "reg-utf8bom", "reg-regedit4-ansi"}
         out |= {"registrypol", "winreg-utf8"}
-        hive = "software" if chk.registry.key.upper().startswith("HKLM\\SOFTWARE") else "system"
-        out.add(f"hive-{hive}")
+        for key in (chk.registry.key, chk.registry.policy_key):
+            if key is not None:
+                hive = "software" if key.upper().startswith("HKLM\\SOFTWARE") else "system"
+                out.add(f"hive-{hive}")
+        if chk.registry.policy_key:  # the Parameters value, e.g. Set-Smb*Configuration's
+            out |= {"reg-param-utf8", "winreg-param-utf8"}
         if any(d.gpo_file == "GptTmpl.inf" for d in control.desired.registry):  # Security Option
             out |= {"GptTmpl-utf16le", "GptTmpl-ansi", "secedit-utf16le", "secedit-ansi"}
     if chk.cmdlet is not None:

@@ -102,10 +102,12 @@ def test_key_facts_of_the_signing_controls(catalog: Catalog) -> None:
     for cid in ("smb-server-audit-unsigned-clients", "smb-client-audit-unsigned-servers"):
         c = catalog.controls[cid]
         assert c.stage == "audit" and c.applies_to.min_build == 26100
-        assert c.check.registry is not None
-        assert c.check.registry.key.startswith(
+        assert c.check.registry is not None and c.check.registry.policy_key is not None
+        assert c.check.registry.policy_key.startswith(
             "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\Lanman"
-        )
+        )  # the policy; Set-Smb*Configuration writes the Parameters key (#11 item 6)
+        assert c.check.registry.key.startswith("HKLM\\SYSTEM\\CurrentControlSet\\Services\\Lanman")
+        assert c.check.registry.key.endswith("\\Parameters")
         assert c.desired.registry[0].gpo_file == "Registry.pol"
     smb1c = catalog.controls["smb1-client-disabled"]
     assert {(r.value, r.restart) for r in smb1c.desired.registry} == {

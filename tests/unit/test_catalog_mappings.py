@@ -246,7 +246,13 @@ def _registry_id(control: Control) -> str:
 
 
 def _controls_by_setting(catalog: Catalog) -> dict[str, Control]:
-    return {_registry_id(c): c for c in catalog.controls.values() if c.check.registry}
+    """Control by the value it reads: ``key`` and, for ADMX policies, ``policy_key``."""
+    out = {_registry_id(c): c for c in catalog.controls.values() if c.check.registry}
+    for c in catalog.controls.values():
+        reg = c.check.registry
+        if reg is not None and reg.policy_key:
+            out[setting_id(reg.policy_key, reg.value)] = c
+    return out
 
 
 def _csv(name: str) -> list[dict[str, str]]:

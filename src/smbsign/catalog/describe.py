@@ -38,6 +38,8 @@ def check_lines(check: Check) -> list[str]:
     if check.registry:
         r = check.registry
         out.append(f"registry: {r.key}\\{r.value} ({r.type}) {r.expected.describe()}")
+        if r.policy_key:
+            out.append(f"registry (policy, wins when set): {r.policy_key}\\{r.value}")
     if check.samba:
         s = check.samba
         out.append(f"smb.conf: [{s.section}] {s.parameter} one of {', '.join(s.passing)}")

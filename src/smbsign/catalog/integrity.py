@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from smbsign.catalog.defaults import DefaultsTable
-from smbsign.catalog.schema import Control, Expect, Framework
+from smbsign.catalog.schema import Control, Expect, Framework, RegistryCheck
 from smbsign.regpath import setting_id
 
 # smb.conf spellings of the signing enums -> canonical value (DOMAIN.md 4.3).
@@ -72,8 +72,8 @@ def _control_problems(c: Control, defaults: DefaultsTable) -> list[str]:
         if exp is not None and not _expect_ok(exp):
             out.append(f"{where}: {label} must set exactly one of equals/at_least/one_of")
     if chk.registry is not None and _expect_ok(chk.registry.expected):
-        target = setting_id(chk.registry.key, chk.registry.value)
-        mine = [r for r in want.registry if setting_id(r.key, r.value) == target]
+        targets = _checked_ids(chk.registry)
+        mine = [r for r in want.registry if setting_id(r.key, r.value) in targets]
         if "windows" in fams and not mine:
             out.append(f"{where}: desired.registry does not set the checked value")
         for r in mine:
@@ -102,6 +102,14 @@ def _control_problems(c: Control, defaults: DefaultsTable) -> list[str]:
     return out
 
 
+def _checked_ids(reg: RegistryCheck) -> frozenset[str]:
+    """The value a registry check reads: ``key`` and, for an ADMX policy, ``policy_key``."""
+    ids = {setting_id(reg.key, reg.value)}
+    if reg.policy_key:
+        ids.add(setting_id(reg.policy_key, reg.value))
+    return frozenset(ids)
+
+
 def _default_key_problems(c: Control, defaults: DefaultsTable, where: str) -> list[str]:
     if c.default_key is None:
         return []
@@ -122,7 +130,7 @@ def _default_key_problems(c: Control, defaults: DefaultsTable, where: str) -> li
         if fam == "windows" and c.check.registry is not None:
             reg = c.check.registry
             key_part, _, value_part = setting.rpartition("\\")
-            if setting_id(key_part, value_part) != setting_id(reg.key, reg.value):
+            if setting_id(key_part, value_part) not in _checked_ids(reg):
                 out.append(
                     f"{where}: defaults entry {key!r} is for {setting}, not the checked value"
                 )
