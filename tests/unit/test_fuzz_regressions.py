@@ -44,10 +44,12 @@ def _parse_all(parser: target_files.FileParser, data: bytes) -> list[object]:
     return [*parser.feed(data), *parser.close()]
 
 
-def test_nmap_xml_with_an_unknown_encoding_is_a_usage_error() -> None:
-    """expat raises LookupError for an encoding it does not know: a malformed file, exit 2."""
+@pytest.mark.parametrize("name", ["unknown-encoding.xml", "multibyte-encoding.xml"])
+def test_nmap_xml_with_an_encoding_expat_cannot_read_is_a_usage_error(name: str) -> None:
+    """expat raises LookupError for an encoding it does not know and ValueError for a
+    multi-byte one (UTF-7): a malformed file, exit 2."""
     with pytest.raises(UsageError, match=r"scan\.xml: .*encoding"):
-        _parse_all(target_files.AutoParser("scan.xml"), read("nmap_xml", "unknown-encoding.xml"))
+        _parse_all(target_files.AutoParser("scan.xml"), read("nmap_xml", name))
 
 
 def test_zmap_csv_header_without_saddr_is_a_usage_error() -> None:

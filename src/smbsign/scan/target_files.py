@@ -202,14 +202,14 @@ class NmapXml:
     def feed(self, chunk: bytes) -> list[Item]:
         try:
             self._parser.feed(chunk)
-        except (ET.ParseError, LookupError) as exc:
+        except (ET.ParseError, LookupError, ValueError) as exc:
             raise UsageError(f"{self._path}: malformed nmap XML: {exc}") from None
         return list(self._events())
 
     def close(self) -> list[Item]:
         try:
             self._parser.close()
-        except (ET.ParseError, LookupError) as exc:
+        except (ET.ParseError, LookupError, ValueError) as exc:
             raise UsageError(f"{self._path}: truncated or malformed nmap XML: {exc}") from None
         out = list(self._events())
         if self._root is None:
