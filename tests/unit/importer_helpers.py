@@ -14,6 +14,10 @@ needs_samples = pytest.mark.skipif(
     not (SAMPLES / "README.md").is_file(),
     reason=f"reference samples not found at {SAMPLES} (CI clones shared/ beside the repo)",
 )
+#: Real files the shared samples do not cover (tests/fixtures/policy/README.md names each source).
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "policy"
+WIN2012_EXCERPT = "wazuh_sca_cis_win2012_non_r2_smb_excerpt.yml"
+EDCA_CMDLET = "edca_EDCA-SEC-023.json"
 WIN11_4X = "wazuh_sca_cis_win11_enterprise_v4.14.7_smb.yml"
 WIN11_MAIN = "wazuh_sca_cis_win11_enterprise_main_smb.yml"
 WIN2016_BUGGY = "wazuh_sca_cis_win2016_main_smb_KNOWN_BUGGY.yml"
@@ -26,6 +30,12 @@ HK_WS2022 = "hardeningkitty_cis_microsoft_windows_server_2022_22h2_3.0.0_machine
 HK_MSFT = "hardeningkitty_msft_security_baseline_windows_11_24h2_machine_smb.csv"
 HK_STIG = "hardeningkitty_dod_microsoft_windows_server_2019_member_stig_v2r1_machine_smb.csv"
 
+#: The title line of Wazuh check 26033 in the WIN11_4X sample (replaced in built variants).
+TITLE_26033 = (
+    "title: \"Ensure 'Microsoft network client: Send unencrypted password to third-party SMB "
+    "servers' is set to 'Disabled'.\""
+)
+
 SVC = "hklm\\system\\currentcontrolset\\services\\"
 SRV = SVC + "lanmanserver\\parameters\\"
 WKS = SVC + "lanmanworkstation\\parameters\\"
@@ -37,6 +47,18 @@ SPN = SRV + "smbservernamehardeninglevel"
 
 def sample_bytes(name: str) -> bytes:
     return (SAMPLES / name).read_bytes()
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def tenable_item(text: str, number: int, old: str, new: str) -> str:
+    """``text`` with ``old`` replaced by ``new`` inside the ``number``-th ``<custom_item>`` only."""
+    parts = text.split("<custom_item>")
+    assert old in parts[number], (number, old)
+    parts[number] = parts[number].replace(old, new, 1)
+    return "<custom_item>".join(parts)
 
 
 def imported(name: str, data: bytes | None = None) -> ImportedPolicy:

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from importer_helpers import (
     EDCA,
+    EDCA_CMDLET,
     EXPORT,
     HK_MSFT,
     HK_STIG,
@@ -28,14 +29,17 @@ from importer_helpers import (
     WKS_EN,
     WKS_REQ,
     by_id,
+    fixture_bytes,
     imported,
     needs_samples,
     only_target,
     sample_bytes,
+    tenable_item,
 )
 
 from smbsign.catalog import load_catalog
 from smbsign.importers import IMPORTERS, ImportedPolicy, ImportFailure, load, sniff_checklist
+from smbsign.importers.lint import lint
 from smbsign.importers.mapping import map_policy
 from smbsign.importers.model import Absent
 
@@ -203,6 +207,47 @@ def test_tenable_value_forms(data: str, option: str, described: str, absent: Abs
     assert c.compliance == (("800-53", ("SC-8",)), ("CSCv8", ("3.10",)))
 
 
+@pytest.mark.parametrize(("item", "data", "want"), [(3, "Enabled", 1), (1, "Disabled", 0)])
+def test_tenable_policy_set_on_a_dword_is_one_or_zero(item: int, data: str, want: int) -> None:
+    """POLICY_SET takes "Enabled"/"Disabled" (Tenable REGISTRY_SETTING); stored as REG_DWORD a
+    Security Option reads 1 when Enabled and 0 when Disabled (issue #11 item 8b)."""
+    old = f"  value_type  : POLICY_DWORD\n  value_data  : {0 if item == 1 else 1}\n"
+    new = f'  value_type  : POLICY_SET\n  value_data  : "{data}"\n'
+    p = imported(TENABLE, tenable_item(sample_bytes(TENABLE).decode(), item, old, new).encode())
+    c = p.checks[item - 1]
+    assert c.problems == ()
+    t = only_target(c)
+    assert (t.expect.op, t.expect.values, t.expect.text) == ("equals", (want,), data)
+    found = {(f.code, f.check_id) for f in lint(p, load_catalog())}
+    assert ("import-problem", f"item {item}") not in found
+
+
+def test_tenable_policy_set_needs_a_dword_and_enabled_or_disabled() -> None:
+    base = sample_bytes(TENABLE).decode()
+    old = "  value_type  : POLICY_DWORD\n  value_data  : 1\n"
+    for new, drop in (
+        ('  value_type  : POLICY_SET\n  value_data  : "Enabled"\n', "  reg_type    : REG_DWORD\n"),
+        ('  value_type  : POLICY_SET\n  value_data  : "Sometimes"\n', ""),
+    ):
+        text = tenable_item(base, 3, old, new)
+        if drop:
+            text = tenable_item(text, 3, drop, "  reg_type    : REG_SZ\n")
+        c = imported(TENABLE, text.encode()).checks[2]
+        assert only_target(c).expect.op == "other" and "POLICY_SET" in c.problems[0]
+
+
+def test_tenable_range_with_a_huge_bound_is_a_problem_not_an_exception() -> None:
+    """``[1..<5000 digits>]`` used to raise ValueError out of the importer."""
+    text = tenable_item(
+        sample_bytes(TENABLE).decode(),
+        3,
+        "value_data  : 1\n",
+        f'value_data  : "[1..{"9" * 5000}]"\n',
+    )
+    c = imported(TENABLE, text.encode()).checks[2]
+    assert only_target(c).expect.op == "other" and "not a numeric test" in c.problems[0]
+
+
 # --------------------------------------------------------------------- EDCA
 
 
@@ -233,6 +278,55 @@ def test_edca_array_and_odd_scripts() -> None:
     assert only_target(odd).expect.op == "other"
     assert any("never sets it" in x for x in odd.problems)
     assert any("$q" in x for x in odd.problems)
+
+
+def test_edca_cmdlet_script_maps_through_the_catalog_cmdlet_check() -> None:
+    """EDCA-SEC-023 sets ``-EnableSMB1Protocol $false`` with Set-SmbServerConfiguration: the
+    property the catalog's smb1-server-disabled reads with Get-SmbServerConfiguration."""
+    p = imported(EDCA_CMDLET, fixture_bytes(EDCA_CMDLET))
+    c = p.checks[0]
+    assert c.problems == ()
+    t = only_target(c)
+    assert (t.key, t.value) == ("Get-SmbServerConfiguration", "EnableSMB1Protocol")
+    assert (t.expect.op, t.expect.values, t.when_absent) == ("equals", (0,), Absent.UNKNOWN)
+    m = map_policy(p, load_catalog())[0]
+    assert m.controls == ("smb1-server-disabled",) and m.listed == m.controls
+
+
+def test_edca_cmdlet_forms() -> None:
+    script = (
+        "Set-SmbClientConfiguration -RequireSecuritySignature $true -EnableSecuritySignature:$true"
+        " -Confirm:$false -Force\n(Get-SmbServerConfiguration).AuditClientDoesNotSupportSigning\n"
+        "Set-SmbServerConfiguration -NoSuchProperty 3"
+    )
+    doc = {"id": "EDCA-SEC-998", "title": "x", "remediation": {"scriptTemplate": script}}
+    p = imported("c.json", json.dumps(doc).encode())
+    got = {(t.key, t.value): t.expect.describe() for t in p.checks[0].targets}
+    assert got == {
+        ("Get-SmbClientConfiguration", "RequireSecuritySignature"): "= 1",
+        ("Get-SmbClientConfiguration", "EnableSecuritySignature"): "= 1",
+        ("Get-SmbServerConfiguration", "AuditClientDoesNotSupportSigning"): "read only",
+        ("Get-SmbServerConfiguration", "NoSuchProperty"): "= 3",
+    }
+    assert set(controls_of(p)["EDCA-SEC-998"]) == {
+        "smb-client-signing-required",
+        "smb-client-signing-enabled",
+        "smb-server-audit-unsigned-clients",
+    }
+    assert any("never sets it" in x for x in p.checks[0].problems)
+
+
+def test_edca_script_with_huge_numbers_never_raises() -> None:
+    """A 5000-digit ``-Value`` / default / cmdlet argument used to reach ``int()`` and raise
+    ValueError (Python's 4300-digit limit) out of the importer; now it is simply not read."""
+    huge = "9" * 5000
+    script = (
+        f"$p = 'HKLM:\\K'\nSet-ItemProperty -Path $p -Name V -Value {huge}\n"
+        f"Set-SmbServerConfiguration -EnableSMB1Protocol {huge}\nnot set (default: {huge})"
+    )
+    doc = {"id": "EDCA-SEC-997", "title": "x", "remediation": {"scriptTemplate": script}}
+    got = load(json.dumps(doc).encode(), "c.json")
+    assert isinstance(got, ImportedPolicy) and got.checks[0].targets == ()
 
 
 # --------------------------------------------------------------- bad input

@@ -16,6 +16,7 @@ from importer_helpers import (
     HK_STIG,
     SAMPLES,
     TENABLE,
+    TITLE_26033,
     WIN11_4X,
     WIN2016_BUGGY,
     WIN2025,
@@ -117,6 +118,38 @@ def test_garbage_never_tracebacks(tmp_path: Path, data: bytes) -> None:
     path.write_bytes(data)
     proc = run("check", path)
     assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr
+
+
+def test_absent_key_rule_is_one_rule_logic_finding_in_table_and_show(tmp_path: Path) -> None:
+    """Issue #11 item 8e: a check that scores an absent key and an absent value differently over
+    three values is one ``absent-key-differs`` finding, not three ``import-problem`` lines."""
+    text = (SAMPLES / WIN11_4X).read_text(encoding="utf-8")
+    wks = "HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\LanmanWorkstation\\Parameters"
+    block = text[text.index("  - id: 26033") : text.index("  - id: 26035")]
+    rules = block[block.index("    rules:") :]
+    values = {
+        "RequireSecuritySignature": 1,
+        "EnableSecuritySignature": 1,
+        "EnablePlainTextPassword": 0,
+    }
+    three = (
+        "    rules:\n"
+        + f"      - 'not r:{wks}'\n"
+        + "".join(f"      - 'r:{wks} -> {v} -> {n}'\n" for v, n in values.items())
+    )
+    path = tmp_path / "win11.yml"
+    path.write_text(
+        text.replace(rules, three + "\n")
+        .replace("- id: 26033", "- id: 99033")
+        .replace(TITLE_26033, 'title: "SMB client settings (three values under one key)"')
+    )
+    proc = run("check", path)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.count("absent-key-differs") == 1 and "import-problem" not in proc.stdout
+    assert "1 problem\n" in proc.stdout
+    show = " ".join(run("show", path).stdout.split())  # table lines are wrapped
+    assert "problem:" not in show
+    assert show.count("an absent key passes, an absent value (key present) fails") == 3
 
 
 def test_show_table_lists_checks_and_controls() -> None:

@@ -13,19 +13,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from importer_helpers import (
     EDCA,
+    EDCA_CMDLET,
     EXPORT,
     HK_MSFT,
     HK_STIG,
     HK_WIN11,
     HK_WS2022,
     TENABLE,
+    TITLE_26033,
     WIN11_4X,
     WIN11_MAIN,
+    WIN2012_EXCERPT,
     WIN2016_BUGGY,
     WIN2025,
+    fixture_bytes,
     imported,
     needs_samples,
     sample_bytes,
+    tenable_item,
 )
 
 from smbsign.catalog import load_catalog
@@ -206,6 +211,123 @@ def test_unreadable_rule_is_an_import_problem() -> None:
     text = sample_bytes(WIN2025).decode().replace("r:^1$|^2$", "r:^1$|(^2$")
     got = codes(findings(WIN2025, text.encode()))
     assert ("import-problem", "36543") in got
+
+
+# ------------------------------------------- false findings (issue #11 item 8)
+
+
+def test_client_item_whose_title_names_the_server_as_peer_is_not_wrong_hive() -> None:
+    """(a) The side of an item is the key it reads; a peer named in the title claims nothing."""
+    text = tenable_item(
+        sample_bytes(TENABLE).decode(),
+        3,
+        '"Determine if SMB signing is required on the client."',
+        '"Determine if the client requires SMB signing when it connects to an SMB server."',
+    )
+    assert codes(findings(TENABLE, text.encode())) == {("contradicts-control", "item 1")}
+
+
+def test_item_quoting_a_server_setting_but_reading_the_client_key_is_still_wrong_hive() -> None:
+    """(a) What an item claims to be comes from identities: the Security Options name it quotes
+    (the catalog's ``security_option.dsc_name``) or its CIS id, never from loose words."""
+    text = tenable_item(
+        sample_bytes(TENABLE).decode(),
+        3,
+        '"Determine if SMB signing is required on the client."',
+        "\"2.3.9.2 Ensure 'Microsoft network server: Digitally sign communications (always)' "
+        "is set to 'Enabled'\"",
+    )
+    got = {(f.code, f.check_id): f for f in findings(TENABLE, text.encode())}
+    assert set(got) == {("contradicts-control", "item 1"), ("wrong-hive", "item 3")}
+    hive = got["wrong-hive", "item 3"]
+    assert "smb-server-signing-required" in hive.message and "lanmanworkstation" in hive.message
+    assert hive.control == "smb-client-signing-required"
+
+
+def test_2012_check_reading_two_keys_names_the_control_its_data_rule_maps_to() -> None:
+    """(d) Real cis_win2012_non_r2 34543: presence under LanmanWorkstation, data under
+    LanManServer. The second one is smb-server-spn-hardening, not "no control"."""
+    found = findings(WIN2012_EXCERPT, fixture_bytes(WIN2012_EXCERPT))
+    assert codes(found) == {
+        ("wrong-hive", "34540"),
+        ("wrong-hive", "34541"),
+        ("wrong-hive", "34543"),
+        ("mixed-targets", "34543"),
+    }
+    hive = next(f for f in found if (f.code, f.check_id) == ("wrong-hive", "34543"))
+    assert hive.control == "smb-server-spn-hardening"
+    assert "LanManServer\\Parameters\\SMBServerNameHardeningLevel -> smb-server-spn-hardening" in (
+        hive.message
+    )
+    assert "LanmanWorkstation\\Parameters\\SMBServerNameHardeningLevel -> no smbsign control" in (
+        hive.message
+    )
+    assert "Services\\SMBServerNameHardeningLevel" not in hive.message
+
+
+def test_edca_control_checked_through_a_cmdlet_is_not_id_drift() -> None:
+    """(c) Real EDCA-SEC-023: ``Set-SmbServerConfiguration -EnableSMB1Protocol $false`` is the
+    catalog's cmdlet check of smb1-server-disabled, which the edca framework file lists."""
+    assert findings(EDCA_CMDLET, fixture_bytes(EDCA_CMDLET)) == []
+
+
+def _without_line(text: str, start: str, end: str, line: str) -> tuple[str, str]:
+    block = text[text.index(start) : text.index(end)]
+    assert line in block
+    return block, block.replace(line, "", 1)
+
+
+def test_absent_key_passes_absent_value_fails_is_a_rule_logic_finding() -> None:
+    """(e) Real 26033 without its ``not r:KEY -> VALUE`` rule: the file imports fine; the check
+    scores a missing key and a missing value differently. One finding, not an import problem."""
+    text = sample_bytes(WIN11_4X).decode()
+    wks = "HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\LanmanWorkstation\\Parameters"
+    block, changed = _without_line(
+        text,
+        "  - id: 26033",
+        "  - id: 26035",
+        f"      - 'not r:{wks} -> EnablePlainTextPassword'\n",
+    )
+    policy = imported(WIN11_4X, text.replace(block, changed).encode())
+    check = next(c for c in policy.checks if c.check_id == "26033")
+    assert check.problems == ()
+    (f,) = lint(policy, load_catalog())
+    assert (f.code, f.check_id, f.severity) == ("absent-key-differs", "26033", "low")
+    assert "an absent key" in f.message and "EnablePlainTextPassword" in f.message
+
+
+def test_absent_key_differs_for_three_values_is_reported_once() -> None:
+    """(e) The same rule logic over three values of one key: one finding naming all three."""
+    text = sample_bytes(WIN11_4X).decode()
+    wks = "HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\LanmanWorkstation\\Parameters"
+    block = text[text.index("  - id: 26033") : text.index("  - id: 26035")]
+    rules = block[block.index("    rules:") :]
+    three = (
+        "    rules:\n"
+        f"      - 'not r:{wks}'\n"
+        f"      - 'r:{wks} -> RequireSecuritySignature -> 1'\n"
+        f"      - 'r:{wks} -> EnableSecuritySignature -> 1'\n"
+        f"      - 'r:{wks} -> EnablePlainTextPassword -> 0'\n\n"
+    )
+    text = (
+        text.replace(rules, three)
+        .replace("- id: 26033", "- id: 99033")
+        .replace(TITLE_26033, 'title: "SMB client settings (three values under one key)"')
+    )  # not id drift
+    found = findings(WIN11_4X, text.encode())
+    assert [(f.code, f.check_id) for f in found] == [("absent-key-differs", "99033")]
+    for value in ("RequireSecuritySignature", "EnableSecuritySignature", "EnablePlainTextPassword"):
+        assert found[0].message.count(value) == 1
+
+
+def test_identical_import_problems_are_reported_once() -> None:
+    """(e) A problem the importer finds twice in one check is one finding."""
+    rules = ["x:nope", "x:nope", "r:HKLM\\K -> V -> 1"]
+    check = build_check("7", "t", "line 7", rules, "all")
+    assert check.problems.count("not a Wazuh rule: 'x:nope'") == 2
+    policy = ImportedPolicy("wazuh_policy", "Wazuh SCA policy", "p", "p", "", (check,))
+    found = [(f.code, f.message) for f in lint(policy, load_catalog())]
+    assert found == [("import-problem", "not a Wazuh rule: 'x:nope'")]
 
 
 _KEYS = [

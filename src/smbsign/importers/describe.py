@@ -17,12 +17,6 @@ SCHEMA_VERSION = "1.0"
 WIDTH = 100
 
 
-def short_setting(t: Target) -> str:
-    """``LanmanWorkstation\\Parameters\\RequireSecuritySignature`` style (last key parts)."""
-    parts = [p for p in t.key.replace("/", "\\").split("\\") if p]
-    return "\\".join([*parts[-2:], t.value])
-
-
 def target_to_dict(t: Target, control: str | None) -> dict[str, Any]:
     return {
         "key": t.key,
@@ -31,6 +25,11 @@ def target_to_dict(t: Target, control: str | None) -> dict[str, Any]:
         "expect": {"op": t.expect.op, "values": list(t.expect.values), "text": t.expect.text},
         "expect_text": t.expect.describe(),
         "when_absent": t.when_absent.value,
+        "absent_split": (
+            None
+            if t.absent_split is None
+            else {"key": t.absent_split[0].value, "value": t.absent_split[1].value}
+        ),
         "stated_default": t.stated_default,
         "control": control,
     }
@@ -49,7 +48,7 @@ def mapped_to_dict(mc: MappedCheck) -> dict[str, Any]:
         "controls": list(mc.controls),
         "catalog_lists": {"as": mc.listed_as, "controls": list(mc.listed)},
         "compliance": {k: list(v) for k, v in c.compliance},
-        "problems": list(c.problems),
+        "problems": list(dict.fromkeys(c.problems)),
     }
 
 
@@ -136,15 +135,15 @@ def render_show(path: str, p: ImportedPolicy, mapped: list[MappedCheck]) -> str:
         result = f" -> {c.result}" if c.result else ""
         out += _wrap(f"{c.check_id}{cis} ({c.location}){result}: {c.title}", "")
         if not mc.targets:
-            out.append("    reads no registry value smbsign knows how to compare")
+            out.append("    reads no setting smbsign knows how to compare")
         for t, control in mc.targets:
             default = "" if t.stated_default is None else f", assumed default {t.stated_default}"
             out += _wrap(
-                f"reads {short_setting(t)}: expects {t.expect.describe()}; "
-                f"{t.when_absent.describe()}{default} -> {control or 'no smbsign control'}",
+                f"reads {t.short}: expects {t.expect.describe()}; "
+                f"{t.describe_absent()}{default} -> {control or 'no smbsign control'}",
                 "    ",
             )
         if mc.listed and set(mc.listed) != set(mc.controls):
             out += _wrap(f"catalog ({mc.listed_as}) lists it as {', '.join(mc.listed)}", "    ")
-        out += [f"    problem: {x}" for x in c.problems]
+        out += [f"    problem: {x}" for x in dict.fromkeys(c.problems)]
     return "\n".join(out)

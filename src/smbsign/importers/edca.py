@@ -4,13 +4,17 @@ Schema (EDCA ``Docs/template_control.md``; ANCHORS.md Part A): ``id, title, desc
 verify, subject, category, severity, severityWeight, frameworks, references[{name,url}],
 remediation{automatable, description, scriptTemplate}, considerations, roles``.
 
-The registry values a control is about are read from its ``scriptTemplate``: path variables
+The settings a control is about are read from its ``scriptTemplate``: path variables
 (``$serverPath = 'HKLM:\\...'``), what the script reads (``Get-ItemProperty $serverPath -Name
 RequireSecuritySignature``) and what it writes (``Set-ItemProperty -Path $serverPath -Name ...
 -Value 1``, the expected value). The script's ``not set (default: 0 ...)`` text is the default
 EDCA assumes for an absent value; EDCA fails an absent value whose assumed default does not
-satisfy the control (``Modules/Analysis.ps1``). The script itself is never imported as
-remediation (smbsign renders remediation from structured state, ARCHITECTURE.md).
+satisfy the control (``Modules/Analysis.ps1``). A control may check through the SMB
+configuration cmdlets instead (``Set-SmbServerConfiguration -EnableSMB1Protocol $false``,
+EDCA-SEC-023): those properties are targets too, mapped to the catalog's cmdlet checks
+(Microsoft Learn, Set-SmbServerConfiguration / Set-SmbClientConfiguration). The script itself
+is never imported as remediation (smbsign renders remediation from structured state,
+ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -22,7 +26,14 @@ from typing import Any
 from smbsign.collect.base import decode_text, text_head
 from smbsign.errors import ParseError
 from smbsign.importers import expect
-from smbsign.importers.model import Absent, ImportedCheck, ImportedPolicy, Target
+from smbsign.importers.model import (
+    Absent,
+    ImportedCheck,
+    ImportedPolicy,
+    Target,
+    cmdlet_setting,
+    is_cmdlet_setting,
+)
 from smbsign.regpath import setting_id
 
 KIND = "edca"
@@ -33,10 +44,17 @@ _PATH_VAR = re.compile(r"""\$(\w+)\s*=\s*['"](HK(?:LM|CU|EY_[A-Z_]+):?\\[^'"]+)[
 _GET = re.compile(r"Get-ItemProperty\s+(?:-Path\s+)?\$(\w+)\s+-Name\s+['\"]?(\w+)", re.I)
 _SET = re.compile(
     r"Set-ItemProperty\s+-Path\s+\$(\w+)\s+-Name\s+['\"]?(\w+)['\"]?(?:\s+-Type\s+\w+)?"
-    r"\s+-Value\s+(\d+)",
+    r"\s+-Value\s+(\d{1,10})(?!\d)",
     re.I,
 )
-_DEFAULT = re.compile(r"not set \(default:\s*(\d+)", re.I)
+_DEFAULT = re.compile(r"not set \(default:\s*(\d{1,10})(?!\d)", re.I)
+# Set-SmbServerConfiguration / Set-SmbClientConfiguration with -Name value pairs (one statement),
+# and (Get-SmbServerConfiguration).Name reads.
+_CMDLET_SET = re.compile(r"\bSet-Smb(Server|Client)Configuration\b([^\n;|]*)", re.I)
+_CMDLET_ARG = re.compile(r"-(\w+)(?::\s*|\s+)(\$true|\$false|\d{1,10})\b", re.I)
+_CMDLET_GET = re.compile(r"\(\s*Get-Smb(Server|Client)Configuration\b[^)]*\)\s*\.(\w+)", re.I)
+_COMMON_PARAMETERS = frozenset({"confirm", "whatif", "force", "verbose", "debug"})
+Found = dict[str, tuple[str, str, int | None, str]]  # setting -> (key, name, value, as written)
 
 
 def sniff(data: bytes, name: str) -> bool:
@@ -44,36 +62,57 @@ def sniff(data: bytes, name: str) -> bool:
     return head.lstrip()[:1] in ("{", "[") and _ID.search(head) is not None
 
 
+def _cmdlet_settings(script: str, found: Found) -> None:
+    """SMB configuration cmdlet properties the script reads or sets (EDCA-SEC-023 disables SMB1
+    with ``Set-SmbServerConfiguration -EnableSMB1Protocol $false``, no registry path). Keyed by
+    the ``Get-`` cmdlet, which is what the catalog's cmdlet checks name."""
+    for side, name in _CMDLET_GET.findall(script):
+        key = f"Get-Smb{side.capitalize()}Configuration"
+        found.setdefault(cmdlet_setting(key, name), (key, name, None, ""))
+    for side, args in _CMDLET_SET.findall(script):
+        key = f"Get-Smb{side.capitalize()}Configuration"
+        for name, raw in _CMDLET_ARG.findall(args):
+            if name.lower() in _COMMON_PARAMETERS:
+                continue
+            low = raw.lower()
+            value = 1 if low == "$true" else 0 if low == "$false" else int(raw)
+            found[cmdlet_setting(key, name)] = (key, name, value, raw)
+
+
 def script_targets(script: str) -> tuple[list[Target], list[str]]:
-    """Registry values a control's script reads or writes, with the value it writes."""
+    """Registry values and SMB cmdlet properties a control's script reads or writes, with the
+    value it writes."""
     problems: list[str] = []
     paths = {m[1].lower(): m[2] for m in _PATH_VAR.finditer(script)}
-    found: dict[str, tuple[str, str, int | None]] = {}
+    found: Found = {}
     for var, item in _GET.findall(script):
         if var.lower() in paths:
-            found.setdefault(setting_id(paths[var.lower()], item), (paths[var.lower()], item, None))
+            key = paths[var.lower()]
+            found.setdefault(setting_id(key, item), (key, item, None, ""))
     for var, item, value in _SET.findall(script):
         if var.lower() not in paths:
             problems.append(f"script writes ${var} which is not a registry path variable")
             continue
         key = paths[var.lower()]
-        found[setting_id(key, item)] = (key, item, int(value))
+        found[setting_id(key, item)] = (key, item, int(value), value)
+    _cmdlet_settings(script, found)
     defaults = {int(d) for d in _DEFAULT.findall(script)}
     stated = next(iter(defaults)) if len(defaults) == 1 else None
     targets: list[Target] = []
-    for sid, (key, item, value) in found.items():
+    for sid, (key, item, value, written) in found.items():
+        default = None if is_cmdlet_setting(sid) else stated  # a property is never absent
         if value is None:
             problems.append(f"script reads {item} but never sets it: expected value unknown")
             exp = expect.other("read only")
             absent = Absent.UNKNOWN
         else:
-            exp = expect.from_predicate(expect.equal_to(value), sid, str(value), (value,))
+            exp = expect.from_predicate(expect.equal_to(value), sid, written, (value,))
             absent = (
                 Absent.UNKNOWN
-                if stated is None
-                else (Absent.PASS if stated in exp.passing else Absent.FAIL)
+                if default is None
+                else (Absent.PASS if default in exp.passing else Absent.FAIL)
             )
-        targets.append(Target(key, item, sid, exp, absent, stated_default=stated))
+        targets.append(Target(key, item, sid, exp, absent, stated_default=default))
     return targets, problems
 
 

@@ -132,6 +132,9 @@ def parse_int(text: object) -> int | None:
 
 def control_expectation(expect: Expect, setting: str) -> Expectation | None:
     """A catalog control's expectation normalised the same way (None if not numeric)."""
+    if isinstance(expect.equals, bool):  # a cmdlet property: $true / $false are 1 / 0
+        flag = int(expect.equals)
+        return from_predicate(lambda v: v == flag, setting)
     if expect.equals is not None:
         want = parse_int(expect.equals)
         return None if want is None else from_predicate(lambda v: v == want, setting)

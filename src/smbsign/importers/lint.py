@@ -2,8 +2,11 @@
 
 Codes (docs/policy.md; the upstream defects behind them are in DOMAIN.md 8):
 
-- ``wrong-hive``: the title names the server (client) side but the rule reads
-  ``LanmanWorkstation`` (``LanManServer``), e.g. Wazuh cis_win2016 16030/16031;
+- ``wrong-hive``: the check *is* a server (client) setting by an identity the catalog knows
+  (its CIS id in the platform's CIS framework file, or the Security Options name its title
+  quotes, the catalog's ``security_option.dsc_name``) but reads ``LanmanWorkstation``
+  (``LanManServer``), e.g. Wazuh cis_win2016 16030/16031. Sides come from registry keys only:
+  loose words of a title ("... when it connects to an SMB server") claim nothing;
 - ``inverted-value``: the title says 'Enabled' ('Disabled') but the check accepts only 0 (1)
   for a 0/1 setting, e.g. cis_win2016 16028 ``EnablePlainTextPassword -> 1``;
 - ``contradicts-control``: the check accepts values smbsign's control fails (Tenable's
@@ -20,7 +23,10 @@ Codes (docs/policy.md; the upstream defects behind them are in DOMAIN.md 8):
   another (cis_win2012_non_r2 34543);
 - ``compliance-mapping`` (one per file): NIST SP 800-53 ids that share nothing with the
   catalog's for the same controls (cis_win2016 maps SMB signing to CM-8, asset inventory);
-- ``import-problem``: something the importer could not read.
+- ``absent-key-differs``: the check scores an absent key and an absent value (key present)
+  differently (``not r:KEY`` without ``not r:KEY -> VALUE``), so what an unset value scores
+  depends on whether its key exists: rule logic, one finding per check and key;
+- ``import-problem``: something the importer could not read (each distinct problem once).
 """
 
 from __future__ import annotations
@@ -43,10 +49,10 @@ from smbsign.importers.mapping import (
 from smbsign.importers.model import Absent, Expectation, ImportedPolicy, Target
 from smbsign.importers.platforms import Platform, platform
 from smbsign.model import HostFacts
+from smbsign.regpath import setting_id
 
-_SERVER = re.compile(r"\b(network server|lanman ?server|smb server|on the server)\b", re.I)
-_CLIENT = re.compile(r"\b(network client|lanman ?workstation|smb client|on the client)\b", re.I)
 _STATE = re.compile(r"is set to '(enabled|disabled)'", re.I)
+_QUOTED = re.compile(r"'([^']{8,200})'")
 #: Every code with its usual severity (absent-passes and default-mismatch vary, see above).
 SEVERITY = {
     "wrong-hive": "high",
@@ -55,6 +61,7 @@ SEVERITY = {
     "inverted-value": "high",
     "mixed-targets": "high",
     "contradicts-control": "medium",
+    "absent-key-differs": "low",
     "id-drift": "medium",
     "import-problem": "medium",
     "duplicate-target": "low",
@@ -82,10 +89,23 @@ def _side(setting: str) -> str:
     return ""
 
 
-def title_side(title: str) -> str:
-    """``server`` / ``client`` when the title names exactly one side, else ''."""
-    server, client = bool(_SERVER.search(title)), bool(_CLIENT.search(title))
-    return "server" if server and not client else "client" if client and not server else ""
+def _name_key(name: str) -> str:
+    """A Security Options name compared the way SecurityPolicyDsc spells it (``Microsoft
+    network server: Digitally sign communications (always)`` ->
+    ``microsoft_network_server_digitally_sign_communications_always``)."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def named_controls(title: str, catalog: Catalog) -> tuple[str, ...]:
+    """Controls whose Security Options name (``desired.security_option.dsc_name``) the title
+    quotes, or is, exactly; never a guess from loose words."""
+    names = {
+        _name_key(c.desired.security_option.dsc_name): cid
+        for cid, c in catalog.controls.items()
+        if c.desired.security_option is not None
+    }
+    quoted = [title, *_QUOTED.findall(title)]
+    return tuple(dict.fromkeys(names[k] for q in quoted if (k := _name_key(q)) in names))
 
 
 def _applies(control: Control, host: HostFacts) -> bool:
@@ -136,27 +156,44 @@ class _Linter:
 
     # ------------------------------------------------------------------ per check
 
-    def hive(self, mc: MappedCheck) -> bool:
-        side = title_side(mc.check.title)
+    def claimed(self, mc: MappedCheck) -> tuple[tuple[str, ...], list[str]]:
+        """Controls the check *is*, by identity, and why (CIS id, quoted setting name)."""
+        why: list[str] = []
         via_cis = cis_control(self.catalog, self.policy.platform, mc.check.cis_id)
-        if not side and len(via_cis) == 1:
-            reg = self.catalog.controls[via_cis[0]].check.registry
-            side = _side(reg.key) if reg else ""
-        for target, control in mc.targets:
-            actual = _side(target.setting)
-            if side and actual and actual != side:
-                cis = f"; CIS {mc.check.cis_id} is {', '.join(via_cis)}" if via_cis else ""
-                key = target.key.rsplit("\\", 2)[-2] if "\\" in target.key else target.key
-                self.add(
-                    "wrong-hive",
-                    mc,
-                    f"titled as a {side}-side setting but reads {key}\\{target.value} "
-                    f"(the {actual} side){cis}; smbsign maps it by what it reads: "
-                    f"{control or 'no control'}",
-                    control=control or "",
-                )
-                return True
-        return False
+        named = named_controls(mc.check.title, self.catalog)
+        if via_cis and set(via_cis) == set(named):
+            why.append(f"CIS {mc.check.cis_id} and its title's setting name are {', '.join(named)}")
+        else:
+            if via_cis:
+                why.append(f"CIS {mc.check.cis_id} is {', '.join(via_cis)}")
+            if named:
+                why.append(f"its title names the setting of {', '.join(named)}")
+        return tuple(dict.fromkeys((*via_cis, *named))), why
+
+    def hive(self, mc: MappedCheck) -> bool:
+        """A check that is a server (client) setting but reads the other side's key. Both sides
+        come from registry keys (``_side``): the claimed controls' and the targets'."""
+        claimed, why = self.claimed(mc)
+        controls = self.catalog.controls
+        sides = {_side(reg.key) for c in claimed if (reg := controls[c].check.registry)}
+        sides.discard("")
+        if len(sides) != 1:
+            return False
+        side = sides.pop()
+        wrong = [t for t, _ in mc.targets if _side(t.setting) not in ("", side)]
+        if not wrong:
+            return False
+        actual = _side(wrong[0].setting)
+        reads = "; ".join(f"{t.short} -> {c or 'no smbsign control'}" for t, c in mc.targets)
+        self.add(
+            "wrong-hive",
+            mc,
+            f"{' and '.join(why)}, a {side}-side setting, but it reads "
+            f"{', '.join(t.short for t in wrong)} (the {actual} side); smbsign maps it by what "
+            f"it reads: {reads}",
+            control=next(iter(mc.controls), ""),
+        )
+        return True
 
     def values(self, mc: MappedCheck) -> None:
         state = _STATE.search(mc.check.title)
@@ -261,15 +298,38 @@ class _Linter:
                 severity="high" if false_pass else "low",
             )
 
+    def split_absent(self, mc: MappedCheck) -> None:
+        """One finding per key for the targets whose absent key and absent value score
+        differently (Wazuh ``not r:KEY`` without ``not r:KEY -> VALUE``)."""
+        by_key: dict[tuple[str, tuple[Absent, Absent]], list[tuple[Target, str | None]]] = {}
+        for t, cid in mc.targets:
+            if t.absent_split is not None:
+                by_key.setdefault((setting_id(t.key, ""), t.absent_split), []).append((t, cid))
+        for (_key, (key_absent, value_absent)), pairs in by_key.items():
+            first = pairs[0][0]
+            values = ", ".join(t.value for t, _ in pairs)
+            controls = tuple(dict.fromkeys(c for _, c in pairs if c))
+            self.add(
+                "absent-key-differs",
+                mc,
+                f"an absent key ({first.short.rsplit(chr(92), 1)[0]}) {key_absent.verb} but an "
+                f"absent value ({values}) with the key present {value_absent.verb}: what an "
+                "unset value scores depends on whether its key exists (the rules test the key "
+                "and the value separately); smbsign reads it as not stated",
+                control=next(iter(controls), ""),
+                related=controls[1:],
+            )
+
     def drift(self, mc: MappedCheck) -> None:
-        if mc.listed and set(mc.listed) != set(mc.controls):
+        if mc.targets and mc.listed and set(mc.listed) != set(mc.controls):
             self.add(
                 "id-drift",
                 mc,
                 f"the catalog ({mc.listed_as}) maps this id to {', '.join(mc.listed)} but its "
-                f"rule reads {', '.join(t.value for t, _ in mc.targets) or 'no registry value'}"
-                f" ({', '.join(mc.controls) or 'no control'}): the id means something else in "
-                "this file (ids drift between releases, DOMAIN.md 8); mapped by what it reads",
+                f"rule reads {', '.join(t.value for t, _ in mc.targets)}"
+                f" ({', '.join(mc.controls) or 'no smbsign control'}): the id means something "
+                "else in this file (ids drift between releases, DOMAIN.md 8); mapped by what it "
+                "reads",
                 related=mc.listed,
             )
 
@@ -334,12 +394,13 @@ class _Linter:
             )
 
     def run(self) -> list[LintFinding]:
-        for problem in self.policy.problems:
+        for problem in dict.fromkeys(self.policy.problems):
             self.add("import-problem", None, problem)
         mapped = map_policy(self.policy, self.catalog)
         for mc in mapped:
-            for problem in mc.check.problems:
+            for problem in dict.fromkeys(mc.check.problems):
                 self.add("import-problem", mc, problem)
+            self.split_absent(mc)
             self.mixed(mc)
             wrong = self.hive(mc)
             self.values(mc)

@@ -1,11 +1,13 @@
 """Imported checks -> catalog controls, by setting identity (pure; DOMAIN.md 1.2, 8).
 
 A check maps to the control whose registry value it *reads* (``check.registry`` key/value, or
-the ADMX ``policy_key``), compared as canonical ids (:mod:`smbsign.regpath`), never by the
-check's id or title: Wazuh ids drift between releases and upstream rules sometimes read
-another value than their title says (DOMAIN.md 8). What the catalog's framework files say about
-the same id (``wazuh-sca``: ``<policy>:<check id>``; ``edca``; CIS / Microsoft baseline / STIG
-ids for HardeningKitty lists) is looked up separately, as a cross-check for the linter.
+the ADMX ``policy_key``) or whose SMB configuration cmdlet property it reads or sets
+(``check.cmdlet``, ``desired.cmdlet``), compared as canonical ids (:mod:`smbsign.regpath`,
+``model.cmdlet_setting``), never by the check's id or title: Wazuh ids drift between releases
+and upstream rules sometimes read another value than their title says (DOMAIN.md 8). What the
+catalog's framework files say about the same id (``wazuh-sca``: ``<policy>:<check id>``;
+``edca``; CIS / Microsoft baseline / STIG ids for HardeningKitty lists) is looked up
+separately, as a cross-check for the linter.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 from smbsign.catalog import Catalog
 from smbsign.catalog.schema import Control
-from smbsign.importers.model import ImportedCheck, ImportedPolicy, Target
+from smbsign.importers.model import ImportedCheck, ImportedPolicy, Target, cmdlet_setting
 from smbsign.importers.platforms import WAZUH_POLICIES
 from smbsign.regpath import setting_id
 
@@ -51,15 +53,21 @@ class MappedCheck:
 
 
 def control_index(controls: Mapping[str, Control]) -> dict[str, str]:
-    """Canonical setting id -> control id, for every registry-checked control."""
+    """Canonical setting id -> control id: the registry value a control checks (and its ADMX
+    ``policy_key``), and the SMB configuration cmdlet property it checks or sets."""
     index: dict[str, str] = {}
     for cid, control in controls.items():
         reg = control.check.registry
-        if reg is None:
-            continue
-        index.setdefault(setting_id(reg.key, reg.value), cid)
-        if reg.policy_key:
-            index.setdefault(setting_id(reg.policy_key, reg.value), cid)
+        if reg is not None:
+            index.setdefault(setting_id(reg.key, reg.value), cid)
+            if reg.policy_key:
+                index.setdefault(setting_id(reg.policy_key, reg.value), cid)
+        cmd = control.check.cmdlet
+        if cmd is not None:
+            index.setdefault(cmdlet_setting(cmd.cmdlet, cmd.property), cid)
+        put = control.desired.cmdlet
+        if put is not None:
+            index.setdefault(cmdlet_setting(put.cmdlet, put.parameter), cid)
     return index
 
 

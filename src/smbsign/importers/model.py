@@ -22,6 +22,11 @@ class Absent(StrEnum):
     FAIL = "fail"
     UNKNOWN = "unknown"  # the format leaves it unstated (Tenable item without reg_option)
 
+    @property
+    def verb(self) -> str:
+        """``passes`` / ``fails`` / ``is not stated``."""
+        return {"pass": "passes", "fail": "fails"}.get(self.value, "is not stated")
+
     def describe(self) -> str:
         if self is Absent.UNKNOWN:
             return "what an absent value scores is not stated"
@@ -59,16 +64,52 @@ class Expectation:
         return self.text or "not a numeric test"
 
 
+#: Setting ids of cmdlet properties start with this (registry ids start with a hive).
+CMDLET = "cmdlet"
+
+
+def cmdlet_setting(cmdlet: str, prop: str) -> str:
+    """Canonical id of a ``Get-``/``Set-SmbServerConfiguration`` (or client) property: both
+    verbs name the same setting (``cmdlet\\smbserverconfiguration\\enablesmb1protocol``)."""
+    noun = cmdlet.strip().partition("-")[2] or cmdlet.strip()
+    return "\\".join((CMDLET, noun.lower(), prop.strip().lower()))
+
+
+def is_cmdlet_setting(setting: str) -> bool:
+    return setting.lower().startswith(CMDLET + "\\")
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One registry value a check reads."""
+    """One setting a check reads: a registry value, or a property of the SMB configuration
+    cmdlets (``key`` is then ``Get-SmbServerConfiguration`` / ``Get-SmbClientConfiguration``).
+
+    ``absent_split``: Wazuh rules can score an absent *key* and an absent *value* (key
+    present) differently (``not r:KEY`` without ``not r:KEY -> VALUE``); then ``when_absent``
+    is ``unknown`` and this is (absent key, absent value). That is how the check is written,
+    not something the importer failed to read.
+    """
 
     key: str  # as written, hive included
     value: str  # value name as written
-    setting: str  # canonical id (smbsign.regpath.setting_id)
+    setting: str  # canonical id (smbsign.regpath.setting_id, or cmdlet_setting)
     expect: Expectation
     when_absent: Absent
     stated_default: int | None = None  # the default the checklist assumes (HK, EDCA)
+    absent_split: tuple[Absent, Absent] | None = None
+
+    @property
+    def short(self) -> str:
+        """``LanmanWorkstation\\Parameters\\RequireSecuritySignature`` style (last key parts)."""
+        parts = [p for p in self.key.replace("/", "\\").split("\\") if p]
+        return "\\".join([*parts[-2:], self.value])
+
+    def describe_absent(self) -> str:
+        """What an absent value scores, in words."""
+        if self.absent_split is None:
+            return self.when_absent.describe()
+        key, value = self.absent_split
+        return f"an absent key {key.verb}, an absent value (key present) {value.verb}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,7 @@ WAZUH_POLICIES: dict[str, str] = {
     "cis_win10_enterprise": "win10",
     "cis_win11_enterprise": "win11",
     "cis_win2012_non_r2": "ws2012",
+    "cis_win2012": "ws2012",  # the id cis_win2012_non_r2.yml itself declares (policy.id)
     "cis_win2012r2": "ws2012r2",
     "cis_win2016": "ws2016",
     "cis_win2019": "ws2019",

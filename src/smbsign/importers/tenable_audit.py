@@ -1,9 +1,14 @@
-"""Tenable ``.audit`` files: Windows ``REGISTRY_SETTING`` items (ANCHORS.md Part A).
+"""Tenable ``.audit`` files: Windows ``REGISTRY_SETTING`` items.
 
 An item is a ``<custom_item>`` block of ``name : value`` lines (values may be quoted and span
 lines). Fields used: ``type``, ``description``, ``value_type`` (``POLICY_DWORD``),
 ``value_data`` (``1``, ``"[1..MAX]"``, ``"[MIN..0]"``, ``"1 || 2"``), ``reg_key``, ``reg_item``,
-``reg_option`` and ``reference`` (``800-53|SC-8,CSCv8|3.10``). Absent values (Tenable
+``reg_option``, ``reg_type`` and ``reference`` (``800-53|SC-8,CSCv8|3.10``). ``value_type``
+``POLICY_SET`` takes ``"Enabled"`` / ``"Disabled"`` (Tenable Compliance Checks Reference,
+Windows custom items, REGISTRY_SETTING and "Value Data",
+https://docs.tenable.com/nessus/compliance-checks-reference/Content/REGISTRY_SETTING.htm); with
+``reg_type : REG_DWORD`` that is the 0/1 DWORD of a Security Option, so it is read as 1 / 0
+(:data:`POLICY_SET_DWORD`). Absent values (Tenable
 "REGISTRY_SETTING" reference): ``CAN_BE_NULL`` makes the check succeed when the value does not
 exist, ``CAN_NOT_BE_NULL`` the opposite; without ``reg_option`` the file does not say
 (``unknown``). The policy's own expected value is kept as written: a policy may legitimately
@@ -26,7 +31,9 @@ LABEL = "Tenable audit file"
 _FIELD = re.compile(r"^\s*([A-Za-z_]+)\s*:\s*(.*)$")
 _OPEN = re.compile(r"^\s*<(custom_item|item)>\s*$", re.IGNORECASE)
 _CLOSE = re.compile(r"^\s*</(custom_item|item)>\s*$", re.IGNORECASE)
-_RANGE = re.compile(r"^\[\s*(MIN|-?\d+)\s*\.\.\s*(MAX|-?\d+)\s*\]$", re.IGNORECASE)
+# Bounds of at most 10 digits (a DWORD): a longer number is not a range (int() of thousands of
+# digits raises ValueError).
+_RANGE = re.compile(r"^\[\s*(MIN|-?\d{1,10})\s*\.\.\s*(MAX|-?\d{1,10})\s*\]$", re.IGNORECASE)
 _GROUP = re.compile(r"<group_policy\s*:\s*\"([^\"]*)\"", re.IGNORECASE)
 MAX_ITEMS = 100_000
 
@@ -77,6 +84,19 @@ def value_test(text: str) -> tuple[expect.Predicate | None, list[int]]:
     return (lambda v: any(p(v) for p in preds)), numbers
 
 
+#: POLICY_SET data on a REG_DWORD: a Security Option stored as a 0/1 DWORD reads 1 when Enabled
+#: and 0 when Disabled (Microsoft Learn, "Microsoft network server: Digitally sign
+#: communications (always)": Enabled writes RequireSecuritySignature = 1, and so on).
+POLICY_SET_DWORD = {"enabled": 1, "disabled": 0}
+
+
+def policy_set_test(text: str, reg_type: str) -> tuple[expect.Predicate | None, list[int]]:
+    """Predicate of a ``POLICY_SET`` item: ``"Enabled"`` / ``"Disabled"`` of a ``REG_DWORD``
+    value is 1 / 0; anything else (another type, other words) is not a numeric test."""
+    n = POLICY_SET_DWORD.get(text.strip().lower()) if reg_type == "REG_DWORD" else None
+    return (None, []) if n is None else (expect.equal_to(n), [n])
+
+
 def _item(fields: dict[str, str], index: int, line: int) -> ImportedCheck:
     problems: list[str] = []
     targets: tuple[Target, ...] = ()
@@ -87,10 +107,22 @@ def _item(fields: dict[str, str], index: int, line: int) -> ImportedCheck:
             problems.append("REGISTRY_SETTING without reg_key/reg_item")
         else:
             sid = setting_id(key, item)
-            pred, numbers = value_test(data)
             vtype = fields.get("value_type", "").upper()
-            if pred is None or vtype not in ("POLICY_DWORD", ""):
-                problems.append(f"not a numeric test: value_type {vtype!r}, value_data {data!r}")
+            reg_type = fields.get("reg_type", "").upper()
+            if vtype == "POLICY_SET":
+                pred, numbers = policy_set_test(data, reg_type)
+            else:
+                pred, numbers = value_test(data)
+            if pred is None or vtype not in ("POLICY_DWORD", "POLICY_SET", ""):
+                hint = (
+                    f", reg_type {reg_type!r} (POLICY_SET is read as 1 / 0 only for 'Enabled' / "
+                    "'Disabled' of a REG_DWORD)"
+                    if vtype == "POLICY_SET"
+                    else ""
+                )
+                problems.append(
+                    f"not a numeric test: value_type {vtype!r}, value_data {data!r}{hint}"
+                )
                 exp = expect.other(data)
             else:
                 exp = expect.from_predicate(pred, sid, data, mentioned=numbers)

@@ -9,7 +9,8 @@ matches), optional ``not`` prefix; CONTENT is a literal, ``r:REGEX``, ``!r:REGEX
 Instead of pattern-matching rule shapes, :func:`simulate` *evaluates* the check on every state
 of the value it reads (key absent, value absent, each value of its domain; ``expect.py``): the
 passing values give the normalised expectation and the absent states give the absent-value
-semantics. ``r:^1$|^2$`` and ``n:^(\\d+) compare >= 1`` thus normalise to the same ``>= 1``.
+semantics (an absent key and an absent value can score differently: ``Target.absent_split``).
+``r:^1$|^2$`` and ``n:^(\\d+) compare >= 1`` thus normalise to the same ``>= 1``.
 Regexes follow OS_Regex unless the check says ``regex_type: pcre2``; written here because no
 library implements OS_Regex (Wazuh ``src/os_regex``), and only the small subset used in
 registry rules is needed: patterns are only ever applied to short decimal strings.
@@ -219,19 +220,17 @@ def simulate(
         numbers = numbers[:MAX_NUMBERS]
     dom = expect.domain_for(sid, numbers)
     exp = expect.normalise((v for v in dom if passes(v)), dom, " && ".join(written))
-    key_absent, value_absent = passes(KEY_ABSENT), passes(VALUE_ABSENT)
-    if key_absent == value_absent:
-        absent = Absent.PASS if value_absent else Absent.FAIL
-    else:
-        absent = Absent.UNKNOWN
-        problems.append(
-            f"an absent key {'passes' if key_absent else 'fails'} but an absent value "
-            f"{'passes' if value_absent else 'fails'}"
-        )
+    key_absent = Absent.PASS if passes(KEY_ABSENT) else Absent.FAIL
+    value_absent = Absent.PASS if passes(VALUE_ABSENT) else Absent.FAIL
+    # A check that scores a missing key and a missing value differently is written that way
+    # (``not r:KEY`` without ``not r:KEY -> VALUE``): rule logic for the linter, not a problem
+    # reading the file. What an absent value scores then depends on the key: unknown.
+    split = None if key_absent is value_absent else (key_absent, value_absent)
+    absent = value_absent if split is None else Absent.UNKNOWN
     hive, _ = split_hive(key)
     if not hive:
         problems.append(f"registry key without a hive: {key!r}")
-    return Target(key, value, sid, exp, absent), problems
+    return Target(key, value, sid, exp, absent, absent_split=split), problems
 
 
 def build_check(
