@@ -288,6 +288,7 @@ def test_edca_cmdlet_script_maps_through_the_catalog_cmdlet_check() -> None:
     assert c.problems == ()
     t = only_target(c)
     assert (t.key, t.value) == ("Get-SmbServerConfiguration", "EnableSMB1Protocol")
+    assert t.short == "(Get-SmbServerConfiguration).EnableSMB1Protocol"
     assert (t.expect.op, t.expect.values, t.when_absent) == ("equals", (0,), Absent.UNKNOWN)
     m = map_policy(p, load_catalog())[0]
     assert m.controls == ("smb1-server-disabled",) and m.listed == m.controls

@@ -100,7 +100,10 @@ class Target:
 
     @property
     def short(self) -> str:
-        """``LanmanWorkstation\\Parameters\\RequireSecuritySignature`` style (last key parts)."""
+        """``LanmanWorkstation\\Parameters\\RequireSecuritySignature`` style (last key parts);
+        ``(Get-SmbServerConfiguration).EnableSMB1Protocol`` for a cmdlet property."""
+        if is_cmdlet_setting(self.setting):
+            return f"({self.key}).{self.value}"
         parts = [p for p in self.key.replace("/", "\\").split("\\") if p]
         return "\\".join([*parts[-2:], self.value])
 
