@@ -210,3 +210,23 @@ def test_only_outside_links_is_no_evidence_and_says_why(tmp_path):
     assert not [v for _, r in out for v in r.values]
     errors = [e.message for _, r in out for e in r.errors]
     assert errors and "no evidence file" in errors[0] and "skipped" in errors[0]
+
+
+def test_smbconf_include_out_of_the_evidence_tree_is_not_read(tmp_path):
+    """An include is a path of the audited host: one that leaves the evidence directory
+    (absolute, ``..``, or a symlink) is an error, never this machine's file read as evidence."""
+    (tmp_path / "outside.conf").write_text("[global]\n\tserver signing = mandatory\n")
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    (ev / "inside.conf").write_text("[global]\n\tclient signing = required\n")
+    (ev / "smb.conf").write_text(
+        f"[global]\n\tinclude = {tmp_path / 'outside.conf'}\n\tinclude = ../outside.conf\n"
+        "\tinclude = inside.conf\n\tserver signing = disabled\n"
+    )
+    for arg in (ev, ev / "smb.conf"):
+        out = list(collect_paths([arg], None))
+        paths = {v.provenance.path for _, r in out for v in r.values}
+        assert str(tmp_path / "outside.conf") not in paths
+        assert any(p.endswith("inside.conf") for p in paths), paths
+        errors = [e.message for _, r in out for e in r.errors]
+        assert len(errors) == 2 and all("outside" in m for m in errors), errors

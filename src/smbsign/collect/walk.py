@@ -74,6 +74,23 @@ def disk_loader(target: str, including: str) -> tuple[str, bytes]:
     return str(resolved), data
 
 
+def rooted_loader(root: Path) -> smbconf.Loader:
+    """:func:`disk_loader` that never leaves ``root`` (resolved): an include of offline
+    evidence names a file of the audited host, not of this machine (#11 item 4)."""
+    top = root.resolve()
+
+    def load(target: str, including: str) -> tuple[str, bytes]:
+        path = Path(target)
+        if not path.is_absolute():
+            path = Path(including).parent / path
+        resolved = path.resolve()
+        if resolved != top and top not in resolved.parents:
+            raise OSError(errno.EPERM, f"leads outside the evidence directory {top}")
+        return disk_loader(str(resolved), including)
+
+    return load
+
+
 def _read(path: Path, host: str, max_bytes: int) -> bytes | CollectResult:
     try:
         st = path.stat()
@@ -95,7 +112,7 @@ def _read(path: Path, host: str, max_bytes: int) -> bytes | CollectResult:
 
 
 def _dispatch(
-    data: bytes, path: Path, host: str, *, lint: bool = True
+    data: bytes, path: Path, host: str, *, lint: bool = True, root: Path | None = None
 ) -> list[tuple[str, CollectResult]]:
     module = sniff_kind(data, path.name)
     if module is None:
@@ -103,7 +120,8 @@ def _dispatch(
     if module is pwsh_json:
         return pwsh_json.collect_hosts(data, str(path), host)
     if module is smbconf:
-        conf = smbconf.collect(data, str(path), host, loader=disk_loader)
+        loader = disk_loader if root is None else rooted_loader(root)
+        conf = smbconf.collect(data, str(path), host, loader=loader)
         if lint:  # offline evidence: what the real testparm says of it becomes notes
             conf = replace(conf, notes=conf.notes + testparm.offline_notes(data))
         return [(host, conf)]
@@ -230,12 +248,14 @@ def _walk(directory: Path, depth: int, walk: _Walk) -> Iterator[Path]:
 
 
 def _file_results(
-    path: Path, derived: str, explicit: str | None
+    path: Path, derived: str, explicit: str | None, root: Path | None = None
 ) -> list[tuple[str, CollectResult]]:
+    """Results of one file; ``root`` bounds what an smb.conf include may read (default: the
+    file's own directory)."""
     data = _read(path, derived, MAX_FILE_BYTES)
     if isinstance(data, CollectResult):
         return [(explicit or derived, data)]
-    parts = _dispatch(data, path, derived)
+    parts = _dispatch(data, path, derived, root=root or path.absolute().parent)
     if explicit is not None and len({h for h, _ in parts}) == 1:
         return [(explicit, _rehost(r, explicit)) for _, r in parts]
     return parts
@@ -249,7 +269,7 @@ def _collect_dir(
     found = False
     for path in _walk(arg, 0, walk):  # paths as given; links checked against ``root``
         found = True
-        yield from _file_results(path, derived, host)
+        yield from _file_results(path, derived, host, root)
     name = host or derived
     if not found:  # an audit of nothing must not look like a clean audit
         why = "no evidence file in this directory (names starting with '.' are skipped"
