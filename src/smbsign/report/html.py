@@ -16,9 +16,18 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from smbsign.model import Finding, ScanRecord, Status
+from smbsign.model import Finding, Status
 from smbsign.report.hints import WIRE_HINTS, control_hints
-from smbsign.report.run import CatalogLike, Run, RunInfo, Summary, iso
+from smbsign.report.run import (
+    CatalogLike,
+    Run,
+    RunInfo,
+    ServerRow,
+    Summary,
+    finding_order,
+    iso,
+    server_rows,
+)
 from smbsign.report.scores import (
     FrameworkScore,
     StatusCounts,
@@ -167,13 +176,14 @@ def trend_chart(trend: Sequence[RunInfo], current: Run) -> TrendChart | None:
     )
 
 
-def _record_row(r: ScanRecord) -> dict[str, Any]:
+def _record_row(row: ServerRow) -> dict[str, Any]:
+    r = row.record
     v = verdict(r)
     smb1 = {True: "offered", False: "not offered", None: "unknown"}[r.smb1.offered]
     if r.smb1.signing is not None:
         smb1 += f", signing {r.smb1.signing.value}"
     return {
-        "host": r.target,
+        "host": row.host,
         "hostname": r.hostname or "",
         "port": r.port,
         "status": r.status.value,
@@ -237,15 +247,12 @@ def view(run: Run, catalog: CatalogLike | None, trend: Sequence[RunInfo]) -> dic
         "donuts": donuts,
         "donuts_all": len(donuts) == len(frameworks),
         "trend": trend_chart(trend, run),
-        "records": [_record_row(r) for r in sorted(run.records, key=lambda r: (r.target, r.port))],
+        "records": [_record_row(row) for row in server_rows(run.records)],
         "controls": [
             {"row": c, "status": _control_status(c.counts)}
             for c in control_rows(run.findings, catalog)
         ],
-        "findings": [
-            _finding_row(f, catalog)
-            for f in sorted(run.findings, key=lambda f: (f.host, f.control))
-        ],
+        "findings": [_finding_row(f, catalog) for f in sorted(run.findings, key=finding_order)],
         "wire_hints": WIRE_HINTS,
         "colours": COLOURS,
     }

@@ -10,9 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from smbsign.model import ScanRecord, Status
+from smbsign.model import Status
 from smbsign.report.hints import WIRE_HINTS, control_hints
-from smbsign.report.run import CatalogLike, Run, RunInfo, clean, iso
+from smbsign.report.run import (
+    CatalogLike,
+    Run,
+    RunInfo,
+    ServerRow,
+    clean,
+    finding_order,
+    iso,
+    server_rows,
+)
 from smbsign.report.scores import framework_scores
 from smbsign.report.verdict import RELAYABLE, verdict, wording
 
@@ -77,8 +86,8 @@ def render(run: Run, catalog: CatalogLike | None = None, *, trend: Sequence[RunI
             ],
         )
         out.append("")
-    records = sorted(run.records, key=lambda r: (r.target, r.port))
-    bad = [r for r in records if verdict(r) in RELAYABLE]
+    records = server_rows(run.records)  # failures first, then numeric address order
+    bad = [r for r in records if verdict(r.record) in RELAYABLE]
     if run.records:
         out += [f"### Relayable hosts ({len(bad)})", ""]
         if bad:
@@ -86,13 +95,13 @@ def render(run: Run, catalog: CatalogLike | None = None, *, trend: Sequence[RunI
             out += ["", "How to fix: " + "; ".join(esc(h) for h in WIRE_HINTS), ""]
         else:
             out += ["None: no SMB server that answered allows unsigned sessions.", ""]
-        rest = [r for r in records if verdict(r) not in RELAYABLE]
+        rest = [r for r in records if verdict(r.record) not in RELAYABLE]
         if rest:
             out += _details(
                 f"Other hosts ({len(rest)})",
                 table(("Host", "Port", "Dialect", "Verdict"), _record_rows(rest)),
             )
-    findings = sorted(run.findings, key=lambda f: (f.host, f.control))
+    findings = sorted(run.findings, key=finding_order)
     failing = [f for f in findings if f.status in _NOT_PASSING]
     if findings:
         out += [f"### Controls not passing ({len(failing)})", ""]
@@ -125,5 +134,13 @@ def render(run: Run, catalog: CatalogLike | None = None, *, trend: Sequence[RunI
     return ("\n".join(out).rstrip() + "\n").encode()
 
 
-def _record_rows(records: Iterable[ScanRecord]) -> list[tuple[object, ...]]:
-    return [(r.target, r.port, r.smb2.dialect if r.smb2 else "", wording(r)) for r in records]
+def _record_rows(rows: Iterable[ServerRow]) -> list[tuple[object, ...]]:
+    return [
+        (
+            row.host,
+            row.record.port,
+            row.record.smb2.dialect if row.record.smb2 else "",
+            wording(row.record),
+        )
+        for row in rows
+    ]

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import re
 import secrets
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from smbsign.catalog.schema import Control, Framework
 from smbsign.model import Finding, ScanRecord, ScanStatus, Status
 from smbsign.report.verdict import RELAYABLE, Verdict, verdict
+from smbsign.scan.target_spec import address_sort_key
 
 RunKind = Literal["scan", "audit"]
 RUN_KINDS: tuple[RunKind, ...] = ("scan", "audit")
@@ -191,9 +193,134 @@ def host_verdicts(records: Iterable[ScanRecord]) -> dict[str, Verdict]:
     return out
 
 
+# ------------------------------------------------------------------ one server, many addresses
+
+
+def server_key(rec: ScanRecord) -> str | None:
+    """What identifies the server behind ``rec`` across addresses, or None (never merged).
+
+    The SMB2 NEGOTIATE ServerGuid "uniquely identif[ies] this server" (MS-SMB2 2.2.4), so two
+    addresses that answer with one GUID are one server (IPv4 and IPv6, several NICs). Never
+    merged: a record without an SMB2 answer, a zero (or all-ones) GUID, and a GUID that is a
+    name -- Samba sends its lower-cased NetBIOS name, zero padded (``negprot_spnego`` in
+    source3/smbd/smb2_negprot.c; the lab's servers send ``lab-default``...), so two Samba
+    servers with one NetBIOS name send the same GUID: such a GUID merges only records that
+    also carry the same host name (the name the user gave, resolved to both addresses).
+    """
+    if rec.status is not ScanStatus.OK or rec.smb2 is None or not rec.smb2.server_guid:
+        return None
+    try:
+        raw = uuid.UUID(rec.smb2.server_guid).bytes_le
+    except ValueError:
+        return None
+    if raw in (bytes(16), b"\xff" * 16):
+        return None
+    name = raw.rstrip(b"\0")
+    if len(name) < len(raw) and all(0x20 <= b < 0x7F for b in name):  # Samba's name-GUID
+        return f"{raw.hex()}|{rec.hostname.lower()}" if rec.hostname else None
+    return raw.hex()
+
+
+def server_addresses(records: Iterable[ScanRecord]) -> dict[str, tuple[str, ...]]:
+    """Each probed address -> all addresses of its server (numeric order, itself included)."""
+    parent: dict[str, str] = {}
+
+    def root(a: str) -> str:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    first: dict[str, str] = {}
+    for rec in records:
+        parent.setdefault(rec.target, rec.target)
+        key = server_key(rec)
+        if key is None:
+            continue
+        other = first.setdefault(key, rec.target)
+        parent[root(rec.target)] = root(other)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for a in parent:
+        groups[root(a)].append(a)
+    out: dict[str, tuple[str, ...]] = {}
+    for members in groups.values():
+        ordered = tuple(sorted(members, key=address_sort_key))
+        for a in members:
+            out[a] = ordered
+    return out
+
+
+# Failures first in every human-facing report (relayable, then undetermined, then safe).
+_VERDICT_RANK = {
+    Verdict.NOT_REQUIRED: 0,
+    Verdict.DISABLED: 0,
+    Verdict.UNKNOWN: 1,
+    Verdict.REQUIRED: 2,
+    Verdict.NO_SMB: 3,
+}
+_STATUS_RANK = {
+    Status.FAIL: 0,
+    Status.ERROR: 1,
+    Status.UNKNOWN: 2,
+    Status.PASS: 3,
+    Status.NOT_APPLICABLE: 4,
+}
+
+
+def finding_order(f: Finding) -> tuple[int, tuple[int, int, str], str, str]:
+    """Sort key: failing first, then host in numeric address order, then control."""
+    return (_STATUS_RANK[f.status], address_sort_key(f.host), f.host, f.control)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRow:
+    """One row of a hosts table: a port of one server, with every address that answered alike."""
+
+    addresses: tuple[str, ...]
+    record: ScanRecord  # the answer (the same on every address of the row)
+
+    @property
+    def host(self) -> str:
+        return ", ".join(self.addresses)
+
+
+def _answer(r: ScanRecord) -> tuple[object, ...]:
+    """What a hosts row shows of a record (the per-connection preauth hash left out)."""
+    smb2 = (r.smb2.dialect, r.smb2.security_mode, r.smb2.capabilities) if r.smb2 else None
+    return (verdict(r), r.status, r.transport, smb2, r.smb1, r.reason, r.hostname)
+
+
+def server_rows(records: Sequence[ScanRecord]) -> list[ServerRow]:
+    """Rows for the hosts tables: the addresses of one server that gave the same answer on a
+    port share a row; failures first, then numeric address order, then port."""
+    servers = server_addresses(records)
+    groups: dict[tuple[tuple[str, ...], int], list[ScanRecord]] = defaultdict(list)
+    for r in records:
+        groups[(servers[r.target], r.port)].append(r)
+    rows: list[ServerRow] = []
+    for recs in groups.values():
+        recs.sort(key=lambda r: address_sort_key(r.target))
+        if len(recs) > 1 and all(_answer(recs[0]) == _answer(r) for r in recs[1:]):
+            rows.append(ServerRow(tuple(r.target for r in recs), recs[0]))
+        else:
+            rows.extend(ServerRow((r.target,), r) for r in recs)
+    rows.sort(
+        key=lambda row: (
+            _VERDICT_RANK[verdict(row.record)],
+            address_sort_key(row.addresses[0]),
+            row.record.port,
+        )
+    )
+    return rows
+
+
 def summarize(records: Sequence[ScanRecord], findings: Sequence[Finding]) -> Summary:
+    """Headline counts; addresses of one server (``server_addresses``) count once."""
+    servers = server_addresses(records)
+    if any(len(v) > 1 for v in servers.values()):
+        records = [replace(r, target=servers[r.target][0]) for r in records]
     per_host = host_verdicts(records)
-    hosts = set(per_host) | {f.host for f in findings}
+    hosts = set(per_host) | {servers[f.host][0] if f.host in servers else f.host for f in findings}
     counts = Counter(per_host.values())
     return Summary(
         hosts=len(hosts),

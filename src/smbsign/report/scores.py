@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from smbsign.catalog.schema import Framework
 from smbsign.model import Finding, Status
 from smbsign.report.run import CatalogLike
+from smbsign.scan.target_spec import address_sort_key
 
 SCORED = frozenset({Status.PASS, Status.FAIL, Status.ERROR})
 
@@ -211,7 +212,7 @@ def find_framework(catalog: CatalogLike, name: str) -> Framework | None:
 def requirement_view(findings: Sequence[Finding], fw: Framework) -> list[RequirementStatus]:
     """Each requirement's status on each host (worst of its controls there), in file order."""
     pairs = _pairs(findings)
-    hosts = sorted({h for h, _ in pairs})
+    hosts = sorted({h for h, _ in pairs}, key=lambda h: (address_sort_key(h), h))
     out: list[RequirementStatus] = []
     for req in fw.requirements:
         per_host: list[tuple[str, str]] = []

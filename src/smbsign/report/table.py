@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from smbsign.report.run import CatalogLike, Run, RunInfo, clean, iso
+from smbsign.report.run import CatalogLike, Run, RunInfo, clean, finding_order, iso, server_rows
 from smbsign.report.scores import framework_scores
 from smbsign.report.verdict import wording
 
@@ -89,11 +89,13 @@ def headline(run: Run) -> tuple[str, str]:
 
 
 def records_table(run: Run) -> object:
+    """One row per server and port (its addresses together), relayable first, then by address."""
     rows: list[Sequence[object]] = []
-    for r in sorted(run.records, key=lambda r: (r.target, r.port)):
+    for row in server_rows(run.records):
+        r = row.record
         smb1 = "offered" if r.smb1.offered else ("not offered" if r.smb1.offered is False else "?")
         rows.append(
-            (r.target, r.port, r.status.value, r.smb2.dialect if r.smb2 else "", smb1, wording(r))
+            (row.host, r.port, r.status.value, r.smb2.dialect if r.smb2 else "", smb1, wording(r))
         )
     header = ("Host", "Port", "Status", "Dialect", "SMB1", "Verdict")
     return _table("SMB signing on the wire", header, rows)
@@ -101,7 +103,7 @@ def records_table(run: Run) -> object:
 
 def findings_table(run: Run) -> object:
     rows: list[Sequence[object]] = []
-    for f in sorted(run.findings, key=lambda f: (f.host, f.control)):
+    for f in sorted(run.findings, key=finding_order):
         src = f"{f.source.kind}:{f.source.path} {f.source.location}".strip() if f.source else ""
         rows.append((f.host, f.control, f.status.value, f.observed, f.expected, src, f.reason))
     header = ("Host", "Control", "Status", "Observed", "Expected", "Source", "Reason")
