@@ -6,7 +6,7 @@ verifying over 127.0.0.1 as an admin on the box would). Then, from the client na
 both the project's scanner (``smbsign scan``) and an independent peer (nmap 7.93's
 ``smb2-security-mode``) must report "signing required". ``smbsign rollback`` must restore
 the smb.conf byte for byte and both must report "not required" again. A second case stops
-smbd first: the reload fails and the original configuration is restored by itself.
+smbd first: the --verify address does not answer SMB, so nothing is changed at all.
 """
 
 from __future__ import annotations
@@ -142,12 +142,15 @@ def test_fix_is_idempotent_once_applied(fixlab: Lab, tmp_path: Path) -> None:
     )
 
 
-def test_reload_failure_on_a_stopped_server_restores_the_original(
-    fixlab: Lab, tmp_path: Path
-) -> None:
+def test_a_stopped_server_is_refused_before_any_change(fixlab: Lab, tmp_path: Path) -> None:
+    """Issue #11 item 3: with smbd stopped, the --verify address (127.0.0.1:445) does not
+    answer SMB, so fix refuses before the snapshot: the file is untouched, no reload runs.
+    (Before, the change went live, the reload failed, and it was rolled back.)"""
     conf = fixlab.conf_path("fixdown")
     original = conf.read_bytes()
     fixlab.stop_server("fixdown")
+    marker = tmp_path / "reloaded"
+    snaps = tmp_path / "snapshots"
     proc = run_on_host(
         fixlab,
         "fixdown",
@@ -157,9 +160,13 @@ def test_reload_failure_on_a_stopped_server_restores_the_original(
         "--apply",
         "--yes",
         "--snapshot-dir",
-        str(tmp_path / "snapshots"),
+        str(snaps),
+        "--reload-cmd",
+        f"touch {marker}",
     )
-    assert proc.returncode == 3
+    assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and "reload failed" in lines[0] and "original restored" in lines[0]
+    assert len(lines) == 1 and "127.0.0.1:445 does not answer SMB" in lines[0], proc.stderr
     assert conf.read_bytes() == original
+    assert not marker.exists()
+    assert not snaps.exists() or not any(snaps.iterdir())

@@ -1,7 +1,10 @@
 """Fault injection for `smbsign fix --samba CONF --apply --yes` and `smbsign rollback`.
 
 Every case runs the real CLI in a subprocess with the real testparm and smbcontrol (no smbd
-runs here, so a reload genuinely fails unless ``--reload-cmd`` says otherwise). Full disks
+runs here, so a reload genuinely fails unless ``--reload-cmd`` says otherwise). ``fix``
+checks before any change that its ``--verify`` address answers SMB (issue #11 item 3), so
+the cases verify against a small loopback SMB2 responder (signing not required) that this
+module runs in a thread. Full disks
 and read-only file systems are real: a private mount namespace (``unshare -m``) with a tiny
 tmpfs, so nothing leaks to the machine. In every case the original smb.conf must be intact
 byte for byte and the error must be one line without a traceback.
@@ -13,12 +16,17 @@ import hashlib
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from smbwire_builders import framed, smb2_negotiate_response
 
 from smbsign.catalog import load_catalog
 from smbsign.errors import RemediationError
@@ -37,6 +45,57 @@ needs_mounts = pytest.mark.skipif(
     reason="needs root and unshare for a private mount namespace",
 )
 pytestmark = needs_samba
+
+
+_VERIFY: list[str] = []  # --verify of the loopback responder, set by the fixture below
+
+
+def _answer_smb2(listener: socket.socket) -> None:
+    """Answer each SMB2 (or multi-protocol) NEGOTIATE with SMB 3.1.1, signing enabled but
+    not required [MS-SMB2 2.2.4]; close on an SMB1-only one (SMB1 not offered)."""
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return  # closed by the fixture
+        with conn:
+            try:
+                conn.settimeout(5)
+                size = struct.unpack(">I", conn.recv(4).rjust(4, b"\0"))[0] & 0xFFFFFF
+                body = b""
+                while len(body) < size:
+                    chunk = conn.recv(size - len(body))
+                    if not chunk:
+                        break
+                    body += chunk
+                if body[:4] == b"\xfeSMB" or b"SMB 2.???" in body:
+                    conn.sendall(framed(smb2_negotiate_response(security_mode=0x01)))
+            except OSError:
+                continue
+
+
+@pytest.fixture(scope="module", autouse=True)
+def smb_responder() -> Iterator[int]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    thread = threading.Thread(target=_answer_smb2, args=(listener,), daemon=True)
+    thread.start()
+    _VERIFY[:] = ["--verify", f"127.0.0.1:{port}"]
+    try:
+        yield port
+    finally:
+        _VERIFY.clear()
+        listener.close()
+        thread.join(timeout=10)
+
+
+def closed_port() -> int:
+    """A loopback port with nothing behind it (bound, never listening, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def conf_text(root: Path, extra: str = "") -> str:
@@ -122,6 +181,7 @@ def apply_args(conf: Path, snaps: Path, *extra: str) -> list[str]:
         "--yes",
         "--snapshot-dir",
         str(snaps),
+        *_VERIFY,
         *extra,
     ]
 
@@ -236,14 +296,67 @@ def test_a_failing_reload_rolls_back(site) -> None:
     assert not temps(conf)
 
 
-def test_a_failing_wire_verification_rolls_back(site) -> None:
-    """Reload 'succeeds' (true), but nothing listens on the probed loopback port."""
+def test_a_failing_wire_verification_rolls_back(site, smb_responder) -> None:
+    """Reload 'succeeds' (true), but the probed server still does not require signing."""
     conf, snaps, original = site
-    proc = run_cli(*apply_args(conf, snaps, "--reload-cmd", "true", "--verify", "127.0.0.1:9"))
+    proc = run_cli(*apply_args(conf, snaps, "--reload-cmd", "true"))
     assert_one_line_error(
-        proc, "verification failed", "127.0.0.1:9", "closed", "--verify ADDR", "original restored"
+        proc,
+        "verification failed",
+        f"127.0.0.1:{smb_responder}",
+        "signing not required",
+        "original restored",
     )
     assert conf.read_bytes() == original
+
+
+@pytest.mark.parametrize(
+    "verify", ["garbage:::", "no such host!", "10.0.0.0/8", "127.0.0.1:0", "[::1]x"]
+)
+def test_a_malformed_verify_address_is_refused_before_anything(
+    site, tmp_path: Path, verify: str
+) -> None:
+    """Issue #11 item 3: the address was checked only after the live change."""
+    conf, snaps, original = site
+    marker = tmp_path / "reloaded"
+    proc = run_cli(*apply_args(conf, snaps, "--reload-cmd", f"touch {marker}"), "--verify", verify)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "--verify" in lines[0] and "Traceback" not in proc.stderr
+    assert conf.read_bytes() == original
+    assert not marker.exists() and not snapshots(snaps) and not temps(conf)
+
+
+def test_a_verify_address_that_does_not_answer_smb_is_refused_before_anything(
+    site, tmp_path: Path
+) -> None:
+    """Issue #11 item 3: a closed loopback port left the new config live until the probes
+    gave up; now it is probed first and nothing is touched."""
+    conf, snaps, original = site
+    marker = tmp_path / "reloaded"
+    port = closed_port()
+    proc = run_cli(
+        *apply_args(conf, snaps, "--reload-cmd", f"touch {marker}", "--verify", f"127.0.0.1:{port}")
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert f"127.0.0.1:{port} does not answer SMB" in lines[0] and "nothing changed" in lines[0]
+    assert conf.read_bytes() == original
+    assert not marker.exists() and not snapshots(snaps) and not temps(conf)
+
+
+def test_a_verify_address_that_answers_smb_lets_the_change_go_ahead(site, tmp_path: Path) -> None:
+    """The positive case: the responder answers, so the change is made, reloaded (the
+    marker), verified on the wire (it fails here: the responder never requires signing)
+    and rolled back."""
+    conf, snaps, original = site
+    marker = tmp_path / "reloaded"
+    proc = run_cli(*apply_args(conf, snaps, "--reload-cmd", f"touch {marker}"))
+    assert_one_line_error(proc, "verification failed", "original restored")
+    assert marker.exists()  # the change went live, so the pre-flight let it through
+    assert conf.read_bytes() == original
+    assert len(snapshots(snaps)) == 1
 
 
 def test_snapshot_failure_changes_nothing(site) -> None:
@@ -430,13 +543,17 @@ def test_rollback_restores_byte_for_byte_and_keeps_a_safety_snapshot(site) -> No
 
 
 def test_rollback_refuses_a_corrupt_snapshot(site) -> None:
+    """A snapshot that does not verify is refused as a usage error (exit 2, issue #11
+    item 1; tests/unit/test_apply_snapshot_trust.py has every tamper)."""
     conf, snaps, _ = site
     run_cli(*apply_args(conf, snaps))
     (snap,) = snapshots(snaps)
     (snap / "original.conf").write_bytes(b"tampered")
     conf.write_bytes(b"current\n")
     proc = run_cli("rollback", str(snap), "--snapshot-dir", str(snaps), "--reload-cmd", "true")
-    assert_one_line_error(proc, "corrupt")
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "corrupt" in lines[0] and "nothing restored" in lines[0]
     assert conf.read_bytes() == b"current\n"
 
 

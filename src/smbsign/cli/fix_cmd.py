@@ -37,6 +37,7 @@ from smbsign.remediate.plan import (
 from smbsign.remediate.render import FORMATS, FrameworkRef, RenderContext, formats_for
 from smbsign.remediate.render.regfile import UNDO_FILE, render_undo
 from smbsign.remediate.snapshot import KIND_SAMBA, KIND_WINDOWS, SnapshotStore
+from smbsign.scan.target_spec import Name, Single, parse_spec
 from smbsign.textutil import is_decimal
 
 FORMAT_CHOICES = [*FORMATS, "all"]
@@ -67,6 +68,12 @@ def _address(text: str) -> tuple[str, int]:
         host, port = text, "445"
     if not host or not is_decimal(port) or not 0 < int(port) < 65536:
         raise UsageError(f"--verify {text!r}: expected ADDR or ADDR:PORT")
+    try:  # strictly an address or a host name, checked before anything is touched
+        item = parse_spec(host)
+    except UsageError:
+        item = None
+    if not isinstance(item, Single | Name):
+        raise UsageError(f"--verify {text!r}: {host!r} is not an IP address or a host name")
     return host, int(port)
 
 
@@ -164,6 +171,7 @@ def _apply_samba(
             "reload, verify, automatic rollback)."
         )
         return
+    applier.preflight(plan)  # every --verify address answers SMB now, or nothing changes
     result = apply_safely(applier, plan)
     snap = result.snapshot
     for line in result.verification.details:
@@ -333,7 +341,8 @@ def rollback(
         str | None,
         typer.Option(
             "--reload-cmd",
-            help="Command that reloads Samba (default: the one recorded in the snapshot).",
+            help="Command that reloads Samba (default: smbcontrol -s FILE smbd "
+            "reload-config; a command recorded in a snapshot is never run).",
         ),
     ] = None,
     fmt: Annotated[
@@ -357,8 +366,8 @@ def rollback(
         return
     if snapshot is None:
         raise UsageError("give a SNAPSHOT (or --list)")
-    snap = store.load(snapshot)
-    if fmt is not None:
+    if fmt is not None:  # reads the snapshot, restores nothing: an unsigned one is fine
+        snap = store.load(snapshot)
         if fmt != "reg" or output is None:
             raise UsageError("rollback --format supports only 'reg', with -o DIR")
         if snap.kind != KIND_WINDOWS:
@@ -371,7 +380,11 @@ def rollback(
         except OSError as exc:
             raise UsageError(f"cannot write to {output}: {exc.strerror or exc}") from None
         typer.echo(f"Wrote {output / UNDO_FILE}")
+        state = store.status(snap.path)
+        if state.state != "verified":
+            typer.echo(f"Note: snapshot {snap.id} is {state.state}: review the .reg first")
         return
+    snap = store.verify(snapshot)  # ownership, no symlinks, MAC: else exit 2, nothing done
     if snap.kind == KIND_SAMBA:
         argv = shlex.split(reload_cmd) if reload_cmd else None
         before, path = rollback_samba(snap, store, reload_cmd=argv)

@@ -67,6 +67,11 @@ COMMANDS: tuple[LazyCommand, ...] = (
         "Restore a snapshot taken by `smbsign fix` (a safety snapshot is taken first).",
     ),
     LazyCommand(
+        "snapshots",
+        "smbsign.cli.snapshots_cmd",
+        "List and prune the snapshots that `smbsign fix` and `smbsign rollback` take.",
+    ),
+    LazyCommand(
         "history",
         "smbsign.cli.report_cmd",
         "List recorded scan and audit runs, newest first.",

@@ -2,7 +2,9 @@
 
 Layout (docs/fix.md)::
 
+    <snapshot dir>/.smbsign-snapshot-key                     32 random bytes, 0600
     <snapshot dir>/<UTC time>-<kind>-<8 hex>/manifest.json   what, where, sha256, mode, owner
+    <snapshot dir>/<UTC time>-<kind>-<8 hex>/manifest.mac    HMAC-SHA256 of manifest.json
     <snapshot dir>/<UTC time>-<kind>-<8 hex>/<file>          the original bytes (Samba)
 
 The snapshot directory is ``--snapshot-dir``, else ``$SMBSIGN_SNAPSHOT_DIR``, else
@@ -10,16 +12,26 @@ The snapshot directory is ``--snapshot-dir``, else ``$SMBSIGN_SNAPSHOT_DIR``, el
 exclusively (``mkdir`` / ``O_EXCL``), so an existing snapshot is never replaced; data files are
 fsynced before the manifest is written, and the manifest is written last, so a snapshot with a
 manifest is complete. Windows snapshots record each value's previous type and data, or that it
-was absent (DOMAIN.md 8: HardeningKitty applied without a backup; we never do).
+was absent (HardeningKitty applies without a backup; we never do).
+
+A snapshot is input an attacker may have edited, so nothing that restores from it trusts it
+(:meth:`SnapshotStore.verify`): the directory and its files must be owned by the invoking
+user, not writable by group or others, and not symlinks; ``manifest.mac`` must be the
+HMAC-SHA256 (RFC 2104) of ``manifest.json`` under the store's key, a file only the store's
+owner can read, so the manifest's id, kind, ``original_path`` and data digests are bound
+together; and no command is ever taken from a manifest.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
+import re
 import secrets
 import socket
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,10 +46,48 @@ from smbsign.remediate.fileops import fsync_dir, write_new
 
 SNAPSHOT_ENV = "SMBSIGN_SNAPSHOT_DIR"
 MANIFEST = "manifest.json"
+MAC_FILE = "manifest.mac"
+KEY_FILE = ".smbsign-snapshot-key"
 FORMAT = 1
 KIND_SAMBA = "samba-smb.conf"
 KIND_WINDOWS = "windows-registry"
+KINDS = (KIND_SAMBA, KIND_WINDOWS)
 _ATTEMPTS = 5
+_KEY_BYTES = 32
+_MAC_PREFIX = "hmac-sha256:"
+_MAC_CONTEXT = b"smbsign-snapshot-v1\0"  # domain separation: this key signs manifests only
+MAX_MANIFEST_BYTES = 4 * 2**20  # a manifest is a few KiB (bounded memory)
+MAX_DATA_BYTES = 16 * 2**20  # the saved smb.conf is at most 8 MiB (apply.samba.MAX_CONF_BYTES)
+_NAME = re.compile(r"^[0-9]{8}T[0-9]{6}Z-(?P<kind>[a-z.-]+)-[0-9a-f]{8}$")
+_PLAIN_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+STATE_VERIFIED = "verified"
+STATE_UNSIGNED = "unsigned"
+STATE_TAMPERED = "tampered"
+
+
+class SnapshotRefused(UsageError):
+    """A snapshot that is not exactly what smbsign wrote: nothing written, nothing run."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _by_hand(path: Path, body: bytes) -> str:
+    """How to restore an unsigned snapshot without trusting it (its bytes are still there)."""
+    try:
+        manifest = json.loads(body)
+        fname = manifest.get("file") if isinstance(manifest, dict) else None
+    except (ValueError, RecursionError):
+        fname = None
+    if isinstance(fname, str) and _PLAIN_FILE.match(fname):
+        return (
+            f"; if you trust it, restore by hand: read {path / fname} and copy it over the "
+            "file it was taken from, then reload Samba"
+        )
+    return "; `smbsign rollback DIR --format reg -o OUT` still writes its undo .reg to review"
+
 
 RegData = int | str | tuple[str, ...] | bytes | None
 
@@ -142,6 +192,91 @@ class Snapshot:
     def priors(self) -> tuple[PriorValue, ...]:
         return tuple(prior_from_dict(v) for v in self.manifest.get("values", ()))
 
+    @property
+    def target(self) -> str:
+        """What the snapshot restores: the file's path, or the registry of a host."""
+        m = self.manifest
+        if self.kind == KIND_SAMBA:
+            return str(m.get("original_path", ""))
+        values = m.get("values")
+        count = len(values) if isinstance(values, list) else 0
+        return f"registry of {m.get('host', '?')} ({count} value(s))"
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotStatus:
+    """One snapshot as :meth:`SnapshotStore.status` sees it (``snapshots list``)."""
+
+    path: Path
+    state: str  # verified | unsigned | tampered
+    reason: str
+    snapshot: Snapshot | None  # None when its manifest cannot be read at all
+    size: int  # bytes of its regular files
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+
+def _euid() -> int | None:
+    return os.geteuid() if hasattr(os, "geteuid") else None
+
+
+def _check_stat(st: os.stat_result, what: str, *, directory: bool, private: bool = False) -> None:
+    """Refuse what is not ours: a symlink, the wrong type, another owner, writable by group or
+    others (``private``: also readable by them)."""
+    if stat.S_ISLNK(st.st_mode):
+        raise SnapshotRefused(f"{what} is a symlink")
+    if directory and not stat.S_ISDIR(st.st_mode):
+        raise SnapshotRefused(f"{what} is not a directory")
+    if not directory and not stat.S_ISREG(st.st_mode):
+        raise SnapshotRefused(f"{what} is not a regular file")
+    euid = _euid()
+    if euid is None:  # pragma: no cover - Windows: ACLs, not POSIX modes
+        return
+    if st.st_uid != euid:
+        raise SnapshotRefused(f"{what} is owned by uid {st.st_uid}, not by you (uid {euid})")
+    if st.st_mode & (0o077 if private else 0o022):
+        who = "readable or writable" if private else "writable"
+        raise SnapshotRefused(
+            f"{what} is {who} by group or others (mode {stat.S_IMODE(st.st_mode):04o})"
+        )
+
+
+def _read_checked(
+    directory: Path, name: str, limit: int, what: str, *, private: bool = False
+) -> bytes:
+    """A file's bytes, opened without following a symlink and checked on the open file."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(directory / name, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if (directory / name).is_symlink():
+            raise SnapshotRefused(f"{what} is a symlink") from None
+        raise SnapshotRefused(f"cannot read {what}: {exc.strerror or exc}") from None
+    try:
+        _check_stat(os.fstat(fd), what, directory=False, private=private)
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        raise SnapshotRefused(f"{what} is larger than {limit // 2**20} MiB")
+    return data
+
+
+def _mac(key: bytes, manifest: bytes) -> str:
+    return _MAC_PREFIX + hmac.new(key, _MAC_CONTEXT + manifest, hashlib.sha256).hexdigest()
+
 
 class SnapshotStore:
     """Create and find snapshots under one root directory."""
@@ -156,6 +291,12 @@ class SnapshotStore:
         files = dict(files or {})
         try:
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                key = self._key(create=True)
+            except SnapshotRefused as exc:
+                raise RemediationError(
+                    f"snapshot dir {self.root} is not safe to keep snapshots in: {exc}"
+                ) from None
             now = datetime.now(UTC)
             for _ in range(_ATTEMPTS):
                 name = f"{now:%Y%m%dT%H%M%S}Z-{kind}-{secrets.token_hex(4)}"
@@ -182,6 +323,7 @@ class SnapshotStore:
                     "size": len(data),
                 }
             body = json.dumps(record, indent=2, sort_keys=True).encode() + b"\n"
+            write_new(target / MAC_FILE, (_mac(key, body) + "\n").encode())
             write_new(target / MANIFEST, body)
             fsync_dir(target)
             fsync_dir(self.root)
@@ -191,46 +333,267 @@ class SnapshotStore:
             ) from None
         return Snapshot(target, record)
 
-    def load(self, ref: str | Path) -> Snapshot:
-        """A snapshot by directory, manifest path, or id under the root."""
+    def _key(self, *, create: bool) -> bytes:
+        """The store's HMAC key (created on first use, 0600); the root must be ours."""
+        try:
+            st = self.root.stat()
+        except FileNotFoundError:
+            raise SnapshotRefused(f"snapshot dir {self.root} does not exist") from None
+        _check_stat(st, f"snapshot dir {self.root}", directory=True)
+        try:
+            key = _read_checked(
+                self.root, KEY_FILE, 1024, f"key file {self.root / KEY_FILE}", private=True
+            )
+        except FileNotFoundError:
+            if not create:
+                raise SnapshotRefused(
+                    f"snapshot dir {self.root} has no {KEY_FILE} (no snapshot of this "
+                    "smbsign version was made there)"
+                ) from None
+            key = self._new_key()
+        if len(key) != _KEY_BYTES:
+            raise SnapshotRefused(f"key file {self.root / KEY_FILE} is malformed")
+        return key
+
+    def _new_key(self) -> bytes:
+        """Create the key atomically: a complete temporary file linked into place (a
+        concurrent run that wins the race is used instead)."""
+        tmp = self.root / f".{KEY_FILE}.smbsign-{secrets.token_hex(4)}.tmp"
+        write_new(tmp, secrets.token_bytes(_KEY_BYTES), 0o600)
+        try:
+            os.link(tmp, self.root / KEY_FILE)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+        fsync_dir(self.root)
+        return self._key(create=False)
+
+    def _dir(self, ref: str | Path) -> Path:
+        """A snapshot directory from a directory, its manifest, or an id under the root;
+        anything else is a usage error (one line)."""
         path = Path(ref)
         if path.name == MANIFEST:
             path = path.parent
-        if not path.exists() and not path.is_absolute() and len(path.parts) == 1:
+        if not os.path.lexists(path) and not path.is_absolute() and len(path.parts) == 1:
             path = self.root / path
+        if not os.path.lexists(path):
+            raise UsageError(f"no snapshot at {path} (no such directory)")
+        if not path.is_dir():
+            raise UsageError(
+                f"{path} is not a snapshot directory (give the directory, its "
+                f"{MANIFEST}, or its id)"
+            )
+        if not os.path.lexists(path / MANIFEST):
+            raise UsageError(f"no snapshot at {path} (no {MANIFEST})")
+        return path
+
+    def load(self, ref: str | Path) -> Snapshot:
+        """A snapshot by directory, manifest path, or id under the root, NOT verified: only
+        for reading it (``--format reg``); anything that restores uses :meth:`verify`."""
+        path = self._dir(ref)
         manifest_path = path / MANIFEST
         try:
-            manifest = json.loads(manifest_path.read_bytes())
-        except FileNotFoundError:
-            raise UsageError(f"no snapshot at {path} (no {MANIFEST})") from None
+            with manifest_path.open("rb") as fh:
+                raw = fh.read(MAX_MANIFEST_BYTES + 1)
+            manifest = json.loads(raw) if len(raw) <= MAX_MANIFEST_BYTES else None
         except (OSError, ValueError, RecursionError) as exc:
             raise RemediationError(f"cannot read {manifest_path}: {exc}") from None
-        if not isinstance(manifest, dict) or manifest.get("smbsign_snapshot") != FORMAT:
-            raise RemediationError(f"{manifest_path} is not an smbsign snapshot manifest")
-        return Snapshot(path, manifest)
+        return Snapshot(path, _checked_format(manifest, manifest_path))
+
+    def verify(self, ref: str | Path | Snapshot) -> Snapshot:
+        """The snapshot as smbsign wrote it, or :class:`SnapshotRefused` (one line, exit 2).
+
+        Checks, with ``lstat`` and ``O_NOFOLLOW`` (no symlinks anywhere): the directory, its
+        manifest, MAC and data files are the invoking user's and not writable by group or
+        others; the MAC of the manifest under the key of the store it is in (its parent
+        directory, itself the user's, with a key file only the user can read); the manifest's
+        id is the directory's name and its kind is known; the data file's sha256. The manifest
+        returned is the one whose bytes were verified.
+        """
+        path = self._dir(ref.path if isinstance(ref, Snapshot) else ref)
+        try:
+            return self._verify(path)
+        except SnapshotRefused as exc:
+            raise SnapshotRefused(
+                f"refused: {exc}; nothing restored, nothing run{exc.hint}"
+            ) from None
+
+    def _verify(self, path: Path) -> Snapshot:
+        where = f"snapshot {path}"
+        try:
+            _check_stat(os.lstat(path), where, directory=True)
+            body = _read_checked(path, MANIFEST, MAX_MANIFEST_BYTES, f"{where}/{MANIFEST}")
+        except FileNotFoundError as exc:
+            raise SnapshotRefused(f"{where}: {exc.strerror}: {exc.filename}") from None
+        try:
+            mac = _read_checked(path, MAC_FILE, 1024, f"{where}/{MAC_FILE}")
+        except FileNotFoundError:
+            raise SnapshotRefused(
+                f"{where} is not signed (made by an older smbsign, or altered)",
+                hint=_by_hand(path, body),
+            ) from None
+        # The key of the store the snapshot lives in (its parent directory, normally root).
+        expected = _mac(SnapshotStore(path.parent)._key(create=False), body)
+        if not hmac.compare_digest(mac.decode("ascii", "replace").strip(), expected):
+            raise SnapshotRefused(
+                f"{where} was altered (its manifest does not match its MAC under the key "
+                f"of {path.parent})"
+            )
+        try:
+            manifest = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise SnapshotRefused(f"{where}/{MANIFEST} is not JSON: {exc}") from None
+        try:
+            _checked_format(manifest, path / MANIFEST)
+        except RemediationError as exc:
+            raise SnapshotRefused(str(exc)) from None
+        _check_fields(manifest, path)
+        snap = Snapshot(path, manifest)
+        if snap.kind == KIND_SAMBA:
+            self.verified_file(snap)
+        return snap
 
     def verified_file(self, snap: Snapshot) -> bytes:
-        """The snapshot's data file, checked against the manifest's sha256."""
+        """The snapshot's data file (no symlink, ours), checked against the manifest's sha256;
+        :class:`SnapshotRefused` if it is not what the snapshot recorded."""
         fname = str(snap.manifest.get("file", ""))
-        meta = snap.manifest.get("files", {}).get(fname)
-        if not fname or not isinstance(meta, dict):
-            raise RemediationError(f"snapshot {snap.id} has no data file")
+        files = snap.manifest.get("files")
+        meta = files.get(fname) if isinstance(files, dict) else None
+        if not _PLAIN_FILE.match(fname) or fname in (MANIFEST, MAC_FILE):
+            raise SnapshotRefused(f"snapshot {snap.id} names no plain data file")
+        if not isinstance(meta, dict):
+            raise SnapshotRefused(f"snapshot {snap.id} has no data file")
         try:
-            data = (snap.path / fname).read_bytes()
-        except OSError as exc:
-            raise RemediationError(f"cannot read snapshot file: {exc.strerror or exc}") from None
+            data = _read_checked(snap.path, fname, MAX_DATA_BYTES, f"snapshot {snap.id}/{fname}")
+        except FileNotFoundError:
+            raise SnapshotRefused(f"snapshot {snap.id} lacks its data file {fname}") from None
         if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-            raise RemediationError(f"snapshot {snap.id} is corrupt (sha256 mismatch)")
+            raise SnapshotRefused(
+                f"snapshot {snap.id} is tampered or corrupt (sha256 of {fname} does not match)"
+            )
         return data
 
-    def list(self) -> Sequence[Snapshot]:
+    def status(self, path: Path) -> SnapshotStatus:
+        """Verify one directory without raising: verified, unsigned or tampered."""
+        size = _size(path)
+        try:
+            snap: Snapshot | None = self.load(path)
+        except (RemediationError, UsageError) as exc:
+            return SnapshotStatus(path, STATE_TAMPERED, str(exc), None, size)
+        try:
+            verified = self._verify(path)
+        except SnapshotRefused as exc:
+            state = STATE_UNSIGNED if exc.hint else STATE_TAMPERED
+            return SnapshotStatus(path, state, str(exc), snap, size)
+        except UsageError as exc:
+            return SnapshotStatus(path, STATE_TAMPERED, str(exc), snap, size)
+        return SnapshotStatus(path, STATE_VERIFIED, "", verified, size)
+
+    def statuses(self) -> list[SnapshotStatus]:
+        """Every snapshot directory in the root (entries with a manifest, and symlinks to
+        directories, shown as tampered), oldest first; the key and temporary files skipped."""
         if not self.root.is_dir():
             return []
         out = []
         for child in sorted(self.root.iterdir()):
-            if (child / MANIFEST).is_file():
-                try:
-                    out.append(self.load(child))
-                except (RemediationError, UsageError):
-                    continue
+            if child.name.startswith("."):
+                continue
+            if child.is_symlink():
+                out.append(SnapshotStatus(child, STATE_TAMPERED, "a symlink", None, 0))
+            elif child.is_dir() and os.path.lexists(child / MANIFEST):
+                out.append(self.status(child))
         return out
+
+    def list(self) -> Sequence[Snapshot]:
+        return [st.snapshot for st in self.statuses() if st.snapshot is not None]
+
+    def prunable(self, keep: int) -> Sequence[SnapshotStatus]:
+        """The verified snapshots beyond the ``keep`` newest of each target (kind, host and
+        path), oldest first. Unsigned or tampered ones are never counted nor chosen."""
+        groups: dict[tuple[str, str, str], list[tuple[tuple[str, int], SnapshotStatus]]] = {}
+        for st in self.statuses():
+            if st.state != STATE_VERIFIED or st.snapshot is None:
+                continue
+            snap = st.snapshot
+            key = (snap.kind, str(snap.manifest.get("host", "")), snap.target)
+            try:
+                mtime = os.lstat(st.path / MANIFEST).st_mtime_ns
+            except OSError:
+                continue
+            groups.setdefault(key, []).append(((str(snap.manifest.get("created", "")), mtime), st))
+        out: list[tuple[tuple[str, int], SnapshotStatus]] = []
+        for members in groups.values():
+            members.sort(key=lambda m: m[0], reverse=True)
+            out += members[keep:]
+        return [st for _, st in sorted(out, key=lambda m: m[0])]
+
+    def remove(self, path: Path) -> None:
+        """Delete one verified snapshot directly under the root: verified again right before,
+        then only the files smbsign writes there (regular files, never through a symlink),
+        the manifest first, then the directory. Anything else inside: left as it is,
+        :class:`RemediationError`."""
+        if path.parent != self.root:
+            raise RemediationError(f"{path} is not in the snapshot dir {self.root}")
+        snap = self.verify(path)
+        known = {MANIFEST, MAC_FILE, *dict(snap.manifest.get("files") or {})}
+        flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+        root_fd = os.open(self.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            fd = os.open(path.name, flags, dir_fd=root_fd)
+            try:
+                names = os.listdir(fd)  # noqa: PTH208 - a descriptor: no symlink race
+                for name in names:
+                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                    if name not in known or not stat.S_ISREG(st.st_mode):
+                        raise RemediationError(
+                            f"{path} holds {name!r}, which smbsign does not write there; "
+                            "left as it is"
+                        )
+                for name in sorted(names, key=lambda n: n != MANIFEST):
+                    os.unlink(name, dir_fd=fd)
+            finally:
+                os.close(fd)
+            os.rmdir(path.name, dir_fd=root_fd)
+            fsync_dir(self.root)
+        except OSError as exc:
+            raise RemediationError(f"cannot remove {path}: {exc.strerror or exc}") from None
+        finally:
+            os.close(root_fd)
+
+
+def _size(path: Path) -> int:
+    """Bytes of the regular files directly in ``path`` (never following a symlink)."""
+    total = 0
+    try:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
+    except OSError:
+        return 0
+    return total
+
+
+def _checked_format(manifest: object, where: Path) -> dict[str, Any]:
+    if not isinstance(manifest, dict) or manifest.get("smbsign_snapshot") != FORMAT:
+        raise RemediationError(f"{where} is not an smbsign snapshot manifest")
+    return manifest
+
+
+def _check_fields(manifest: Mapping[str, Any], path: Path) -> None:
+    """The signed manifest must also describe this directory: its id, a known kind, and for
+    Samba an absolute path and a plain data file name."""
+    kind = manifest.get("kind")
+    match = _NAME.match(path.name)
+    if manifest.get("id") != path.name or match is None or match["kind"] != kind:
+        raise SnapshotRefused(f"snapshot {path} does not carry its own id and kind")
+    if kind not in KINDS:
+        raise SnapshotRefused(f"snapshot {path} has unknown kind {kind!r}")
+    if kind == KIND_SAMBA:
+        original = manifest.get("original_path")
+        if not isinstance(original, str) or "\0" in original or not Path(original).is_absolute():
+            raise SnapshotRefused(f"snapshot {path} names no absolute original_path")
+        for field in ("mode", "uid", "gid"):
+            if field not in manifest:
+                raise SnapshotRefused(f"snapshot {path} lacks {field}")

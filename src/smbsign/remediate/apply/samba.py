@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from smbsign.errors import RemediationError
+from smbsign.errors import RemediationError, UsageError
 from smbsign.model import ScanRecord, ScanStatus
 from smbsign.remediate.apply.base import Preview, Verification
 from smbsign.remediate.apply.smbconf_edit import ParamEdit, edit_globals
@@ -215,6 +215,22 @@ class SambaApplier:
         if proc.returncode != 0:
             raise RemediationError(f"reload failed ({' '.join(argv)}): {_first_line(proc)}")
 
+    def preflight(self, plan: Plan) -> None:
+        """Before anything changes: every ``--verify`` address must answer SMB now, when the
+        plan has a wire check (else the change would go live, fail its verification and be
+        rolled back, or sit live while unanswered probes time out). Raises
+        :class:`UsageError` (one line); nothing is touched."""
+        if not _wire_checks(plan):
+            return
+        for address, port in self.options.verify:
+            rec = self._probe(address, port)
+            if rec.status is not ScanStatus.OK:
+                where = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+                raise UsageError(
+                    f"--verify {where} does not answer SMB now ({_describe(rec)}); nothing "
+                    "changed: start smbd, or give the address it listens on with --verify"
+                )
+
     # ------------------------------------------------------------------ Applier
     def preview(self, plan: Plan) -> Preview:
         old = self._read()
@@ -332,14 +348,22 @@ def rollback_samba(
     reload_cmd: Sequence[str] | None = None,
     runner: Runner = run_command,
 ) -> tuple[Snapshot, Path]:
-    """``smbsign rollback``: snapshot the current file, restore byte for byte, reload.
+    """``smbsign rollback``: verify the snapshot, save the current file, restore byte for
+    byte, reload.
 
-    Returns (the safety snapshot of what was there, the restored path).
+    The snapshot is verified first (:meth:`SnapshotStore.verify`: ownership, no symlinks, the
+    MAC that binds its ``original_path``); a refused one changes nothing and runs nothing.
+    The reload command is never taken from the manifest: it is ``reload_cmd`` (the command
+    line's ``--reload-cmd``) or smbcontrol for the snapshot's kind. Returns (the safety
+    snapshot of what was there, the restored path).
     """
-    m = snapshot.manifest
-    path = Path(str(m["original_path"]))
-    store.verified_file(snapshot)  # refuse a corrupt snapshot before touching anything
-    safety = SambaApplier(path, store, SambaOptions(reload_cmd=tuple(m.get("reload") or ())))
+    snapshot = store.verify(snapshot)
+    path = Path(str(snapshot.manifest["original_path"]))
+    options = SambaOptions(
+        reload_cmd=tuple(reload_cmd) if reload_cmd else None,
+        smbcontrol=shutil.which("smbcontrol") or "smbcontrol",
+    )
+    safety = SambaApplier(path, store, options)
     try:
         before = safety.snapshot()
     except RemediationError:
@@ -347,11 +371,7 @@ def rollback_samba(
             raise
         before = snapshot  # the file is gone: nothing to save
     restore_file(snapshot, store)
-    argv = list(
-        reload_cmd
-        or m.get("reload")
-        or [shutil.which("smbcontrol") or "smbcontrol", "-s", str(path), "smbd", "reload-config"]
-    )
+    argv = reload_command(path, options)
     proc = runner(argv)
     if proc.returncode != 0:
         raise RemediationError(
