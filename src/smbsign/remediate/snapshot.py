@@ -535,6 +535,8 @@ class SnapshotStore:
         :class:`RemediationError`."""
         if path.parent != self.root:
             raise RemediationError(f"{path} is not in the snapshot dir {self.root}")
+        if os.open not in os.supports_dir_fd or os.unlink not in os.supports_dir_fd:
+            raise RemediationError("removing snapshots needs dir_fd support (POSIX)")
         snap = self.verify(path)
         known = {MANIFEST, MAC_FILE, *dict(snap.manifest.get("files") or {})}
         flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
