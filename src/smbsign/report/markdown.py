@@ -54,6 +54,8 @@ def render(run: Run, catalog: CatalogLike | None = None, *, trend: Sequence[RunI
         f"smbsign {esc(run.tool_version)}.",
         "",
     ]
+    if not run.complete:
+        out += ["**This run is incomplete (interrupted): not every target was probed.**", ""]
     if run.records or not run.findings:
         out += table(
             ("Hosts", "SMB servers", "Relayable", "Signing required", "Unknown"),

@@ -81,9 +81,10 @@ def headline(run: Run) -> tuple[str, str]:
         if run.records
         else ""
     )
+    cut = "" if run.complete else ", incomplete (interrupted: not every target was probed)"
     return (
         f"smbsign {run.kind} run {run.id}{seq} ({iso(run.started)} .. {iso(run.finished)}, "
-        f"smbsign {run.tool_version})",
+        f"smbsign {run.tool_version}){cut}",
         f"hosts {s.hosts}{wire}; findings: {counts}",
     )
 

@@ -144,3 +144,12 @@ def test_failed_probe_guid_is_ignored() -> None:
     bad = replace(rec("10.0.0.8", None, WIN_GUID), status=ScanStatus.ERROR)
     run = run_of([rec("10.0.0.7", False, WIN_GUID), bad])
     assert run.summary.hosts == 2
+
+
+def test_reports_say_when_the_run_is_incomplete() -> None:
+    """Issue #11 item 17: a report of an interrupted run says so in its headline."""
+    done = run_of(ORDER_RECORDS)
+    cut = replace(done, complete=False)
+    for render in (table.render, markdown.render, html.render):
+        assert "incomplete" not in render(done).decode().lower()
+        assert "incomplete (interrupted" in render(cut).decode()
