@@ -403,6 +403,21 @@ class Lab:
             raise
         return host
 
+    def attach_namespace(self, role: str, octet: int) -> str:
+        """Add a namespace ``<run>-<role>`` bridged into the hub at ``10.213.0.<octet>``.
+
+        For servers the lab does not run itself (the Samba AD DC of ``smbsign.lab.addc``);
+        it is deleted, with whatever runs in it, when the lab closes.
+        """
+        if not self._started or self._closed:
+            raise LabError("the lab is not running")
+        ns = f"{self.run_id}-{role}"
+        taken = {h.octet for h in self._hosts.values()} | {CLIENT_OCTET, SINK_OCTET}
+        if role in self._hosts or ns in self._namespaces or not 2 < octet < 250 or octet in taken:
+            raise LabError(f"cannot attach lab namespace {role!r} at octet {octet}")
+        self._attach(ns, octet, ())
+        return ns
+
     def reload(self, name: str, conf: Mapping[str, str] | None = None) -> None:
         """Reload a host's smbd, first replacing its [global] parameters when ``conf`` is given.
 

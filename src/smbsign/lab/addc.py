@@ -1,0 +1,477 @@
+"""A real Samba AD domain controller (Debian Samba 4.17) inside the lab's network namespaces.
+
+Topology: the ordinary :class:`~smbsign.lab.lab.Lab` (client, hub, sink and any plain smbd
+hosts) plus one namespace ``<run>-dc`` at ``10.213.0.40`` on the same bridge. The client
+namespace resolves names through the DC (``/etc/netns/<client>/resolv.conf``, which ``ip netns
+exec`` bind-mounts over ``/etc/resolv.conf``, ip-netns(8)).
+
+- Provisioning (``samba-tool domain provision``, samba-tool(8)) runs once per cache key (realm,
+  domain, host name, address, Samba version) into ``$SMBSIGN_LAB_CACHE`` or
+  ``/var/cache/smbsign-lab`` (root-owned, 0700), inside the DC's namespace so nothing it does
+  reaches another network; each DC then starts from a ``cp -a`` copy (ACLs and ``security.NTACL``
+  xattrs of SYSVOL kept). A self-signed certificate is made once with ``openssl`` so LDAPS (636)
+  answers without Samba generating a key at every start.
+- smb.conf is rewritten per instance: every path into the instance directory, ``log file``
+  there, no ``dns forwarder`` (provision copies the host's resolver), ``server services =
+  -dnsupdate`` (samba_dnsupdate would use the host resolver), ``ldap server require strong
+  auth`` and ``tls enabled`` from :class:`DcSpec` (smb.conf(5)).
+- ``samba -F --no-process-group -M single`` (samba(8)) runs in its own session, as PID 1 of its
+  own PID namespace, with a private ``/run/samba`` bind-mounted from the instance directory:
+  libwbclient ignores ``winbindd socket directory`` and uses the compiled-in
+  ``/run/samba/winbindd``, so without it SMB logons of domain users fail.
+- Ready when 53, 88, 389, 445 (and 636 with TLS) listen in the DC namespace and a rootDSE
+  search from the client namespace answers. Stop: SIGTERM to the session, then SIGKILL, then the
+  lab deletes the namespaces, also on errors, SIGTERM/SIGHUP and at exit.
+
+The Administrator password is a fixed, lab-only throwaway (:data:`ADMIN_PASSWORD`); the DC
+only exists inside the lab's namespaces. Provisioning takes it on argv (``--adminpass``, the
+only way samba-tool offers); every later tool reads it from a 0600 file (``PASSWD_FILE``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from smbsign.errors import LabError
+from smbsign.lab import netns
+from smbsign.lab.hosts import LabHost
+from smbsign.lab.lab import Lab, ipv4
+from smbsign.lab.samba import _set_pdeathsig
+
+# Throwaway, lab-only: the DC exists only inside the lab's namespaces.
+ADMIN_PASSWORD = "Lab-only-Adm1n!"  # noqa: S105
+STRONG_AUTH = ("yes", "no", "allow_sasl_over_tls")
+DC_OCTET = 40
+START_TIMEOUT = 90.0  # seconds; a loaded 2-core machine needs far more than the usual 1 s
+PROVISION_TIMEOUT = 300.0
+STOP_GRACE = 10.0
+CACHE_ENV = "SMBSIGN_LAB_CACHE"
+DEFAULT_CACHE = Path("/var/cache/smbsign-lab")
+_ETC_NETNS = Path("/etc/netns")
+_ADMIN_OPTS = ("-U", "Administrator", "--use-kerberos=off")
+_TREE = "@TREE@"  # the provisioned tree's own path in its cached smb.conf
+_DROP = ("dns forwarder", "panic action", "log file", "logging", "max log size")
+
+
+@dataclass(frozen=True, slots=True)
+class DcSpec:
+    """What the DC is: names and address (the provisioning cache key) and runtime settings."""
+
+    realm: str = "LAB.SMBSIGN.TEST"
+    domain: str = "SMBSIGNLAB"
+    host_name: str = "DC1"
+    octet: int = DC_OCTET
+    strong_auth: str = "yes"  # smb.conf "ldap server require strong auth"
+    tls: bool = True  # smb.conf "tls enabled" (LDAPS on 636 with a self-signed certificate)
+    extra: tuple[tuple[str, str], ...] = ()  # more [global] parameters, last wins
+
+    def __post_init__(self) -> None:
+        if self.strong_auth not in STRONG_AUTH:
+            raise LabError(f"strong_auth must be one of {', '.join(STRONG_AUTH)}")
+        if not re.fullmatch(r"[A-Z0-9-]+(\.[A-Z0-9-]+)+", self.realm):
+            raise LabError(f"bad realm {self.realm!r}")
+        if not all(re.fullmatch(r"[A-Z0-9-]{1,15}", n) for n in (self.domain, self.host_name)):
+            raise LabError("domain and host names: 1-15 of A-Z 0-9 -")
+
+    @property
+    def address(self) -> str:
+        return ipv4(self.octet)
+
+    @property
+    def dns_domain(self) -> str:
+        return self.realm.lower()
+
+    @property
+    def base_dn(self) -> str:
+        return ",".join(f"DC={part}" for part in self.dns_domain.split("."))
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.host_name.lower()}.{self.dns_domain}"
+
+
+def samba_version() -> str:
+    """``samba --version`` (part of the cache key: a new Samba provisions afresh)."""
+    return netns.run(["samba", "--version"]).stdout.strip()
+
+
+def cache_key(spec: DcSpec) -> str:
+    text = "|".join((spec.realm, spec.domain, spec.host_name, spec.address, samba_version()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cache_root() -> Path:
+    root = Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if root.stat().st_uid != os.geteuid():
+        raise LabError(f"{root} is not owned by this user; refusing to use it as the lab cache")
+    root.chmod(0o700)
+    return root
+
+
+def provisioned_tree(spec: DcSpec, namespace: str) -> tuple[Path, float]:
+    """The cached provisioned tree for ``spec`` and the seconds spent provisioning (0 on a hit).
+
+    A file lock serialises parallel sessions; a tree is published by rename only when complete.
+    """
+    root = cache_root()
+    key = cache_key(spec)
+    tree = root / f"addc-{key}"
+    with (root / f"addc-{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (tree / "provisioned.ok").exists():
+            return tree, 0.0
+        shutil.rmtree(tree, ignore_errors=True)
+        work = Path(tempfile.mkdtemp(prefix=f".addc-{key}-", dir=root))
+        began = time.monotonic()
+        try:
+            _provision(spec, namespace, work)
+            conf = work / "etc" / "smb.conf"
+            conf.write_text(conf.read_text().replace(str(work), _TREE))
+            (work / "provisioned.ok").write_text(samba_version() + "\n")
+            work.rename(tree)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        return tree, time.monotonic() - began
+
+
+def _provision(spec: DcSpec, namespace: str, work: Path) -> None:
+    argv = [
+        "samba-tool", "domain", "provision", f"--targetdir={work}", f"--realm={spec.realm}",
+        f"--domain={spec.domain}", f"--host-name={spec.host_name}", "--server-role=dc",
+        "--dns-backend=SAMBA_INTERNAL", f"--host-ip={spec.address}",
+        f"--adminpass={ADMIN_PASSWORD}", "--option=dns forwarder = none",
+    ]  # fmt: skip
+    proc = netns.run(netns.exec_argv(namespace, argv), timeout=PROVISION_TIMEOUT, check=False)
+    (work / "provision.log").write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise LabError(f"samba-tool domain provision failed: {netns._one_line(proc.stderr)}")
+    tls = work / "private" / "tls"
+    tls.mkdir(mode=0o700, exist_ok=True)
+    netns.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+         "-keyout", str(tls / "key.pem"), "-out", str(tls / "cert.pem"),
+         "-subj", f"/CN={spec.fqdn}", "-addext", f"subjectAltName=DNS:{spec.fqdn}"],
+        timeout=60,
+    )  # fmt: skip
+    (tls / "key.pem").chmod(0o600)
+    shutil.copyfile(tls / "cert.pem", tls / "ca.pem")
+
+
+def render_conf(provisioned: str, inst: Path, spec: DcSpec) -> str:
+    """The instance smb.conf: provision's [global] with paths moved, plus the lab settings."""
+    text = provisioned.replace(_TREE, str(inst))
+    _head, _, rest = text.partition("[global]")
+    glob = re.split(r"^\[", rest, maxsplit=1, flags=re.M)[0]
+    params: dict[str, str] = {}
+    for line in glob.splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key.strip().lower() not in _DROP:
+            params[key.strip()] = value.strip()
+    params.update(
+        {
+            "log file": str(inst / "log" / "samba.log"),
+            "logging": "file",
+            "max log size": "0",
+            "log level": "1",
+            "pid directory": str(inst / "run"),
+            "ncalrpc dir": str(inst / "run" / "ncalrpc"),
+            "winbindd socket directory": str(inst / "run" / "winbindd"),
+            "server services": "-dnsupdate",
+            "dns forwarder": "",
+            "load printers": "no",
+            "printing": "bsd",
+            "printcap name": "/dev/null",
+            "disable spoolss": "yes",
+            "ldap server require strong auth": spec.strong_auth,
+            "tls enabled": "yes" if spec.tls else "no",
+            **dict(spec.extra),
+        }
+    )
+    del params["dns forwarder"]
+    lines = ["# written by smbsign.lab.addc", "[global]"]
+    for key, value in params.items():
+        if "\n" in key + value:
+            raise LabError(f"invalid smb.conf parameter {key!r}")
+        lines.append(f"\t{key} = {value}")
+    sysvol = inst / "state" / "sysvol"
+    lines += ["", "[sysvol]", f"\tpath = {sysvol}", "\tread only = No", ""]
+    lines += ["[netlogon]", f"\tpath = {sysvol / spec.dns_domain / 'scripts'}", "\tread only = No"]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class SambaDc:
+    """A running ``samba`` AD DC process tree (``popen`` is its session leader)."""
+
+    spec: DcSpec
+    namespace: str
+    instance: Path
+    popen: subprocess.Popen[bytes]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def conf_path(self) -> Path:
+        return self.instance / "etc" / "smb.conf"
+
+    @property
+    def log_path(self) -> Path:
+        return self.instance / "log" / "samba.log"
+
+    @property
+    def ports(self) -> set[int]:
+        return {53, 88, 389, 445} | ({636} if self.spec.tls else set())
+
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def log_tail(self) -> str:
+        lines: list[str] = []
+        for path in (self.instance / "samba.out", self.log_path):
+            with contextlib.suppress(OSError):
+                lines += [ln.strip() for ln in path.read_text(errors="replace").splitlines()]
+        lines = [ln for ln in lines if ln and not ln.startswith("[")]
+        return lines[-1][:200] if lines else "no log output"
+
+    def wait_listening(self, timeout: float = START_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.ports <= netns.listening_ports(self.popen.pid):
+            if not self.running():
+                raise LabError(f"samba exited with {self.popen.returncode}: {self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise LabError(f"samba not listening on {sorted(self.ports)} after {timeout:g} s")
+            time.sleep(0.05)
+
+    def rss_kib(self) -> int:
+        """Summed VmRSS of the DC's processes (its namespace), in KiB."""
+        total = 0
+        for pid in netns.namespace_pids(self.namespace):
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        return total
+
+    def stop(self, grace: float = STOP_GRACE) -> None:
+        """SIGTERM the session (repeated: PID 1 of a namespace ignores it until its handler
+        is set), SIGKILL after ``grace`` seconds; idempotent."""
+        if self.popen.returncode is not None:
+            return
+        deadline = time.monotonic() + grace
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            while True:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.popen.pid, sig)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.popen.wait(timeout=0.3)
+                    return
+                if time.monotonic() > deadline:
+                    break
+            deadline = time.monotonic() + grace
+        raise LabError(f"samba in {self.namespace} did not stop")
+
+
+def start_dc(spec: DcSpec, namespace: str, tree: Path, instance: Path) -> SambaDc:
+    """Copy the provisioned ``tree`` to ``instance``, write its smb.conf and start samba."""
+    began = time.monotonic()
+    netns.run(["cp", "-a", f"{tree}/.", str(instance)], timeout=120)
+    copied = time.monotonic() - began
+    for sub in ("log", "run"):
+        (instance / sub).mkdir(mode=0o755, exist_ok=True)
+    conf = instance / "etc" / "smb.conf"
+    conf.write_text(render_conf((tree / "etc" / "smb.conf").read_text(), instance, spec))
+    script = 'mount --bind "$0" /run/samba && exec samba -F --no-process-group -M single -s "$1"'
+    argv = netns.exec_argv(
+        namespace,
+        ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--propagation", "private",
+         "sh", "-c", script, str(instance / "run"), str(conf)],
+    )  # fmt: skip
+    with (instance / "samba.out").open("wb") as out:
+        popen = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_set_pdeathsig,
+            close_fds=True,
+        )
+    return SambaDc(spec, namespace, instance, popen, {"copy_s": copied})
+
+
+def write_resolv(namespace: str, nameserver: str, search: str) -> Path:
+    """``/etc/netns/<ns>/resolv.conf`` (bind-mounted by ``ip netns exec``, ip-netns(8))."""
+    d = _ETC_NETNS / namespace
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "resolv.conf").write_text(f"nameserver {nameserver}\nsearch {search}\n")
+    return d
+
+
+def cleanup_stale_etc() -> list[str]:
+    """Remove ``/etc/netns/sslab-*`` directories whose namespace is gone."""
+    removed = []
+    for d in _ETC_NETNS.glob("sslab-*") if _ETC_NETNS.is_dir() else ():
+        if not (netns.NETNS_DIR / d.name).exists():
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(str(d))
+    return removed
+
+
+class AdLab:
+    """A lab with a running Samba AD DC; context manager, torn down on exit or signal.
+
+    ``members`` are plain smbd hosts (the lab's :class:`LabHost`) on the same segment, for DNS
+    A records that point computers at servers with known signing.
+    """
+
+    def __init__(self, spec: DcSpec | None = None, members: Sequence[LabHost] = ()) -> None:
+        self.spec = spec or DcSpec()
+        self.lab = Lab(hosts=members)
+        self.dc: SambaDc | None = None
+        self.timings: dict[str, float] = {}
+        self._instance: Path | None = None
+        self._etc: list[Path] = []
+
+    @property
+    def dc_ns(self) -> str:
+        return f"{self.lab.run_id}-dc"
+
+    @property
+    def client_ns(self) -> str:
+        return self.lab.client_ns
+
+    @property
+    def address(self) -> str:
+        return self.spec.address
+
+    @property
+    def ldap_url(self) -> str:
+        return f"ldap://{self.spec.address}"
+
+    @property
+    def password_file(self) -> Path:
+        """A 0600 file holding the Administrator password (for ``PASSWD_FILE``)."""
+        assert self._instance is not None
+        return self._instance / "admin.pw"
+
+    def __enter__(self) -> AdLab:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.close()
+        except LabError:
+            if exc is None:
+                raise
+
+    def start(self) -> None:
+        cleanup_stale_etc()
+        self.lab.start()
+        try:
+            self._build()
+        except BaseException:
+            with contextlib.suppress(LabError):
+                self.close()
+            raise
+
+    def _build(self) -> None:
+        ns = self.lab.attach_namespace("dc", self.spec.octet)
+        self._etc.append(write_resolv(ns, self.spec.address, self.spec.dns_domain))
+        self._etc.append(write_resolv(self.client_ns, self.spec.address, self.spec.dns_domain))
+        tree, self.timings["provision_s"] = provisioned_tree(self.spec, ns)
+        self._instance = Path(tempfile.mkdtemp(prefix=f"{self.lab.run_id}-addc-"))
+        self._instance.chmod(0o700)
+        fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(ADMIN_PASSWORD)
+        began = time.monotonic()
+        self.dc = start_dc(self.spec, ns, tree, self._instance / "dc")
+        self.dc.wait_listening()
+        self.timings["listen_s"] = time.monotonic() - began
+        self._wait_ldap(began + START_TIMEOUT)
+        self.timings["ready_s"] = time.monotonic() - began
+        self.timings.update(self.dc.timings)
+
+    def _wait_ldap(self, deadline: float) -> None:
+        argv = ["ldbsearch", "-H", self.ldap_url, "-s", "base", "-b", "", "dnsHostName"]
+        while True:
+            proc = self.lab.run_in_client(argv, timeout=30)
+            if proc.returncode == 0 and "dnsHostName" in proc.stdout:
+                return
+            if time.monotonic() > deadline:
+                raise LabError(f"the DC's LDAP does not answer: {netns._one_line(proc.stderr)}")
+            time.sleep(0.2)
+
+    def close(self) -> None:
+        """Stop samba, delete the lab (namespaces), the instance and /etc/netns entries."""
+        errors: list[str] = []
+        if self.dc is not None:
+            try:
+                self.dc.stop()
+            except LabError as exc:
+                errors.append(str(exc))
+        try:
+            self.lab.close()
+        except LabError as exc:
+            errors.append(str(exc))
+        for d in self._etc:
+            shutil.rmtree(d, ignore_errors=True)
+        if self._instance is not None:
+            shutil.rmtree(self._instance, ignore_errors=True)
+        if errors:
+            raise LabError("AD lab teardown incomplete: " + "; ".join(errors))
+
+    # ----------------------------------------------------------- tools
+    def admin_env_argv(self) -> list[str]:
+        """``env`` prefix giving Samba tools the Administrator password from a 0600 file
+        (``PASSWD_FILE``, read by Samba's credentials code; the tool still needs ``-U``)."""
+        return ["env", f"PASSWD_FILE={self.password_file}"]
+
+    def run_client(
+        self, argv: Sequence[str], *, timeout: float = 120.0, input_text: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` in the client namespace; a non-zero exit is returned, not raised."""
+        return self.lab.run_in_client(argv, timeout=timeout, input_text=input_text)
+
+    def admin(
+        self, argv: Sequence[str], *, timeout: float = 120.0, input_text: str | None = None
+    ) -> str:
+        """Run a Samba tool as Administrator in the client namespace; raise on failure."""
+        proc = self.run_client(
+            [*self.admin_env_argv(), *argv], timeout=timeout, input_text=input_text
+        )
+        if proc.returncode != 0:
+            why = netns._one_line(proc.stderr) or netns._one_line(proc.stdout)
+            raise LabError(f"`{' '.join(argv[:4])}` failed: {why}")
+        return proc.stdout
+
+    def samba_tool(self, *args: str, timeout: float = 120.0) -> str:
+        """``samba-tool ARGS -H ldap://DC`` as Administrator (NTLM, password from a file)."""
+        return self.admin(["samba-tool", *args, "-H", self.ldap_url, *_ADMIN_OPTS], timeout=timeout)
+
+    def ldif(self, tool: str, text: str, *, timeout: float = 600.0) -> str:
+        """Feed LDIF to ``ldbadd``/``ldbmodify`` over LDAP as Administrator."""
+        if tool not in ("ldbadd", "ldbmodify"):
+            raise LabError(f"not an LDIF tool: {tool}")
+        argv = [tool, "-H", self.ldap_url, *_ADMIN_OPTS]
+        return self.admin(argv, timeout=timeout, input_text=text)
