@@ -19,3 +19,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def formula_safe(text: str) -> str:
     """``text`` for a CSV cell: a leading ``'`` keeps a spreadsheet from running it."""
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``"1 target"``, ``"0 targets"``, ``"2 targets"``; ``nouns`` for an irregular plural."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"

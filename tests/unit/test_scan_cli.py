@@ -407,15 +407,153 @@ def test_nothing_answers_is_exit_0_with_note(tmp_path: Path) -> None:
 
 
 def test_bad_stdin_line_midscan_closes_outputs_exit_2(mixed: Loopback, tmp_path: Path) -> None:
+    """#11 item 11: the valid lines around a bad one are all probed (docs/scan.md)."""
     out = tmp_path / "scan.json"
     proc = smbsign(
-        "-iL", "-", "--ports", str(mixed.port), "-o", str(out), stdin="127.0.0.12\nnot a host!\n"
+        "-iL",
+        "-",
+        "--ports",
+        str(mixed.port),
+        "-o",
+        str(out),
+        stdin="127.0.0.12\n127.0.0.11\nbogus..x\n127.0.0.13\n",
     )
     assert proc.returncode == 2
-    assert "<stdin>:2: bad target" in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1
+    assert errors[0].startswith("smbsign: error: <stdin>:3: bad target 'bogus..x'")
     doc = json.loads(out.read_text())
     DOCUMENT.validate(doc)
     assert doc["complete"] is False
+    assert sorted(r["target"] for r in doc["records"]) == [
+        "127.0.0.11",
+        "127.0.0.12",
+        "127.0.0.13",
+    ]
+
+
+# ------------------------------------------------------------- #11 items 2, 13, 15, 24
+
+SCAN = (sys.executable, "-c", "from smbsign.cli import main; main()", "scan")
+# All loopback: if the guard were missing, these would probe only this machine.
+LOOPBACK_SLASH15 = "127.0.0.0/15"
+
+
+def test_more_than_a_slash16_needs_force_before_any_packet(tmp_path: Path) -> None:
+    out = tmp_path / "scan.jsonl"
+    started = time.monotonic()
+    proc = smbsign(LOOPBACK_SLASH15, "--ports", str(free_port()), "-o", str(out), timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("smbsign: error: 131,072 targets, more than a /16")
+    assert "give --force" in proc.stderr
+    assert "8 min 32 s" in proc.stderr  # 131,072 x 2 s / 512 x 1 port, worst case (silent)
+    assert not out.exists() or out.read_text() == ""
+    assert time.monotonic() - started < 30
+    # the same from stdin: the range line is skipped, the single address is probed
+    proc = smbsign(
+        "-iL", "-", "--ports", str(free_port()), stdin=f"127.0.0.9\n{LOOPBACK_SLASH15}\n"
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "give --force" in proc.stderr
+    assert [r["target"] for r in jsonl(proc.stdout)] == ["127.0.0.9"]
+
+
+def test_guard_declined_on_a_terminal() -> None:
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [*SCAN, LOOPBACK_SLASH15, "--ports", str(free_port()), "--no-store"],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
+    os.close(slave)
+    seen = b""
+    try:
+        while b"[y/N]" not in seen:
+            chunk = os.read(master, 4096)
+            assert chunk, seen
+            seen += chunk
+        os.write(master, b"n\n")
+        stdout, _ = proc.communicate(timeout=60)
+        with contextlib.suppress(OSError):
+            while data := os.read(master, 4096):
+                seen += data
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+        os.close(master)
+    assert proc.returncode == 2
+    assert stdout == b""
+    text = seen.decode(errors="replace")
+    assert "131,072 targets" in text and "8 min 32 s" in text
+    assert "not confirmed" in text
+
+
+def test_guard_estimate() -> None:
+    from smbsign.cli.scan_cmd import estimate_seconds, human_duration
+
+    assert estimate_seconds(65536, ports=1, concurrency=512, rate=None, connect_timeout=2) == 256
+    assert estimate_seconds(1000, ports=2, concurrency=512, rate=10, connect_timeout=2) == 200
+    assert human_duration(256) == "4 min 16 s"
+    assert human_duration(3724541952 * 2 / 512) == "168 d 9 h"
+    assert human_duration(0.2) == "1 s"
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (("-iL", "{empty}"), "", "no targets"),
+        (("127.0.0.5", "--exclude", "127.0.0.0/24"), "", "no targets"),
+        (("224.0.0.0/24",), "", "no targets"),
+        (("-iL", "-"), "# nothing\n", "no targets"),
+    ],
+)
+def test_empty_target_set_is_a_usage_error(
+    tmp_path: Path, args: tuple[str, ...], stdin: str, message: str
+) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    argv = [a.replace("{empty}", str(empty)) for a in args]
+    proc = smbsign(*argv, "--ports", str(free_port()), "--no-store", stdin=stdin)
+    assert proc.returncode == 2, proc.stderr
+    assert f"smbsign: error: {message}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_relay_format_without_relay_list_warns() -> None:
+    proc = smbsign("127.0.0.40", "--ports", str(free_port()), "--relay-format", "ntlmrelayx")
+    assert proc.returncode == 0, proc.stderr
+    assert "smbsign: warning: --relay-format has no effect without --relay-list" in proc.stderr
+
+
+def test_link_local_without_interface_is_a_usage_error() -> None:
+    proc = smbsign("fe80::1", "--ports", str(free_port()))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert "link-local address needs its interface, e.g. fe80::1%eth0" in proc.stderr
+
+
+def test_utf16_target_list(mixed: Loopback, tmp_path: Path) -> None:
+    """What PowerShell 5 `"127.0.0.11" > targets.txt` writes: UTF-16LE with a BOM."""
+    targets = tmp_path / "targets.txt"
+    targets.write_bytes("\ufeff127.0.0.11\r\n127.0.0.12\r\n".encode("utf-16-le"))
+    proc = smbsign("-iL", str(targets), "--ports", str(mixed.port), "--no-store")
+    assert proc.returncode == 1, proc.stderr
+    assert sorted(r["target"] for r in jsonl(proc.stdout)) == ["127.0.0.11", "127.0.0.12"]
+
+
+def test_summary_is_singular_and_never_on_stdout(mixed: Loopback) -> None:
+    """#11 item 14: "1 target, 1 record"; stdout holds records only (`| head -1`)."""
+    proc = smbsign("127.0.0.11", "--ports", str(mixed.port), "--no-store")
+    assert proc.returncode == 0, proc.stderr
+    assert "smbsign: 1 target, 1 record: " in proc.stderr
+    assert [r["target"] for r in jsonl(proc.stdout)] == ["127.0.0.11"]
+    assert "target" not in proc.stdout.replace('"target"', "")
 
 
 # --------------------------------------------------------------------- interrupted
@@ -593,24 +731,21 @@ def test_open_file_limit_raised_or_concurrency_clamped() -> None:
     assert "open-file limit 256 allows --concurrency 96, not 512" in clamped.stderr
 
 
-def test_progress_bar_on_a_terminal(mixed: Loopback) -> None:
-    """stderr on a pseudo-terminal gets the rich progress bar; stdout (a pipe) only records."""
+def on_terminal(args: list[str], *, stdout_too: bool = False) -> tuple[str, str]:
+    """Run ``smbsign scan ARGS`` with stderr (and stdout, if asked) on a 200-column pseudo-
+    terminal; return (what the terminal got, stdout when it was a pipe)."""
+    import fcntl
     import pty
+    import struct
+    import termios
 
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from smbsign.cli import main; main()",
-            "scan",
-            "127.0.0.11-15",
-            "--ports",
-            str(mixed.port),
-        ],
-        stdout=subprocess.PIPE,
+        [*SCAN, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=slave if stdout_too else subprocess.PIPE,
         stderr=slave,
-        text=True,
     )
     os.close(slave)
     chunks: list[bytes] = []
@@ -630,7 +765,12 @@ def test_progress_bar_on_a_terminal(mixed: Loopback) -> None:
             proc.wait(30)
         reader.join(30)
         os.close(master)
-    terminal = b"".join(chunks).decode(errors="replace")
+    return b"".join(chunks).decode(errors="replace"), (stdout or b"").decode()
+
+
+def test_progress_bar_on_a_terminal(mixed: Loopback) -> None:
+    """stderr on a pseudo-terminal gets the rich progress bar; stdout (a pipe) only records."""
+    terminal, stdout = on_terminal(["127.0.0.11-15", "--ports", str(mixed.port)])
     assert "scan" in terminal and "━" in terminal and "5/5" in terminal
     assert "5 targets" in terminal
     assert len(jsonl(stdout)) == 5
@@ -661,3 +801,19 @@ def test_scan_is_recorded_in_history_with_answered_hosts_only(
     again = smbsign("127.0.0.11", "--ports", str(mixed.port), "--db", db, "--no-store")
     assert again.returncode == 0, again.stderr
     assert len(list_runs(db)) == 1
+
+
+def test_table_and_progress_share_a_terminal_without_sharing_lines(mixed: Loopback) -> None:
+    """#11 item 14: stdout and stderr on one terminal: the table header starts its own line."""
+    import re
+
+    raw, _ = on_terminal(
+        ["127.0.0.11-15", "--ports", str(mixed.port), "--no-store"], stdout_too=True
+    )
+    # what a terminal shows: colour codes out; "erase line" and CR restart the line
+    text = re.sub(r"\x1b\[[0-9;?]*[A-HJKSTfhlm]", "", raw.replace("\x1b[2K", "\r"))
+    lines = [line.rstrip("\r").split("\r")[-1] for line in text.split("\n")]
+    header = [line for line in lines if "TARGET" in line]
+    assert header and header[0].startswith("TARGET"), header
+    assert any(line.startswith("127.0.0.12 ") for line in lines)
+    assert "smbsign: 5 targets, 5 records" in text

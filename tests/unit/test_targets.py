@@ -462,3 +462,143 @@ def test_async_iteration_surfaces_bad_stdin_line() -> None:
     with pytest.raises(UsageError, match=r"<stdin>:3: bad target .10\.0\.0\.300."):
         asyncio.run(consume())
     assert out == ["10.0.0.1", "10.0.0.2"]
+
+
+# ------------------------------------------------------- special addresses (#11 item 2)
+
+
+def test_whole_ipv4_space_counts_without_expansion_and_skips_special_blocks() -> None:
+    """0.0.0.0/0 minus 0/8, 127/8, 224/4 and 240/4 (RFC 6890, RFC 5771), by arithmetic."""
+    src = TargetSource(["0.0.0.0/0"])
+    assert src.prepare() == (1 << 32) - 2 * (1 << 24) - 2 * (1 << 28)
+    assert src.skipped == 2 * (1 << 24) + 2 * (1 << 28)
+    first = [t.address for t in itertools.islice(iter(src), 2)]
+    assert first == ["1.0.0.0", "1.0.0.1"]
+
+
+@pytest.mark.parametrize(
+    ("specs", "expected"),
+    [
+        (
+            ["126.255.255.254-128.0.0.1"],
+            ["126.255.255.254", "126.255.255.255", "128.0.0.0", "128.0.0.1"],
+        ),
+        (["223.255.255.255-224.0.0.2"], ["223.255.255.255"]),
+        (["224.0.0.0/24"], []),
+        (["255.255.255.254/31"], []),
+        (["0.0.0.0/30"], []),
+        (["127.0.0.1-3"], ["127.0.0.1", "127.0.0.2", "127.0.0.3"]),  # wholly loopback: kept
+        (["0.0.0.0", "255.255.255.255", "224.0.0.1"], ["0.0.0.0", "255.255.255.255", "224.0.0.1"]),
+        (["10.0.0.0/30"], ["10.0.0.0", "10.0.0.1", "10.0.0.2", "10.0.0.3"]),  # like nmap
+        (["::-::3"], ["::2", "::3"]),
+        (["::1"], ["::1"]),
+        (
+            ["feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff-ff00::1"],
+            ["feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
+        ),
+    ],
+)
+def test_ranges_skip_special_addresses_named_ones_are_kept(
+    specs: list[str], expected: list[str]
+) -> None:
+    src = TargetSource(specs)
+    assert addrs(src) == expected
+    assert TargetSource(specs).prepare() == len(expected)
+
+
+# --------------------------------------------------------- link-local (#11 item 13)
+
+
+@pytest.mark.parametrize("spec", ["fe80::1", "[fe80::5a6d:12]", "fe80::1-fe80::5"])
+def test_link_local_without_interface_is_a_usage_error(spec: str) -> None:
+    with pytest.raises(UsageError, match="link-local"):
+        parse_spec(spec)
+
+
+# -------------------------------------------------------------- UTF-16 (#11 item 24)
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        "\ufeff10.0.0.1\r\n10.0.0.2\r\n".encode("utf-16-le"),  # PowerShell 5 `>`
+        "\ufeff10.0.0.1\r\n10.0.0.2\r\n".encode("utf-16-be"),
+        "10.0.0.1\r\n10.0.0.2\r\n".encode("utf-16-le"),  # BOM-less, as the audit reads it
+        b"\xef\xbb\xbf10.0.0.1\n10.0.0.2\n",
+    ],
+)
+def test_utf16_target_files_and_stdin(tmp_path: Path, encoded: bytes) -> None:
+    f = tmp_path / "targets.txt"
+    f.write_bytes(encoded)
+    assert addrs(TargetSource([], [str(f)])) == ["10.0.0.1", "10.0.0.2"]
+    assert TargetSource([], [str(f)]).prepare() == 2
+    assert addrs(TargetSource([], ["-"], stdin=LineByLine(encoded))) == ["10.0.0.1", "10.0.0.2"]
+    got: list[str] = []
+
+    async def consume() -> None:
+        async for target in TargetSource([], ["-"], stdin=LineByLine(encoded)):
+            got.append(target.address or "")
+
+    asyncio.run(consume())
+    assert got == ["10.0.0.1", "10.0.0.2"]
+    f.write_bytes(encoded.replace(b"2", b"9"))
+    excl = load_exclusions([], [str(f)])
+    assert excl.excludes_text("10.0.0.1") and excl.excludes_text("10.0.0.9")
+
+
+def test_broken_utf16_is_a_usage_error(tmp_path: Path) -> None:
+    f = tmp_path / "targets.txt"
+    f.write_bytes("\ufeff10.0.0.1\r\n".encode("utf-16-le") + b"\x31")  # odd byte count
+    with pytest.raises(UsageError, match="not valid UTF-16"):
+        TargetSource([], [str(f)]).prepare()
+
+
+# ------------------------------------------------- bad stdin lines (#11 item 11)
+
+
+@pytest.mark.parametrize("stream", [io.BytesIO, LineByLine])
+def test_bad_stdin_line_is_reported_and_reading_goes_on(stream: type[io.BytesIO]) -> None:
+    """All lines in one chunk (a pipe's usual read) or one by one: A and B are kept."""
+    data = b"10.0.0.1\n10.0.0.2\nbogus..x\n10.0.0.4\n" + b"9" * 200_000 + b"\n10.0.0.5\n"
+    for asynchronous in (False, True):
+        errors: list[str] = []
+        src = TargetSource([], ["-"], stdin=stream(data), on_bad_line=errors.append)
+        if asynchronous:
+            got: list[str] = []
+
+            async def consume(source: TargetSource = src, out: list[str] = got) -> None:
+                async for target in source:
+                    out.append(target.address or "")
+
+            asyncio.run(consume())
+        else:
+            got = addrs(src)
+        assert got == ["10.0.0.1", "10.0.0.2", "10.0.0.4", "10.0.0.5"]
+        assert errors[0].startswith("<stdin>:3: bad target 'bogus..x'")
+        assert errors[1] == "<stdin>:5: line too long"
+        assert len(errors) == 2
+
+
+def test_malformed_nmap_xml_on_stdin_keeps_the_hosts_before_it() -> None:
+    xml = (FIXTURES / "nmap-7.93-loopback.xml").read_bytes()
+    cut = xml[: xml.index(b"</host>") + len(b"</host>")] + b"\n<host><junk"
+    errors: list[str] = []
+    src = TargetSource([], ["-"], stdin=io.BytesIO(cut), on_bad_line=errors.append)
+    assert addrs(src) == ["127.0.0.1"]
+    assert len(errors) == 1 and "malformed nmap XML" in errors[0]
+
+
+def test_stdin_range_past_the_limit_is_skipped_without_expansion() -> None:
+    errors: list[str] = []
+    data = b"10.0.0.1\n10.0.0.0/8\n10.0.0.2\n10.1.0.0/30\n"
+    src = TargetSource(
+        ["10.2.0.0/17"], ["-"], stdin=io.BytesIO(data), on_bad_line=errors.append, limit=1 << 16
+    )
+    assert src.prepare() is None
+    got = [t.address for t in src]
+    assert got[-6:] == ["10.0.0.1", "10.0.0.2", *(f"10.1.0.{i}" for i in range(4))]
+    assert len(got) == (1 << 15) + 6
+    assert errors == [
+        "<stdin>: range 10.0.0.0-10.255.255.255 (16,744,448 addresses) would take the scan "
+        "past 65,536 targets (a /16): skipped; give --force to scan it"
+    ]

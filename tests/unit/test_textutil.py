@@ -5,7 +5,7 @@ import json
 import pytest
 
 from smbsign.serialize import json_line
-from smbsign.textutil import formula_safe, is_decimal
+from smbsign.textutil import formula_safe, is_decimal, plural
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx"])
@@ -37,3 +37,19 @@ def test_is_decimal_rejects_non_ascii_digits() -> None:
     assert (
         is_decimal("445") and not is_decimal("44²") and not is_decimal("") and not is_decimal("-1")
     )
+
+
+def test_plural() -> None:
+    assert [plural(n, "target") for n in (0, 1, 2)] == ["0 targets", "1 target", "2 targets"]
+    assert plural(1, "address", "addresses") == "1 address"
+    assert plural(3, "address", "addresses") == "3 addresses"
+
+
+def test_findings_table_summary_is_singular() -> None:
+    """#11 item 14: "1 finding: 1 fail (1 host)", not "1 findings"."""
+    from smbsign.model import Finding, Status
+    from smbsign.report.findings_out import render_table
+
+    one = Finding("h1", "smb-server-signing-required", Status.FAIL, 0, "1", None, "off")
+    text = render_table([one], width=200).decode()
+    assert "1 finding: 1 fail (1 host)" in text

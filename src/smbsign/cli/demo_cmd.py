@@ -30,6 +30,7 @@ from smbsign.errors import LabError
 from smbsign.lab.check import ScanRun, compare, expected_fields, scan_in_lab, verdict_label
 from smbsign.lab.hosts import GroundTruth
 from smbsign.lab.lab import Lab, cleanup_stale, lab_unavailable_reason, smbsign_argv
+from smbsign.textutil import plural
 
 DEMO_PORTS = (445, 139)
 KEEP_MAX_SECONDS = 3600
@@ -121,7 +122,7 @@ def _show_table(
         f"Lab built in {timings['build']:.1f} s, scan {timings['scan']:.1f} s "
         f"(smbsign scan exit code {run.returncode})."
     )
-    console.print(f"\nRelay list ({len(run.relay_list)} hosts, {relay_path}):")
+    console.print(f"\nRelay list ({plural(len(run.relay_list), 'host')}, {relay_path}):")
     for line in run.relay_list:
         console.print(f"  {line}")
 
@@ -197,7 +198,7 @@ def demo(
             t1 = time.monotonic()
             if fmt is DemoFormat.TABLE:
                 err.print(
-                    f"[dim]lab {lab.run_id}: {len(lab.hosts)} hosts up; scanning from "
+                    f"[dim]lab {lab.run_id}: {plural(len(lab.hosts), 'host')} up; scanning from "
                     f"namespace {lab.client_ns} ...[/]"
                 )
             run = scan_in_lab(

@@ -1,7 +1,8 @@
 """`smbsign scan`: probe hosts for SMB signing without credentials (docs/scan.md).
 
 Exit codes (public interface): 0 every SMB host that answered requires signing (also when
-none answered), 1 at least one provably does not, 2 usage error, 3 none proven "not
+none answered), 1 at least one provably does not, 2 usage error (also: no targets at all, a
+bad stdin line, a target set above a /16 without --force), 3 none proven "not
 required" but at least one SMB host could not be determined (never guessed as safe) or an
 output could not be written, 130 interrupted, 141 stdout closed by its reader (partial
 outputs are still valid files).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import io
 import os
 import resource
 import signal
@@ -24,6 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TextIO
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -42,13 +45,14 @@ from smbsign.scan.output import (
 from smbsign.scan.prober import ProbeOptions, probe_port
 from smbsign.scan.runner import Probe, RunOptions, is_dead, make_resolver, run_scan
 from smbsign.scan.targets import TargetSource, load_exclusions
-from smbsign.textutil import is_decimal
+from smbsign.textutil import is_decimal, plural
 
 FD_HEADROOM = 64  # files, pipes and the resolver next to the sockets
 SOCKETS_PER_PROBE = 2
 DNS_THREADS = 32  # host-name lookups in flight at once
 EXIT_BROKEN_PIPE = 141  # stdout closed by the reader (128 + SIGPIPE, as a shell reports it)
 EXIT_INTERRUPTED = 130
+LARGE_SCAN = 1 << 16  # more targets than a /16 need --force or a yes on a terminal
 
 
 EPILOG = (
@@ -81,6 +85,64 @@ _BY_SUFFIX = {
 
 def _warn(message: str) -> None:
     sys.stderr.write(f"smbsign: warning: {message}\n")
+
+
+def estimate_seconds(
+    count: int, *, ports: int, concurrency: int, rate: float | None, connect_timeout: float
+) -> float:
+    """Worst-case duration: every address silent, so each port costs a full connect timeout.
+
+    Probes run ``concurrency`` at a time, and ``--rate`` caps how many start per second.
+    """
+    probes = count * ports
+    seconds = probes * connect_timeout / concurrency
+    return max(seconds, probes / rate) if rate else seconds
+
+
+def human_duration(seconds: float) -> str:
+    """``"8 min 32 s"``, ``"3 h 5 min"``, ``"168 d 9 h"``: the two largest units, rounded."""
+    total = max(1, round(seconds))
+    units = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
+    for i, (name, size) in enumerate(units[:-1]):
+        if total >= size:
+            sub_name, sub_size = units[i + 1]
+            major, rest = divmod(total, size)
+            minor = round(rest / sub_size)
+            if minor * sub_size >= size:
+                major, minor = major + 1, 0
+            return f"{major} {name} {minor} {sub_name}" if minor else f"{major} {name}"
+    return f"{total} s"
+
+
+def _guard_size(total: int, force: bool, estimate: str) -> None:
+    """A set above a /16 needs --force, or a yes on a terminal; the estimate comes first."""
+    if force or total <= LARGE_SCAN:
+        return
+    what = (
+        f"{total:,} targets, more than a /16 ({LARGE_SCAN:,}); up to about {estimate} "
+        "if every address is silent"
+    )
+    terminal = sys.stdin is not None and sys.stdin.isatty() and sys.stderr.isatty()
+    if not terminal:
+        raise UsageError(f"{what}: give --force to scan them")
+    sys.stderr.write(f"smbsign: {what}\n")
+    try:
+        confirmed = click.confirm(f"Scan {total:,} targets?", default=False, err=True)
+    except click.Abort:
+        confirmed = False
+    if not confirmed:
+        raise UsageError("not confirmed; nothing was probed")
+
+
+@dataclass(slots=True)
+class _BadLines:
+    """Bad stdin lines: each reported on one line as it is met, then counted for the exit."""
+
+    count: int = 0
+
+    def __call__(self, message: str) -> None:
+        self.count += 1
+        sys.stderr.write(f"smbsign: error: {message}\n")
 
 
 def parse_ports(text: str) -> tuple[int, ...]:
@@ -156,7 +218,7 @@ def _progress(total: int | None) -> tuple[Progress, Callable[[], None], Callable
     progress = Progress(
         TextColumn("[bold]scan"),
         BarColumn(),
-        MofNCompleteColumn() if total is not None else TextColumn("{task.completed} targets"),
+        MofNCompleteColumn() if total is not None else TextColumn("{task.completed} done"),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
         console=Console(stderr=True),
@@ -263,12 +325,17 @@ def scan(
         ),
     ] = None,
     relay_format: Annotated[
-        RelayFormat,
+        RelayFormat | None,
         typer.Option(
             "--relay-format",
-            help="plain: IPv6 without brackets; ntlmrelayx: IPv6 in brackets for -tf.",
+            help="plain (default): IPv6 without brackets; ntlmrelayx: IPv6 in brackets for -tf.",
+            show_default=False,
         ),
-    ] = RelayFormat.PLAIN,
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Scan more than a /16 without asking."),
+    ] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the records.")] = False,
     db: DbOption = None,
@@ -287,13 +354,40 @@ def scan(
             raise UsageError(f"bad {name} {value}: give a positive number")
     excl = load_exclusions(exclude or (), [str(p) for p in exclude_file or ()])
     stdin = sys.stdin.buffer if sys.stdin is not None else None  # None: started with stdin closed
-    source = TargetSource(targets or (), input_lists or (), excl, stdin=stdin)
+    bad_lines = _BadLines()
+    source = TargetSource(
+        targets or (),
+        input_lists or (),
+        excl,
+        stdin=stdin,
+        on_bad_line=bad_lines,
+        limit=None if force else LARGE_SCAN,
+    )
     if not source:
         raise UsageError(
             "no targets: give addresses, ranges, names or -iL FILE "
             "(for the built-in lab run 'smbsign demo')"
         )
+    if relay_format is not None and relay_list is None:
+        _warn("--relay-format has no effect without --relay-list")
     total = source.prepare()
+    if source.skipped and not quiet:
+        skipped = plural(source.skipped, "special-purpose address", "special-purpose addresses")
+        sys.stderr.write(
+            f"smbsign: note: {skipped} in the ranges skipped (unspecified, loopback, multicast, "
+            "reserved, broadcast; name one on its own to probe it)\n"
+        )
+    if total == 0:
+        raise UsageError("no targets left to probe (empty input, or everything excluded)")
+    clamped = raise_fd_limit(concurrency)
+    seconds = estimate_seconds(
+        source.known,
+        ports=len(port_list),
+        concurrency=clamped,
+        rate=rate,
+        connect_timeout=connect_timeout,
+    )
+    _guard_size(source.known, force, human_duration(seconds))
     if fmt is not None:
         chosen = fmt
     elif output is not None:
@@ -305,17 +399,18 @@ def scan(
     plan = _Plan(
         source=source,
         probe=_probe(connect_timeout, read_timeout, not no_smb1_check),
-        opts=RunOptions(port_list, all_ports, raise_fd_limit(concurrency), rate),
+        opts=RunOptions(port_list, all_ports, clamped, rate),
         fmt=chosen,
         output=output,
         relay_list=relay_list,
-        relay_format=relay_format,
+        relay_format=relay_format or RelayFormat.PLAIN,
         total=total,
         progress=not (quiet or no_progress) and sys.stderr.isatty(),
         quiet=quiet,
         db=db,
         no_store=no_store,
         started=started,
+        bad_lines=bad_lines,
     )
     raise typer.Exit(_run(plan))
 
@@ -335,16 +430,35 @@ class _Plan:
     db: str | None = None
     no_store: bool = False
     started: datetime | None = None
+    bad_lines: _BadLines = field(default_factory=_BadLines)
     # Records kept for the history store: only hosts that answered (docs/report.md), so
     # memory grows with the number of SMB hosts, never with the size of the range.
     answered: list[ScanRecord] = field(default_factory=list)
 
 
-def _writers(plan: _Plan, fh: TextIO) -> list[RecordWriter]:
-    """The chosen format on fh; plus the table on a terminal when records go to a file."""
-    writers = [make_writer(plan.fmt.value, fh, console=Console() if plan.output is None else None)]
+def _same_terminal() -> bool:
+    """stdout and stderr are one terminal (the progress bar and the table share its lines)."""
+    try:
+        out, err = os.fstat(sys.stdout.fileno()), os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+    return sys.stdout.isatty() and sys.stderr.isatty() and out.st_rdev == err.st_rdev
+
+
+def _writers(plan: _Plan, fh: TextIO, live: Console | None) -> list[RecordWriter]:
+    """The chosen format on fh; plus the table on a terminal when records go to a file.
+
+    ``live`` is the progress bar's console when it shares the terminal with the table: rows
+    then go through it, so rich prints them above the bar instead of after it on its line.
+    """
+    terminal = live if live is not None and _same_terminal() else None
+    writers = [
+        make_writer(
+            plan.fmt.value, fh, console=terminal or Console() if plan.output is None else None
+        )
+    ]
     if plan.output is not None and not plan.quiet and sys.stdout.isatty():
-        writers.append(make_writer("table", sys.stdout, console=Console()))
+        writers.append(make_writer("table", sys.stdout, console=terminal or Console()))
     return writers
 
 
@@ -382,8 +496,8 @@ def _run(plan: _Plan) -> int:
 def _scan_into(plan: _Plan, fh: TextIO, tally: Tally) -> int | None:
     """Run the scan into the writers; None when it completed, else the exit code."""
     code: int | None = None
-    writers = _writers(plan, fh)
     progress, advance, describe = _progress(plan.total) if plan.progress else (None,) * 3
+    writers = _writers(plan, fh, progress.console if progress is not None else None)
 
     def on_record(rec: ScanRecord) -> None:
         tally.add(rec)
@@ -404,7 +518,7 @@ def _scan_into(plan: _Plan, fh: TextIO, tally: Tally) -> int | None:
             asyncio.run(_drive(plan, on_record, on_target))
     except (KeyboardInterrupt, asyncio.CancelledError):
         code = EXIT_INTERRUPTED
-    except UsageError as exc:  # a bad line on stdin, found mid-scan
+    except UsageError as exc:  # stdin unreadable or not text, found mid-scan
         sys.stderr.write(f"smbsign: error: {exc}\n")
         code = EXIT_USAGE
     except BrokenPipeError:  # `smbsign scan ... | head`: stop quietly
@@ -412,6 +526,11 @@ def _scan_into(plan: _Plan, fh: TextIO, tally: Tally) -> int | None:
         code = EXIT_BROKEN_PIPE
     except OSError as exc:  # the output file could not be written (disk full, ...)
         code = _write_error(exc)
+    if code is None and plan.bad_lines.count:
+        code = EXIT_USAGE  # every valid line was probed, but the input was not all valid
+    elif code is None and tally.targets == 0:
+        sys.stderr.write("smbsign: error: no targets: stdin named none (or all were excluded)\n")
+        code = EXIT_USAGE
     summary = tally.summary(complete=code is None)
     for writer in writers:
         try:
@@ -437,9 +556,12 @@ def _report(tally: Tally, code: int, relay_list: Path | None) -> None:
     elif tally.statuses["ok"] == 0 and tally.unknown == 0:
         sys.stderr.write("smbsign: no SMB server answered\n")
     elif code == EXIT_UNDETERMINED:
-        sys.stderr.write(f"smbsign: {tally.unknown} SMB hosts could not be checked (exit 3)\n")
+        hosts = plural(tally.unknown, "SMB host")
+        sys.stderr.write(f"smbsign: {hosts} could not be checked (exit 3)\n")
     if relay_list is not None:
-        sys.stderr.write(f"smbsign: relay list: {len(tally.relay)} hosts in {relay_list}\n")
+        sys.stderr.write(
+            f"smbsign: relay list: {plural(len(tally.relay), 'host')} in {relay_list}\n"
+        )
 
 
 def register(app: typer.Typer) -> None:

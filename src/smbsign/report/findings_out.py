@@ -22,7 +22,7 @@ from rich.text import Text
 
 from smbsign.model import Finding
 from smbsign.serialize import SCHEMA_VERSION, finding_to_dict, json_line
-from smbsign.textutil import formula_safe
+from smbsign.textutil import formula_safe, plural
 
 CSV_COLUMNS = (
     "host",
@@ -180,8 +180,8 @@ def render_table(findings: Sequence[Finding], width: int | None = None) -> bytes
     for f in findings:
         counts[f.status.value] = counts.get(f.status.value, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no findings"
-    hosts = f"{len(by_host)} host{'' if len(by_host) == 1 else 's'}"
-    console.print(Text(f"{len(findings)} findings: {summary} ({hosts})"))
+    hosts = plural(len(by_host), "host")
+    console.print(Text(f"{plural(len(findings), 'finding')}: {summary} ({hosts})"))
     return buf.getvalue().encode()
 
 

@@ -26,7 +26,7 @@ from smbsign.model import ScanRecord, ScanStatus, Smb1Observation, Smb1Signing, 
 from smbsign.scan.runner import is_dead
 from smbsign.scan.targets import address_sort_key
 from smbsign.serialize import SCHEMA_VERSION, scan_record_to_dict
-from smbsign.textutil import formula_safe
+from smbsign.textutil import formula_safe, plural
 
 __all__ = [
     "CSV_COLUMNS",
@@ -104,10 +104,10 @@ class Tally:
     def summary_line(self) -> str:
         st = self.statuses
         return (
-            f"{self.targets} targets, {self.records} records: "
+            f"{plural(self.targets, 'target')}, {plural(self.records, 'record')}: "
             f"{self.not_required} signing NOT required, {self.required} required, "
             f"{self.unknown} unknown; {st['closed']} closed, {st['filtered']} filtered, "
-            f"{st['not_smb']} not SMB, {st['error']} errors"
+            f"{st['not_smb']} not SMB, {plural(st['error'], 'error')}"
         )
 
 

@@ -7,6 +7,10 @@ and zmap (one address a line, or ``-O csv`` with a ``saddr`` column).
 
 Every parser is fed raw chunks and returns items as they complete, so the same code reads a
 regular file and a pipe that is still being written (``zmap ... | smbsign scan -iL -``).
+UTF-16 input (what PowerShell 5 ``>`` writes) is transcoded on the way in by :class:`Decoded`,
+with the BOM rules the evidence collectors use (:func:`smbsign.collect.base.text_encoding`).
+Given ``on_error``, a parser reports a bad line through it and goes on with the next one
+(stdin: the targets around a typo are still probed); without it the first bad line raises.
 nmap XML goes through :class:`xml.etree.ElementTree.XMLPullParser` and each host element is
 dropped once read, so memory stays flat; expat >= 2.4 bounds entity expansion and ElementTree
 never fetches external entities.
@@ -14,16 +18,18 @@ never fetches external entities.
 
 from __future__ import annotations
 
+import codecs
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol, cast
 
+from smbsign.collect.base import text_encoding
 from smbsign.errors import UsageError
 from smbsign.scan.target_spec import Item, Name, Single, parse_spec
 from smbsign.textutil import is_decimal
 
-__all__ = ["SMB_PORTS", "AutoParser", "FileParser", "PlainList", "detect"]
+__all__ = ["SMB_PORTS", "AutoParser", "Decoded", "FileParser", "OnError", "PlainList", "detect"]
 
 SMB_PORTS = (445, 139)
 MAX_LINE = 64 * 1024  # a longer "line" is not a target list
@@ -33,10 +39,58 @@ _MASSCAN_LINE = re.compile(rb"^(open|closed|banner|unknown) (tcp|udp|sctp) \d+ "
 _GREP_PORTS = re.compile(r"(\d+)/open/tcp/")
 
 
+OnError = Callable[[str], None]  # receives "FILE:LINE: what is wrong"
+
+
 class FileParser(Protocol):
     def feed(self, chunk: bytes) -> list[Item]: ...
 
     def close(self) -> list[Item]: ...
+
+
+class Decoded:
+    """Hands ``inner`` UTF-8 bytes: UTF-16 (LE/BE, by BOM or by its NUL pattern) is transcoded.
+
+    Anything else passes unchanged (a UTF-8 BOM is dropped by the line parsers). Detection
+    waits for the first 4 bytes; decoding is incremental, so a pipe still streams.
+    """
+
+    def __init__(self, path: str, inner: FileParser) -> None:
+        self._path = path
+        self._inner = inner
+        self._head: bytes | None = b""
+        self._decoder: codecs.IncrementalDecoder | None = None
+
+    def _convert(self, data: bytes, *, final: bool = False) -> bytes:
+        if self._decoder is None:
+            return data
+        try:
+            return self._decoder.decode(data, final).encode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{self._path}: not valid UTF-16 text") from None
+
+    def _start(self) -> bytes:
+        head, self._head = self._head or b"", None
+        enc, bom = text_encoding(head)
+        if enc.startswith("utf-16"):
+            self._decoder = codecs.getincrementaldecoder(enc)()
+            head = head[bom:]
+        return self._convert(head)
+
+    def feed(self, chunk: bytes) -> list[Item]:
+        if self._head is not None:
+            self._head += chunk
+            if len(self._head) < 4:
+                return []
+            return self._inner.feed(self._start())
+        return self._inner.feed(self._convert(chunk))
+
+    def close(self) -> list[Item]:
+        out = self._inner.feed(self._start()) if self._head is not None else []
+        tail = self._convert(b"", final=True)
+        if tail:
+            out += self._inner.feed(tail)
+        return out + self._inner.close()
 
 
 def _decode(where: str, line: bytes) -> str:
@@ -56,10 +110,12 @@ def _spec(where: str, text: str) -> Item:
 class _LineParser:
     """Base for line formats: splits chunks into lines and hands each to ``_line``."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, on_error: OnError | None = None) -> None:
         self._path = path
         self._buf = b""
         self._lineno = 0
+        self._on_error = on_error
+        self._skipping = False  # inside an over-long line that was reported
 
     def _line(self, where: str, line: bytes) -> list[Item]:
         raise NotImplementedError
@@ -73,19 +129,38 @@ class _LineParser:
             return []
         return self._line(f"{self._path}:{self._lineno}", line)
 
-    def feed(self, chunk: bytes) -> list[Item]:
-        self._buf += chunk
-        *lines, self._buf = self._buf.split(b"\n")
-        if len(self._buf) > MAX_LINE:
-            raise UsageError(f"{self._path}:{self._lineno + len(lines) + 1}: line too long")
+    def _report(self, exc: UsageError) -> None:
+        if self._on_error is None:
+            raise exc
+        self._on_error(str(exc))
+
+    def _lines(self, lines: list[bytes]) -> list[Item]:
         out: list[Item] = []
         for line in lines:
-            out.extend(self._take(line))
+            try:
+                out.extend(self._take(line))
+            except UsageError as exc:
+                self._report(exc)
+        return out
+
+    def feed(self, chunk: bytes) -> list[Item]:
+        if self._skipping:
+            end = chunk.find(b"\n")
+            if end < 0:
+                return []
+            chunk, self._skipping = chunk[end + 1 :], False
+        self._buf += chunk
+        *lines, self._buf = self._buf.split(b"\n")
+        out = self._lines(lines)
+        if len(self._buf) > MAX_LINE:
+            self._lineno += 1
+            self._buf, self._skipping = b"", True
+            self._report(UsageError(f"{self._path}:{self._lineno}: line too long"))
         return out
 
     def close(self) -> list[Item]:
         rest, self._buf = self._buf, b""
-        return self._take(rest) if rest else []
+        return self._lines([rest]) if rest and not self._skipping else []
 
 
 class PlainList(_LineParser):
@@ -127,8 +202,8 @@ class Grepable(_LineParser):
 class ZmapCsv(_LineParser):
     """zmap ``-O csv``: a header line naming ``saddr``; only that column is read."""
 
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
+    def __init__(self, path: str, on_error: OnError | None = None) -> None:
+        super().__init__(path, on_error)
         self._col: int | None = None
 
     def _line(self, where: str, line: bytes) -> list[Item]:
@@ -146,10 +221,12 @@ class ZmapCsv(_LineParser):
 class NmapXml:
     """nmap ``-oX``: one :class:`Single` per host with tcp 445 or 139 open."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, on_error: OnError | None = None) -> None:
         self._path = path
         self._parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
         self._root: ET.Element | None = None
+        self._on_error = on_error
+        self._failed = False  # reported through on_error: the rest of the document is ignored
 
     def _events(self) -> Iterator[Item]:
         try:
@@ -199,46 +276,65 @@ class NmapXml:
         ordered = tuple(p for p in SMB_PORTS if p in open_ports)
         return Single(item.version, item.value, item.scope, hostname, ordered)
 
+    def _collect(self, out: list[Item], error: UsageError | None = None) -> list[Item]:
+        """The hosts read so far; an error after them is raised or reported (then fatal)."""
+        try:
+            out.extend(self._events())
+            if error is not None:
+                raise error
+        except UsageError as exc:
+            if self._on_error is None:
+                raise
+            self._failed = True
+            self._on_error(str(exc))
+        return out
+
     def feed(self, chunk: bytes) -> list[Item]:
+        if self._failed:
+            return []
         try:
             self._parser.feed(chunk)
         except (ET.ParseError, LookupError, ValueError) as exc:
-            raise UsageError(f"{self._path}: malformed nmap XML: {exc}") from None
-        return list(self._events())
+            return self._collect([], UsageError(f"{self._path}: malformed nmap XML: {exc}"))
+        return self._collect([])
 
     def close(self) -> list[Item]:
+        if self._failed:
+            return []
         try:
             self._parser.close()
         except (ET.ParseError, LookupError, ValueError) as exc:
-            raise UsageError(f"{self._path}: truncated or malformed nmap XML: {exc}") from None
-        out = list(self._events())
-        if self._root is None:
-            raise UsageError(f"{self._path}: empty nmap XML")
+            why = f"{self._path}: truncated or malformed nmap XML: {exc}"
+            return self._collect([], UsageError(why))
+        out = self._collect([])
+        if self._root is None and not self._failed:
+            return self._collect(out, UsageError(f"{self._path}: empty nmap XML"))
         return out
 
 
-def detect(path: str, head: bytes) -> FileParser:
+def detect(path: str, head: bytes, on_error: OnError | None = None) -> FileParser:
     """Pick the parser from the first non-blank line of ``head`` (the file's first bytes)."""
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     first = text.split(b"\n", 1)[0].strip()
     if first.startswith(b"<"):
-        return NmapXml(path)
+        return NmapXml(path, on_error)
     if first.startswith(b"#masscan") or _MASSCAN_LINE.match(first):
-        return MasscanList(path)
+        return MasscanList(path, on_error)
     if first.startswith((b"# Nmap", b"# Masscan", b"Host: ", b"Timestamp: ")):
-        return Grepable(path)
+        return Grepable(path, on_error)
     if b"saddr" in first.split(b","):
-        return ZmapCsv(path)
-    return PlainList(path)
+        return ZmapCsv(path, on_error)
+    return PlainList(path, on_error)
 
 
 class AutoParser:
     """Buffers the first non-blank line, picks the format with :func:`detect`, then streams."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, on_error: OnError | None = None) -> None:
         self._path = path
         self._head = b""
         self._parser: FileParser | None = None
+        self._on_error = on_error
 
     def _ready(self) -> bool:
         text = self._head.lstrip(b"\xef\xbb\xbf").lstrip()
@@ -249,7 +345,7 @@ class AutoParser:
             self._head += chunk
             if not self._ready():
                 return []
-            self._parser = detect(self._path, self._head)
+            self._parser = detect(self._path, self._head, self._on_error)
             chunk, self._head = self._head, b""
         return self._parser.feed(chunk)
 
@@ -257,6 +353,6 @@ class AutoParser:
         if self._parser is None:
             if not self._head.strip():
                 return []  # an empty file names no targets
-            self._parser = detect(self._path, self._head)
+            self._parser = detect(self._path, self._head, self._on_error)
             return self._parser.feed(self._head) + self._parser.close()
         return self._parser.close()

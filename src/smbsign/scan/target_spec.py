@@ -36,9 +36,27 @@ __all__ = [
     "Target",
     "address_sort_key",
     "parse_spec",
+    "special_holes",
 ]
 
 MAX_RANGE = 1 << 32  # largest range one spec may name (an IPv4 /0; an IPv6 /96)
+
+# Special-purpose blocks never probed when a range runs over them (docs/scan.md "Special
+# addresses"); an address named on its own is probed. (first, last, kept_when_range_inside):
+# a range lying wholly inside loopback is a deliberate local test and is kept.
+_SPECIAL: dict[int, tuple[tuple[int, int, bool], ...]] = {
+    4: (
+        (0x00000000, 0x00FFFFFF, False),  # 0.0.0.0/8 "this network" [RFC 791 3.2, RFC 6890]
+        (0x7F000000, 0x7FFFFFFF, True),  # 127.0.0.0/8 loopback [RFC 1122 3.2.1.3]
+        (0xE0000000, 0xEFFFFFFF, False),  # 224.0.0.0/4 multicast [RFC 5771]
+        (0xF0000000, 0xFFFFFFFF, False),  # 240.0.0.0/4 reserved + limited broadcast [RFC 6890]
+    ),
+    6: (
+        (0, 0, False),  # ::/128 unspecified [RFC 4291 2.5.2]
+        (1, 1, True),  # ::1/128 loopback [RFC 4291 2.5.3]
+        (0xFF << 120, (1 << 128) - 1, False),  # ff00::/8 multicast [RFC 4291 2.7]
+    ),
+}
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _ADDR_CLASS: dict[int, type[IPAddress]] = {4: ipaddress.IPv4Address, 6: ipaddress.IPv6Address}
@@ -126,6 +144,9 @@ def _single(spec: str, addr: IPAddress) -> Single:
         scope = addr.scope_id
         _check_scope(spec, scope)
         addr = ipaddress.IPv6Address(str(addr).split("%", 1)[0])
+    elif isinstance(addr, ipaddress.IPv6Address) and addr.is_link_local:
+        # fe80::/10 is ambiguous without a zone: the kernel refuses it (RFC 4007 6, 11).
+        raise _bad(spec, f"a link-local address needs its interface, e.g. {addr}%eth0")
     return Single(addr.version, int(addr), scope)
 
 
@@ -137,6 +158,8 @@ def _range(spec: str, first: IPAddress, last: IPAddress) -> Range:
     lo, hi = int(first), int(last)
     if hi < lo:
         raise _bad(spec, "range ends before it starts")
+    if isinstance(first, ipaddress.IPv6Address) and (first.is_link_local or last.is_link_local):
+        raise _bad(spec, "a link-local range cannot carry the %interface it needs; list addresses")
     if hi - lo + 1 > MAX_RANGE:
         raise _bad(spec, f"range of {hi - lo + 1} addresses exceeds the limit of {MAX_RANGE}")
     return Range(first.version, lo, hi)
@@ -279,8 +302,25 @@ class Exclusions:
         return bool(self._iv[4] or self._iv[6])
 
 
+def special_holes(item: Range) -> list[tuple[int, int]]:
+    """The special-purpose blocks a range skips (:data:`_SPECIAL`), sorted and disjoint."""
+    return [
+        (lo, hi)
+        for lo, hi, kept_inside in _SPECIAL[item.version]
+        if not (kept_inside and lo <= item.first and item.last <= hi)
+    ]
+
+
+def _span(parts: list[tuple[int, int]]) -> int:
+    return sum(hi - lo + 1 for lo, hi in parts)
+
+
 class Expander:
-    """Turns items into targets once each, honouring exclusions (state lives per scan)."""
+    """Turns items into targets once each, honouring exclusions (state lives per scan).
+
+    Ranges skip the special-purpose blocks (:func:`special_holes`); ``skipped`` counts the
+    addresses left out that way.
+    """
 
     def __init__(self, exclusions: Exclusions) -> None:
         self._excl = exclusions
@@ -288,14 +328,23 @@ class Expander:
         self._seen: dict[int, set[int]] = {4: set(), 6: set()}
         self._seen_scoped: set[tuple[int, str]] = set()
         self._names: set[str] = set()
+        self.skipped = 0
 
-    def _parts(self, item: Range) -> list[tuple[int, int]]:
+    def _parts(self, item: Range, *, commit: bool = True) -> list[tuple[int, int]]:
         parts = _subtract(item.first, item.last, self._done[item.version])
         holes = self._excl.holes(item.version)
         if holes:
             parts = [p for lo, hi in parts for p in _subtract(lo, hi, holes)]
-        _merge_into(self._done[item.version], item.first, item.last)
+        before = _span(parts)
+        parts = [p for lo, hi in parts for p in _subtract(lo, hi, special_holes(item))]
+        if commit:
+            self.skipped += before - _span(parts)
+            _merge_into(self._done[item.version], item.first, item.last)
         return parts
+
+    def size(self, item: Range) -> int:
+        """How many new targets ``expand(item)`` would give, without changing any state."""
+        return _span(self._parts(item, commit=False))
 
     def _fresh_single(self, item: Single) -> bool:
         if self._excl.excludes(item.version, item.value):
@@ -339,7 +388,7 @@ class Expander:
             return int(self._fresh_name(item))
         if isinstance(item, Single):
             return int(self._fresh_single(item))
-        return sum(hi - lo + 1 for lo, hi in self._parts(item))
+        return _span(self._parts(item))
 
 
 def address_sort_key(address: str) -> tuple[int, int, str]:

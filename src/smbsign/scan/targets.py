@@ -6,7 +6,10 @@ read by a daemon thread so that a slow producer (``zmap ... | smbsign scan -iL -
 blocks the event loop, and an interrupted scan never waits for stdin to close.
 :meth:`TargetSource.prepare` parses every spec and every regular file once before the scan,
 so that a bad line is a usage error before any packet is sent, and returns a count for the
-progress bar (a hint: a name may resolve to several addresses).
+progress bar and the size guard, computed from intervals without expanding anything (a hint:
+a name may resolve to several addresses). A bad stdin line goes to ``on_bad_line`` and the
+reading goes on; with a ``limit``, a stdin range that would take the scan past it is
+reported the same way and skipped.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from smbsign.errors import UsageError
-from smbsign.scan.target_files import AutoParser, FileParser, PlainList
+from smbsign.scan.target_files import AutoParser, Decoded, FileParser, OnError, PlainList
 from smbsign.scan.target_spec import (
     Exclusions,
     Expander,
     Item,
     Name,
+    Range,
+    Single,
     Target,
     address_sort_key,
     parse_spec,
@@ -61,7 +66,7 @@ def _read(path: str, fh: BinaryIO) -> bytes:
 
 
 def _file_items(path: str, fh: BinaryIO, parser: FileParser | None = None) -> Iterator[Item]:
-    parser = parser or AutoParser(path)
+    parser = Decoded(path, parser or AutoParser(path))
     while chunk := _read(path, fh):
         yield from parser.feed(chunk)
     yield from parser.close()
@@ -128,6 +133,8 @@ class TargetSource:
         exclusions: Exclusions | None = None,
         *,
         stdin: BinaryIO | None = None,
+        on_bad_line: OnError | None = None,
+        limit: int | None = None,
     ) -> None:
         if list(files).count(STDIN) > 1:
             raise UsageError("stdin ('-iL -') can be read only once")
@@ -136,6 +143,11 @@ class TargetSource:
         self._excl = exclusions if exclusions is not None else Exclusions()
         self._stdin = stdin
         self._items: list[Item] | None = None
+        self._on_bad_line = on_bad_line
+        self._limit = limit
+        self._budget: int | None = None  # stdin range addresses still allowed under limit
+        self.skipped = 0  # special-purpose addresses left out of the ranges (after prepare)
+        self.known = 0  # targets from specs and regular files, stdin aside (after prepare)
 
     @property
     def exclusions(self) -> Exclusions:
@@ -168,7 +180,32 @@ class TargetSource:
                 continue
             with _open(path) as fh:
                 total += sum(exp.count(item) for item in _file_items(path, fh))
+        self.skipped = exp.skipped
+        self.known = total
+        if self._limit is not None:
+            self._budget = max(self._limit - total, 0)
         return None if STDIN in self._files else total
+
+    def _admit(self, exp: Expander, item: Item) -> bool:
+        """Whether a stdin item fits the limit (ranges only; single addresses always do)."""
+        if self._budget is None or not isinstance(item, Range):
+            return True
+        size = exp.size(item)
+        if size <= self._budget:
+            self._budget -= size
+            return True
+        first, last = (Single(item.version, v).text() for v in (item.first, item.last))
+        message = (
+            f"<stdin>: range {first}-{last} ({size:,} addresses) would take the scan past "
+            f"{self._limit:,} targets (a /16): skipped; give --force to scan it"
+        )
+        if self._on_bad_line is None:
+            raise UsageError(message)
+        self._on_bad_line(message)
+        return False
+
+    def _stdin_parser(self) -> FileParser:
+        return AutoParser("<stdin>", self._on_bad_line)
 
     def __iter__(self) -> Iterator[Target]:
         """Synchronous iteration (stdin read on this thread)."""
@@ -178,11 +215,12 @@ class TargetSource:
         for path in self._files:
             with contextlib.ExitStack() as stack:
                 if path == STDIN:
-                    fh, path = self._stdin_stream(), "<stdin>"
+                    fh, path, parser = self._stdin_stream(), "<stdin>", self._stdin_parser()
                 else:
-                    fh = stack.enter_context(_open(path))
-                for item in _file_items(path, fh):
-                    yield from exp.expand(item)
+                    fh, parser = stack.enter_context(_open(path)), None
+                for item in _file_items(path, fh, parser):
+                    if parser is None or self._admit(exp, item):
+                        yield from exp.expand(item)
 
     async def __aiter__(self) -> AsyncIterator[Target]:
         """Asynchronous iteration: as :meth:`__iter__`, but stdin never blocks the loop."""
@@ -197,12 +235,14 @@ class TargetSource:
                         for target in exp.expand(item):
                             yield target
                 continue
-            parser = AutoParser("<stdin>")
+            parser = Decoded("<stdin>", self._stdin_parser())
             reader = _StdinReader(self._stdin_stream(), asyncio.get_running_loop())
             async for chunk in reader.chunks():
                 for item in parser.feed(chunk):
+                    if self._admit(exp, item):
+                        for target in exp.expand(item):
+                            yield target
+            for item in parser.close():
+                if self._admit(exp, item):
                     for target in exp.expand(item):
                         yield target
-            for item in parser.close():
-                for target in exp.expand(item):
-                    yield target
