@@ -31,10 +31,7 @@ only way samba-tool offers); every later tool reads it from a 0600 file (``PASSW
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -47,171 +44,15 @@ from types import TracebackType
 
 from smbsign.errors import LabError
 from smbsign.lab import netns
+from smbsign.lab.adprovision import ADMIN_PASSWORD, DcSpec, provisioned_tree, render_conf
 from smbsign.lab.hosts import LabHost
-from smbsign.lab.lab import Lab, ipv4
+from smbsign.lab.lab import Lab
 from smbsign.lab.samba import _set_pdeathsig
 
-# Throwaway, lab-only: the DC exists only inside the lab's namespaces.
-ADMIN_PASSWORD = "Lab-only-Adm1n!"  # noqa: S105
-STRONG_AUTH = ("yes", "no", "allow_sasl_over_tls")
-DC_OCTET = 40
 START_TIMEOUT = 90.0  # seconds; a loaded 2-core machine needs far more than the usual 1 s
-PROVISION_TIMEOUT = 300.0
 STOP_GRACE = 10.0
-CACHE_ENV = "SMBSIGN_LAB_CACHE"
-DEFAULT_CACHE = Path("/var/cache/smbsign-lab")
 _ETC_NETNS = Path("/etc/netns")
 _ADMIN_OPTS = ("-U", "Administrator", "--use-kerberos=off")
-_TREE = "@TREE@"  # the provisioned tree's own path in its cached smb.conf
-_DROP = ("dns forwarder", "panic action", "log file", "logging", "max log size")
-
-
-@dataclass(frozen=True, slots=True)
-class DcSpec:
-    """What the DC is: names and address (the provisioning cache key) and runtime settings."""
-
-    realm: str = "LAB.SMBSIGN.TEST"
-    domain: str = "SMBSIGNLAB"
-    host_name: str = "DC1"
-    octet: int = DC_OCTET
-    strong_auth: str = "yes"  # smb.conf "ldap server require strong auth"
-    tls: bool = True  # smb.conf "tls enabled" (LDAPS on 636 with a self-signed certificate)
-    extra: tuple[tuple[str, str], ...] = ()  # more [global] parameters, last wins
-
-    def __post_init__(self) -> None:
-        if self.strong_auth not in STRONG_AUTH:
-            raise LabError(f"strong_auth must be one of {', '.join(STRONG_AUTH)}")
-        if not re.fullmatch(r"[A-Z0-9-]+(\.[A-Z0-9-]+)+", self.realm):
-            raise LabError(f"bad realm {self.realm!r}")
-        if not all(re.fullmatch(r"[A-Z0-9-]{1,15}", n) for n in (self.domain, self.host_name)):
-            raise LabError("domain and host names: 1-15 of A-Z 0-9 -")
-
-    @property
-    def address(self) -> str:
-        return ipv4(self.octet)
-
-    @property
-    def dns_domain(self) -> str:
-        return self.realm.lower()
-
-    @property
-    def base_dn(self) -> str:
-        return ",".join(f"DC={part}" for part in self.dns_domain.split("."))
-
-    @property
-    def fqdn(self) -> str:
-        return f"{self.host_name.lower()}.{self.dns_domain}"
-
-
-def samba_version() -> str:
-    """``samba --version`` (part of the cache key: a new Samba provisions afresh)."""
-    return netns.run(["samba", "--version"]).stdout.strip()
-
-
-def cache_key(spec: DcSpec) -> str:
-    text = "|".join((spec.realm, spec.domain, spec.host_name, spec.address, samba_version()))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def cache_root() -> Path:
-    root = Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE)
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if root.stat().st_uid != os.geteuid():
-        raise LabError(f"{root} is not owned by this user; refusing to use it as the lab cache")
-    root.chmod(0o700)
-    return root
-
-
-def provisioned_tree(spec: DcSpec, namespace: str) -> tuple[Path, float]:
-    """The cached provisioned tree for ``spec`` and the seconds spent provisioning (0 on a hit).
-
-    A file lock serialises parallel sessions; a tree is published by rename only when complete.
-    """
-    root = cache_root()
-    key = cache_key(spec)
-    tree = root / f"addc-{key}"
-    with (root / f"addc-{key}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (tree / "provisioned.ok").exists():
-            return tree, 0.0
-        shutil.rmtree(tree, ignore_errors=True)
-        work = Path(tempfile.mkdtemp(prefix=f".addc-{key}-", dir=root))
-        began = time.monotonic()
-        try:
-            _provision(spec, namespace, work)
-            conf = work / "etc" / "smb.conf"
-            conf.write_text(conf.read_text().replace(str(work), _TREE))
-            (work / "provisioned.ok").write_text(samba_version() + "\n")
-            work.rename(tree)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
-        return tree, time.monotonic() - began
-
-
-def _provision(spec: DcSpec, namespace: str, work: Path) -> None:
-    argv = [
-        "samba-tool", "domain", "provision", f"--targetdir={work}", f"--realm={spec.realm}",
-        f"--domain={spec.domain}", f"--host-name={spec.host_name}", "--server-role=dc",
-        "--dns-backend=SAMBA_INTERNAL", f"--host-ip={spec.address}",
-        f"--adminpass={ADMIN_PASSWORD}", "--option=dns forwarder = none",
-    ]  # fmt: skip
-    proc = netns.run(netns.exec_argv(namespace, argv), timeout=PROVISION_TIMEOUT, check=False)
-    (work / "provision.log").write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        raise LabError(f"samba-tool domain provision failed: {netns._one_line(proc.stderr)}")
-    tls = work / "private" / "tls"
-    tls.mkdir(mode=0o700, exist_ok=True)
-    netns.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
-         "-keyout", str(tls / "key.pem"), "-out", str(tls / "cert.pem"),
-         "-subj", f"/CN={spec.fqdn}", "-addext", f"subjectAltName=DNS:{spec.fqdn}"],
-        timeout=60,
-    )  # fmt: skip
-    (tls / "key.pem").chmod(0o600)
-    shutil.copyfile(tls / "cert.pem", tls / "ca.pem")
-
-
-def render_conf(provisioned: str, inst: Path, spec: DcSpec) -> str:
-    """The instance smb.conf: provision's [global] with paths moved, plus the lab settings."""
-    text = provisioned.replace(_TREE, str(inst))
-    _head, _, rest = text.partition("[global]")
-    glob = re.split(r"^\[", rest, maxsplit=1, flags=re.M)[0]
-    params: dict[str, str] = {}
-    for line in glob.splitlines():
-        key, sep, value = line.strip().partition("=")
-        if sep and key.strip().lower() not in _DROP:
-            params[key.strip()] = value.strip()
-    params.update(
-        {
-            "log file": str(inst / "log" / "samba.log"),
-            "logging": "file",
-            "max log size": "0",
-            "log level": "1",
-            "pid directory": str(inst / "run"),
-            "ncalrpc dir": str(inst / "run" / "ncalrpc"),
-            "winbindd socket directory": str(inst / "run" / "winbindd"),
-            "server services": "-dnsupdate",
-            "dns forwarder": "",
-            "load printers": "no",
-            "printing": "bsd",
-            "printcap name": "/dev/null",
-            "disable spoolss": "yes",
-            "ldap server require strong auth": spec.strong_auth,
-            "tls enabled": "yes" if spec.tls else "no",
-            **dict(spec.extra),
-        }
-    )
-    del params["dns forwarder"]
-    lines = ["# written by smbsign.lab.addc", "[global]"]
-    for key, value in params.items():
-        if "\n" in key + value:
-            raise LabError(f"invalid smb.conf parameter {key!r}")
-        lines.append(f"\t{key} = {value}")
-    sysvol = inst / "state" / "sysvol"
-    lines += ["", "[sysvol]", f"\tpath = {sysvol}", "\tread only = No", ""]
-    lines += ["[netlogon]", f"\tpath = {sysvol / spec.dns_domain / 'scripts'}", "\tread only = No"]
-    return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -290,6 +131,7 @@ def start_dc(spec: DcSpec, namespace: str, tree: Path, instance: Path) -> SambaD
     began = time.monotonic()
     netns.run(["cp", "-a", f"{tree}/.", str(instance)], timeout=120)
     copied = time.monotonic() - began
+    instance.chmod(0o755)  # the copy keeps mkdtemp's 0700; SYSVOL readers need to traverse
     for sub in ("log", "run"):
         (instance / sub).mkdir(mode=0o755, exist_ok=True)
     conf = instance / "etc" / "smb.conf"
@@ -400,7 +242,7 @@ class AdLab:
         self._etc.append(write_resolv(self.client_ns, self.spec.address, self.spec.dns_domain))
         tree, self.timings["provision_s"] = provisioned_tree(self.spec, ns)
         self._instance = Path(tempfile.mkdtemp(prefix=f"{self.lab.run_id}-addc-"))
-        self._instance.chmod(0o700)
+        self._instance.chmod(0o711)  # smbd serves SYSVOL under the user's own uid
         fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(ADMIN_PASSWORD)
@@ -413,10 +255,13 @@ class AdLab:
         self.timings.update(self.dc.timings)
 
     def _wait_ldap(self, deadline: float) -> None:
-        argv = ["ldbsearch", "-H", self.ldap_url, "-s", "base", "-b", "", "dnsHostName"]
+        """Until an authenticated search answers: right after the ports listen, binds fail
+        for a moment with ERROR_NO_LOGON_SERVERS (``data 51f``)."""
+        argv = [*self.admin_env_argv(), "ldbsearch", "-H", self.ldap_url, *_ADMIN_OPTS]
+        argv += ["-s", "base", "-b", self.spec.base_dn, "dn"]
         while True:
             proc = self.lab.run_in_client(argv, timeout=30)
-            if proc.returncode == 0 and "dnsHostName" in proc.stdout:
+            if proc.returncode == 0 and "# returned 1 records" in proc.stdout:
                 return
             if time.monotonic() > deadline:
                 raise LabError(f"the DC's LDAP does not answer: {netns._one_line(proc.stderr)}")
