@@ -67,6 +67,44 @@ class Smb2Observation:
         return bool(self.security_mode & 0x0002)
 
 
+class LdapSigning(StrEnum):
+    """LDAP signing on 389 from an NTLM bind that does not sign (issue #12, docs/ldap.md)."""
+
+    REQUIRED = "required"  # refused with resultCode 8 strongerAuthRequired
+    NOT_REQUIRED = "not_required"  # the unsigned bind succeeded
+    UNKNOWN = "unknown"
+
+
+class ChannelBinding(StrEnum):
+    """LDAPS channel-binding enforcement from NTLM binds without / with a wrong token."""
+
+    ALWAYS = "always"  # no token: resultCode 49, data 80090346
+    WHEN_SUPPORTED = "when_supported"  # no token accepted, a wrong token refused
+    NEVER = "never"  # a wrong token accepted
+    NO_TLS = "no_tls"  # 636 closed or the TLS handshake refused
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class LdapObservation:
+    """What the host's LDAP (389) and LDAPS (636) said; ``method`` says if credentials were used."""
+
+    signing: LdapSigning
+    channel_binding: ChannelBinding
+    method: str  # "unauthenticated" or "authenticated"
+    reason: str
+
+    @property
+    def relay_ldap(self) -> bool:
+        """Relay to ldap:// works: signing provably not required."""
+        return self.signing is LdapSigning.NOT_REQUIRED
+
+    @property
+    def relay_ldaps(self) -> bool:
+        """Relay to ldaps:// works: a wrong channel-binding token was accepted."""
+        return self.channel_binding is ChannelBinding.NEVER
+
+
 @dataclass(frozen=True, slots=True)
 class ScanRecord:
     """One probed host:port. ``signing_required`` is None unless proven either way."""
@@ -81,6 +119,7 @@ class ScanRecord:
     hostname: str | None = None  # the name the user gave, when the target was a name
     transport: str = "direct_tcp"  # "direct_tcp" (445) or "netbios" (139)
     elapsed_ms: float = 0.0
+    ldap: LdapObservation | None = None  # only with scan --protocols ldap/ldaps (issue #12)
 
     @property
     def relayable(self) -> bool:
@@ -125,18 +164,33 @@ class OsFamily(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class GpoRef:
+    """The domain GPO and link that decided a value (``source.gpo``, the domain view, #9).
+
+    ``link`` is the DN of the container (site, domain or OU) the deciding link is on.
+    """
+
+    guid: str
+    name: str
+    link: str
+    enforced: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Provenance:
     """Where a value came from.
 
     ``kind`` names the collector (``regfile``, ``gpttmpl``, ``secedit``, ``registrypol``,
     ``pwsh_json``, ``smbconf``, ``testparm``, ``winreg``, ``hive``, ``wire``, ``default``);
-    ``location`` is a line number (``line 12``), a byte offset or a registry path.
+    ``location`` is a line number (``line 12``), a byte offset or a registry path; ``gpo`` is
+    set when the value was read from a domain GPO resolved for this host (``smbsign ad``).
     """
 
     kind: str
     path: str
     location: str
     layer: Layer
+    gpo: GpoRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,3 +254,5 @@ class Finding:
     severity: str = ""
     weight: int = 0
     notes: tuple[str, ...] = field(default=())
+    roles: tuple[str, ...] = ()  # domain view: base role, then exchange_server / sccm_site_system
+    drift: bool | None = None  # domain view --scan: policy and wire disagree (None: not compared)

@@ -12,13 +12,13 @@ from typing import Any
 
 from smbsign.model import Finding, Provenance, ScanRecord
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: source.gpo, roles, drift (the domain view, #9); scan ldap (#12)
 
 
 def scan_record_to_dict(rec: ScanRecord) -> dict[str, Any]:
     """Issue #2 fields: target, port, status, signing_required, smb1, smb2, reason (+ extras)."""
     smb2 = rec.smb2
-    return {
+    out: dict[str, Any] = {
         "target": rec.target,
         "hostname": rec.hostname,
         "port": rec.port,
@@ -48,12 +48,29 @@ def scan_record_to_dict(rec: ScanRecord) -> dict[str, Any]:
         "reason": rec.reason,
         "elapsed_ms": round(rec.elapsed_ms, 1),
     }
+    if rec.ldap is not None:  # absent unless LDAP was probed: SMB-only output unchanged
+        out["ldap"] = {
+            "signing": rec.ldap.signing.value,
+            "channel_binding": rec.ldap.channel_binding.value,
+            "method": rec.ldap.method,
+            "reason": rec.ldap.reason,
+        }
+    return out
 
 
 def provenance_to_dict(src: Provenance | None) -> dict[str, Any] | None:
     if src is None:
         return None
-    return {"kind": src.kind, "path": src.path, "location": src.location, "layer": src.layer.value}
+    gpo = src.gpo
+    return {
+        "kind": src.kind,
+        "path": src.path,
+        "location": src.location,
+        "layer": src.layer.value,
+        "gpo": None
+        if gpo is None
+        else {"guid": gpo.guid, "name": gpo.name, "link": gpo.link, "enforced": gpo.enforced},
+    }
 
 
 def finding_to_dict(f: Finding) -> dict[str, Any]:
@@ -70,6 +87,8 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
         "source": provenance_to_dict(f.source),
         "reason": f.reason,
         "notes": list(f.notes),
+        "roles": list(f.roles),
+        "drift": f.drift,
     }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from smbsign.errors import ParseError
 from smbsign.model import (
     Finding,
+    GpoRef,
     Layer,
     Provenance,
     ScanRecord,
@@ -72,7 +73,14 @@ def provenance_from_dict(d: Mapping[str, Any] | None) -> Provenance | None:
         path=str(d["path"]),
         location=str(d["location"]),
         layer=Layer(d["layer"]),
+        gpo=_gpo_from_dict(d.get("gpo")),
     )
+
+
+def _gpo_from_dict(d: Mapping[str, Any] | None) -> GpoRef | None:
+    if d is None:
+        return None
+    return GpoRef(str(d["guid"]), str(d["name"]), str(d["link"]), bool(d["enforced"]))
 
 
 def finding_from_dict(d: Mapping[str, Any]) -> Finding:
@@ -89,6 +97,8 @@ def finding_from_dict(d: Mapping[str, Any]) -> Finding:
             severity=str(d.get("severity") or ""),
             weight=int(d.get("weight") or 0),
             notes=tuple(str(n) for n in d.get("notes") or ()),
+            roles=tuple(str(r) for r in d.get("roles") or ()),
+            drift=d.get("drift") if isinstance(d.get("drift"), bool) else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ParseError(f"not a finding: {exc!r}") from None
