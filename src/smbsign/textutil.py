@@ -22,5 +22,5 @@ def formula_safe(text: str) -> str:
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    """``"1 target"``, ``"0 targets"``, ``"2 targets"``; ``nouns`` for an irregular plural."""
-    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+    """``"1 target"``, ``"0 targets"``, ``"65,536 targets"``; ``nouns`` for an irregular plural."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"

@@ -18,7 +18,7 @@ from lab_helpers import require_lab
 
 from smbsign.lab.check import ScanRun, compare, scan_in_lab
 from smbsign.lab.hosts import CATALOG, HostKind
-from smbsign.lab.lab import Lab
+from smbsign.lab.lab import Lab, smbsign_argv
 from smbsign.scan.targets import address_sort_key
 
 pytestmark = pytest.mark.lab
@@ -121,6 +121,30 @@ def test_a_reloaded_server_is_seen_by_the_next_scan() -> None:
         _check(lab, after, pairs, (445,))
         assert after.records[0]["signing_required"] is True
         assert after.records[0]["smb1"]["signing"] == "required"
+
+
+def test_special_ranges_skipped_and_large_sets_refused_in_a_namespace() -> None:
+    """#11 item 2, from a namespace with no default route (nothing can leave it): ranges
+    that cross 0/8, 127/8, 224/4 and 240/4 probe only the ordinary addresses (each fails
+    at once: no route), and 0.0.0.0/0 without --force is refused before any probe."""
+    require_lab()
+    with Lab(hosts=()) as lab:
+        specs = ["126.255.255.254-128.0.0.1", "0.0.0.0/30", "223.255.255.255-224.0.0.2"]
+        run = scan_in_lab(lab, [*specs, "255.255.255.254/31"], connect_timeout=0.5)
+        assert sorted(r["target"] for r in run.records) == [
+            "126.255.255.254",
+            "126.255.255.255",
+            "128.0.0.0",
+            "128.0.0.1",
+            "223.255.255.255",
+        ]
+        assert {r["reason"].split(":")[0] for r in run.records} == {"unreachable"}, run.records
+        assert "special-purpose addresses in the ranges skipped" in run.stderr
+        big = lab.run_in_client([*smbsign_argv(), "scan", "0.0.0.0/0", "--no-store"], timeout=60)
+        assert big.returncode == 2, big.stderr
+        assert big.stdout == ""
+        assert big.stderr.startswith("smbsign: error: 3,724,541,952 targets, more than a /16")
+        assert big.stderr.count("\n") == 1
 
 
 def test_catalog_has_the_issue_hosts() -> None:

@@ -43,6 +43,7 @@ def test_plural() -> None:
     assert [plural(n, "target") for n in (0, 1, 2)] == ["0 targets", "1 target", "2 targets"]
     assert plural(1, "address", "addresses") == "1 address"
     assert plural(3, "address", "addresses") == "3 addresses"
+    assert plural(65536, "target") == "65,536 targets"
 
 
 def test_findings_table_summary_is_singular() -> None:

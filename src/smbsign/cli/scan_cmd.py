@@ -371,14 +371,11 @@ def scan(
     if relay_format is not None and relay_list is None:
         _warn("--relay-format has no effect without --relay-list")
     total = source.prepare()
-    if source.skipped and not quiet:
-        skipped = plural(source.skipped, "special-purpose address", "special-purpose addresses")
-        sys.stderr.write(
-            f"smbsign: note: {skipped} in the ranges skipped (unspecified, loopback, multicast, "
-            "reserved, broadcast; name one on its own to probe it)\n"
-        )
     if total == 0:
-        raise UsageError("no targets left to probe (empty input, or everything excluded)")
+        why = "empty input, or everything excluded"
+        if source.skipped:
+            why = f"{source.skipped:,} special-purpose addresses skipped; name one on its own"
+        raise UsageError(f"no targets left to probe ({why})")
     clamped = raise_fd_limit(concurrency)
     seconds = estimate_seconds(
         source.known,
@@ -388,6 +385,12 @@ def scan(
         connect_timeout=connect_timeout,
     )
     _guard_size(source.known, force, human_duration(seconds))
+    if source.skipped and not quiet:
+        skipped = plural(source.skipped, "special-purpose address", "special-purpose addresses")
+        sys.stderr.write(
+            f"smbsign: note: {skipped} in the ranges skipped (unspecified, loopback, multicast, "
+            "reserved, broadcast; name one on its own to probe it)\n"
+        )
     if fmt is not None:
         chosen = fmt
     elif output is not None:
