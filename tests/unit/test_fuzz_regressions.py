@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 from fuzz.run import run_input  # noqa: E402
 from fuzz.targets import TARGETS  # noqa: E402
 
+from smbsign.collect import gpttmpl  # noqa: E402
 from smbsign.errors import UsageError  # noqa: E402
 from smbsign.scan import target_files  # noqa: E402
 from smbsign.scan.target_spec import parse_spec  # noqa: E402
@@ -63,3 +64,11 @@ def test_nul_in_an_ipv6_scope_is_a_usage_error() -> None:
         parse_spec("2001:db8::1%et\x00h0")
     with pytest.raises(UsageError, match=r"list\.txt:2: "):
         _parse_all(target_files.PlainList("list.txt"), read("plain_list", "nul-in-scope.txt"))
+
+
+def test_gpttmpl_dword_with_leading_zeros_is_decimal() -> None:
+    """``4,01`` is REG_DWORD 1 ([MS-GPSB] 2.2.5 writes decimal); int('01', 0) raised."""
+    result = gpttmpl.collect(read("gpttmpl", "dword-leading-zero.inf"), "GptTmpl.inf", "h")
+    assert not result.errors
+    got = {v.setting.rsplit("\\", 1)[1]: v.value for v in result.values}
+    assert got == {"requiresecuritysignature": 1, "enablesecuritysignature": 0}

@@ -98,7 +98,8 @@ def parse_registry_data(rhs: str) -> tuple[RegValue, int]:
     if code == REG_DWORD:
         if not sep or not re.fullmatch(r"-?\d+|0[xX][0-9a-fA-F]+", data):
             raise ParseError(f"bad REG_DWORD data {data[:20]!r}")
-        number = int(data, 0)
+        # Decimal, leading zeros allowed ("01"); int(data, 0) refuses them.
+        number = int(data, 16) if data[:2] in ("0x", "0X") else int(data, 10)
         if not -(2**31) <= number < 2**32:
             raise ParseError(f"REG_DWORD out of range: {number}")
         return number & 0xFFFFFFFF, code
