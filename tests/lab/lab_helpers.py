@@ -37,3 +37,15 @@ def rawprobe(
     assert proc.returncode == 0, proc.stderr
     result: list[dict[str, Any]] = json.loads(proc.stdout)
     return result
+
+
+def require_addc() -> None:
+    """Skip (or, under SMBSIGN_REQUIRE_LAB=1, fail) when no lab AD DC can run here."""
+    from smbsign.lab.addc import addc_unavailable_reason
+
+    reason = addc_unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get("SMBSIGN_REQUIRE_LAB") == "1":
+        pytest.fail(f"lab AD DC tests are required here but cannot run: {reason}")
+    pytest.skip(reason)

@@ -46,11 +46,12 @@ from smbsign.errors import LabError
 from smbsign.lab import netns
 from smbsign.lab.adprovision import ADMIN_PASSWORD, DcSpec, provisioned_tree, render_conf
 from smbsign.lab.hosts import LabHost
-from smbsign.lab.lab import Lab
+from smbsign.lab.lab import Lab, lab_unavailable_reason
 from smbsign.lab.samba import _set_pdeathsig
 
 START_TIMEOUT = 90.0  # seconds; a loaded 2-core machine needs far more than the usual 1 s
 STOP_GRACE = 10.0
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-samba bindings live there
 _ETC_NETNS = Path("/etc/netns")
 _ADMIN_OPTS = ("-U", "Administrator", "--use-kerberos=off")
 
@@ -153,6 +154,21 @@ def start_dc(spec: DcSpec, namespace: str, tree: Path, instance: Path) -> SambaD
             close_fds=True,
         )
     return SambaDc(spec, namespace, instance, popen, {"copy_s": copied})
+
+
+def addc_unavailable_reason() -> str | None:
+    """Why no lab DC can run here (one line), or None (the plain lab's needs come first)."""
+    reason = lab_unavailable_reason()
+    if reason:
+        return reason
+    for tool in ("samba", "samba-tool", "ldbadd", "smbclient", "openssl", "unshare"):
+        if shutil.which(tool) is None:
+            return f"{tool} not found (run scripts/bootstrap)"
+    if not Path("/usr/share/samba/setup").is_dir():
+        return "samba-ad-provision is not installed (run scripts/bootstrap)"
+    if not Path(SYSTEM_PYTHON).exists():
+        return f"{SYSTEM_PYTHON} (with Samba's python3-samba) not found"
+    return None
 
 
 def write_resolv(namespace: str, nameserver: str, search: str) -> Path:

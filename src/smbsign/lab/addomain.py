@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,7 +37,7 @@ from pathlib import Path
 
 from smbsign.collect.registrypol import PolEntry
 from smbsign.errors import LabError
-from smbsign.lab.addc import AdLab
+from smbsign.lab.addc import SYSTEM_PYTHON, AdLab
 
 SECURITY_CSE = "[{827D319E-6EAC-11D2-A4EA-00C04F79F83A}{803E14A0-B4FB-11D0-A0D0-00A0C90F574B}]"
 REGISTRY_CSE = "[{35378EAC-683F-11D2-A89A-00C04FBBCFA2}{D02B1F72-3407-48AE-BA88-E8213C6761F1}]"
@@ -44,7 +45,6 @@ APPLY_GROUP_POLICY = "edacfd8f-ffb3-11d1-b41d-00a0c968f939"
 USER_PASSWORD = "Lab-only-User1!"  # noqa: S105 - throwaway, lab-only (low-privilege users)
 SIGNING_SERVER = r"MACHINE\System\CurrentControlSet\Services\LanManServer\Parameters"
 GPO_FLAG_MACHINE_DISABLED = 2
-SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-samba bindings live there
 
 # Runs in the client namespace with the system python3 (Samba's bindings): every argv list
 # read from stdin through samba-tool's own command table, a marker line after each.
@@ -291,6 +291,16 @@ def parse_gplink(value: str) -> list[tuple[str, int]]:
 
 def new_guid() -> str:
     return "{" + str(uuid.uuid4()).upper() + "}"
+
+
+def user_password_file(ad: AdLab, user: str) -> Path:
+    """A 0600 file holding a low-privilege user's password (for ``PASSWD_FILE``)."""
+    path = ad.password_file.parent / f"{user}.pw"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(USER_PASSWORD)
+    return path
 
 
 def stage_dir(ad: AdLab) -> Path:
