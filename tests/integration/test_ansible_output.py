@@ -110,12 +110,15 @@ def windows_collection() -> None:
         pytest.skip("ansible.windows not installed (the 'ansible' package in the test extra)")
 
 
-def test_syntax_check_resolves_every_module_and_role(tmp_path: Path, windows_collection) -> None:
+@pytest.mark.parametrize("playbook", ["smbsign_fix.yml", "smbsign_rollback.yml"])
+def test_syntax_check_resolves_every_module_and_role(
+    tmp_path: Path, windows_collection, playbook: str
+) -> None:
     coll = generate(tmp_path)
     inventory = tmp_path / "inventory.ini"
     inventory.write_text("[windows]\nwin1 ansible_connection=winrm\n")
     proc = subprocess.run(
-        [str(PLAYBOOK), "-i", str(inventory), "--syntax-check", "playbooks/smbsign_fix.yml"],
+        [str(PLAYBOOK), "-i", str(inventory), "--syntax-check", f"playbooks/{playbook}"],
         cwd=coll,
         env=env_for(coll),
         capture_output=True,
@@ -124,7 +127,7 @@ def test_syntax_check_resolves_every_module_and_role(tmp_path: Path, windows_col
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "playbook: playbooks/smbsign_fix.yml" in proc.stdout
+    assert f"playbook: playbooks/{playbook}" in proc.stdout
 
 
 def test_ansible_lint_production_profile_passes(tmp_path: Path, windows_collection) -> None:
@@ -163,7 +166,7 @@ def test_every_module_argument_matches_the_installed_module_spec(
         )
         specs[module] = json.loads(doc.stdout)[module]["doc"]["options"]
     seen = 0
-    for path in coll.glob("roles/*/*/main.yml"):
+    for path in [*coll.glob("roles/*/*/main.yml"), *coll.glob("roles/*/tasks/rollback.yml")]:
         for task in yaml.safe_load(path.read_text()) or []:
             if not isinstance(task, dict):
                 continue
@@ -175,8 +178,9 @@ def test_every_module_argument_matches_the_installed_module_spec(
                 assert set(args or {}) <= set(spec), (path, args)
                 for key, value in (args or {}).items():
                     choices = spec[key].get("choices")
-                    assert not choices or value in choices, (path, key, value)
-                if module.endswith("win_regedit"):
+                    templated = isinstance(value, str) and value.startswith("{{")
+                    assert not choices or templated or value in choices, (path, key, value)
+                if module.endswith("win_regedit") and args.get("state") != "absent":
                     assert args["type"] != spec["type"]["default"]  # never the REG_SZ default
     roles = {p.name for p in (coll / "roles").iterdir()}
     assert roles == {cid.replace("-", "_") for cid in WINDOWS_IDS}
@@ -215,3 +219,82 @@ def test_lint_fails_a_task_without_a_name(tmp_path: Path, windows_collection) ->
     proc = lint(coll)
     assert proc.returncode != 0
     assert "name[missing]" in proc.stdout + proc.stderr
+
+
+FAKE_WINDOWS = Path(__file__).parents[1] / "fixtures" / "ansible_fake_windows"
+SERVER = "hklm:\\system\\currentcontrolset\\services\\lanmanserver\\parameters"
+WORKSTATION = "hklm:\\system\\currentcontrolset\\services\\lanmanworkstation"
+MRXSMB10 = "hklm:\\system\\currentcontrolset\\services\\mrxsmb10"
+RECORDS = "hklm:\\software\\smbsign\\ansiblerollback"
+BEFORE = {
+    # the module's default type, the mistake a role must undo: REG_SZ "0"
+    SERVER: {"requiresecuritysignature": {"name": "RequireSecuritySignature",
+                                          "type": "REG_SZ", "value": "0"}},
+    WORKSTATION: {"dependonservice": {"name": "DependOnService", "type": "REG_MULTI_SZ",
+                                      "value": ["Bowser", "MRxSmb10", "MRxSmb20", "NSI"]}},
+    MRXSMB10: {"start": {"name": "Start", "type": "REG_DWORD", "value": 2}},
+}  # fmt: skip
+# SmbServerNameHardeningLevel is absent before: the rollback must delete it again.
+
+
+def _play(coll: Path, tmp: Path, playbook: str, registry: Path, *extra: str) -> str:
+    inventory = tmp / "local.ini"
+    local = f"ansible_connection=local ansible_python_interpreter={sys.executable}"
+    inventory.write_text(f"[windows]\nlocalhost {local}\n")
+    env = env_for(coll)
+    env["ANSIBLE_COLLECTIONS_PATH"] = f"{FAKE_WINDOWS}{os.pathsep}{coll.parents[2]}"
+    env["SMBSIGN_FAKE_REGISTRY"] = str(registry)
+    proc = subprocess.run(
+        [str(PLAYBOOK), "-i", str(inventory), f"playbooks/{playbook}", *extra],
+        cwd=coll,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return proc.stdout
+
+
+@pytest.mark.timeout(900)  # six real ansible-playbook runs
+def test_rollback_playbook_restores_the_recorded_values_on_localhost(tmp_path: Path) -> None:
+    """#11 item 25: the roles record each previous value once; smbsign_rollback.yml restores
+    type and data, deletes what was absent, then removes the record. Runs the generated
+    playbooks for real against localhost, with a JSON-backed stand-in for the registry
+    modules (tests/fixtures/ansible_fake_windows)."""
+    from smbsign.cli.fix_cmd import _context
+    from smbsign.remediate.plan import TargetKind, build_plan
+    from smbsign.remediate.render import FORMATS
+
+    ids = ["smb-server-signing-required", "smb1-client-disabled", "smb-server-spn-hardening"]
+    catalog = load_catalog()
+    plan = build_plan(list(catalog.controls.values()), TargetKind.WINDOWS_SERVER, control_ids=ids)
+    coll = tmp_path / "collections" / "ansible_collections" / "smbsign" / "remediation"
+    for rel, data in FORMATS["ansible"].render(plan, _context(catalog, "")).items():
+        (coll / rel).parent.mkdir(parents=True, exist_ok=True)
+        (coll / rel).write_bytes(data)
+    registry = tmp_path / "registry.json"
+    registry.write_text(json.dumps(BEFORE))
+
+    _play(coll, tmp_path, "smbsign_fix.yml", registry)
+    fixed = json.loads(registry.read_text())
+    assert fixed[SERVER]["requiresecuritysignature"]["type"] == "REG_DWORD"
+    assert fixed[SERVER]["requiresecuritysignature"]["value"] == 1
+    assert fixed[SERVER]["smbservernamehardeninglevel"]["value"] == 1
+    assert fixed[MRXSMB10]["start"]["value"] == 4
+    assert fixed[WORKSTATION]["dependonservice"]["value"] == ["Bowser", "MRxSmb20", "NSI"]
+    assert any(k.startswith(RECORDS) for k in fixed)
+
+    _play(coll, tmp_path, "smbsign_fix.yml", registry)  # a second run keeps the first record
+    assert json.loads(registry.read_text()) == fixed
+
+    _play(coll, tmp_path, "smbsign_rollback.yml", registry, "--check")
+    assert json.loads(registry.read_text()) == fixed  # a dry run changes nothing
+
+    _play(coll, tmp_path, "smbsign_rollback.yml", registry)
+    assert json.loads(registry.read_text()) == BEFORE  # exact, record removed
+
+    again = _play(coll, tmp_path, "smbsign_rollback.yml", registry)  # nothing recorded
+    assert json.loads(registry.read_text()) == BEFORE
+    assert "nothing to roll back" in again

@@ -173,7 +173,7 @@ def check_ansible(control: Control, kind: TargetKind, out: dict[str, bytes]) -> 
     role = role_name(control.id)
     tasks = yaml.safe_load(out[f"roles/{role}/tasks/main.yml"])
     defaults = yaml.safe_load(out[f"roles/{role}/defaults/main.yml"])
-    writes = [t["ansible.windows.win_regedit"] for t in tasks if "ansible.windows.win_regedit" in t]
+    writes = [t["ansible.windows.win_regedit"] for t in tasks if t["name"].startswith("Set ")]
     assert len(writes) == len(control.desired.registry)
     for args, reg in zip(writes, control.desired.registry, strict=True):
         assert args["type"] == MODULE_TYPES[reg.type]  # never the module's default `string`

@@ -8,6 +8,14 @@ with the variables table, compliance, registry details, verification, idempotenc
 (seed ``win_ms_network_server_sign_always``), and ``handlers/main.yml`` with a reboot that
 only runs when ``<role>_allow_reboot`` is true for values that need a restart. The collection
 also gets ``galaxy.yml``, ``meta/runtime.yml``, a README and an example playbook.
+
+Rollback: before its first change each role records, on the managed host under
+``<role>_rollback_key`` (``HKLM:\\SOFTWARE\\smbsign\\AnsibleRollback\\<role>``), every value's
+previous type and data and whether it existed (the marker is written last and only once), and
+refuses to change a value whose type ``win_regedit`` cannot write back; ``tasks/rollback.yml``
+and ``playbooks/smbsign_rollback.yml`` restore exactly that (deleting values that were
+absent), read back, and remove the record. Only type and data come from the record; the key
+and value names are fixed in the generated tasks.
 """
 
 from __future__ import annotations
@@ -32,6 +40,14 @@ from smbsign.remediate.render._common import (
 NAMESPACE = "smbsign"
 NAME = "remediation"
 PLAYBOOK = "smbsign_fix.yml"
+ROLLBACK_PLAYBOOK = "smbsign_rollback.yml"
+# Where each role records what it found before its first change, on the managed host (HKLM:
+# only administrators write there), for the generated rollback playbook.
+RECORD_KEY = "HKLM:\\SOFTWARE\\smbsign\\AnsibleRollback"
+# Types whose win_reg_stat ``value`` (a list of byte integers) is what win_regedit takes;
+# for the others ``raw_value`` is (REG_EXPAND_SZ unexpanded), ansible.windows win_reg_stat
+# and win_regedit documentation.
+_BYTE_TYPES = "['REG_BINARY', 'REG_NONE']"
 _MODULE_TYPES = {
     "REG_DWORD": "dword",
     "REG_QWORD": "qword",
@@ -77,6 +93,9 @@ def _value_rows(role: str, ch: Change) -> list[dict[str, object]]:
         data = typed_data(reg)
         suffix = f"_{n}" if multi else ""
         before, after = f"{role}_before{suffix}", f"{role}_after{suffix}"
+        mark, saved = f"{role}_record{suffix}", f"{role}_record_data{suffix}"
+        restored = f"{role}_restored{suffix}"
+        types = f"{role}_module_types"
         minimum = at_least(ch.control, reg)
         when: list[dict[str, list[str]]] = []  # zero or one folded `when:` condition
         if minimum:  # a higher level already passes the control: never lower it
@@ -113,9 +132,38 @@ def _value_rows(role: str, ch: Change) -> list[dict[str, object]]:
                 ),
                 "notify": [f"Reboot after {role}"] if reg.restart != "none" else [],
                 "reg": reg,
+                # rollback record: data under "<n>-<name>" (its previous type), then the
+                # marker "<n>-<name>-existed" (1 or 0), written last and only once
+                "key_var": '"{{ ' + f"{role}_rollback_key" + ' }}"',
+                "mark_name": yaml_quote(f"{n}-{reg.value}-existed"),
+                "data_name": yaml_quote(f"{n}-{reg.value}"),
+                "mark": mark,
+                "saved": saved,
+                "restored": restored,
+                "types": types,
+                "existed_expr": '"{{ 1 if ' + f"{before}.exists" + ' else 0 }}"',
+                "before_data": _data_of(before),
+                "before_type": '"{{ ' + f"{types}[{before}.type]" + ' }}"',
+                "saved_data": _data_of(saved),
+                "saved_type": '"{{ ' + f"{types}[{saved}.type]" + ' }}"',
+                "fail_type": yaml_quote(
+                    f"{reg.value} has a registry type that the rollback cannot write back; "
+                    "nothing was changed"
+                ),
+                "fail_record": yaml_quote(
+                    f"The rollback record of {reg.value} is damaged; nothing was restored: "
+                    "restore it by hand"
+                ),
+                "fail_restore": yaml_quote(f"{reg.value} is not as recorded after the rollback"),
             }
         )
     return rows
+
+
+def _data_of(var: str) -> list[str]:
+    """The win_regedit ``data`` that writes back what win_reg_stat registered in ``var``
+    (lines of a folded YAML scalar: one Jinja expression, so the value keeps its type)."""
+    return [f"{{{{ {var}.value if {var}.type in {_BYTE_TYPES}", f"else {var}.raw_value }}}}"]
 
 
 def _compliance(ch: Change, ctx: RenderContext) -> tuple[str, list[str]]:
@@ -155,6 +203,16 @@ def _role_files(ch: Change, plan: Plan, ctx: RenderContext) -> Rendered:
         }
         for i, r in enumerate(rows)
     ]
+    variables.append(
+        {
+            "name": f"{role}_rollback_key",
+            "default": yaml_quote(f"{RECORD_KEY}\\{role}"),
+            "comment": "Where the previous values are recorded for the rollback playbook",
+            "description": "Registry key on the host where the role records, before its first "
+            "change, each value's previous type and data (or that it was absent); "
+            f"`playbooks/{ROLLBACK_PLAYBOOK}` restores them and removes the key.",
+        }
+    )
     if needs_reboot:
         variables.append(
             {
@@ -204,6 +262,7 @@ def _role_files(ch: Change, plan: Plan, ctx: RenderContext) -> Rendered:
         extra_modules=", `win_reboot`" if needs_reboot else "",
         variables=variables,
         play_name=play,
+        rollback_playbook=ROLLBACK_PLAYBOOK,
         fqcn=f"{NAMESPACE}.{NAME}.{role}",
         compliance=compliance,
         registry=[
@@ -237,6 +296,19 @@ def _role_files(ch: Change, plan: Plan, ctx: RenderContext) -> Rendered:
         f"{base}/README.md": readme.encode(),
         f"{base}/tasks/main.yml": render_text(
             "ansible/tasks.yml.j2", **common, values=rows
+        ).encode(),
+        f"{base}/tasks/rollback.yml": render_text(
+            "ansible/rollback_tasks.yml.j2",
+            **common,
+            values=rows,
+            any_record=" or ".join(f"{r['mark']}.exists" for r in rows),
+            key_var='"{{ ' + f"{role}_rollback_key" + ' }}"',
+            nothing_msg=yaml_quote(
+                f"{role}: no rollback record on this host, nothing to roll back"
+            ),
+        ).encode(),
+        f"{base}/vars/main.yml": render_text(
+            "ansible/vars.yml.j2", **common, types=f"{role}_module_types", map=_MODULE_TYPES
         ).encode(),
         f"{base}/defaults/main.yml": render_text(
             "ansible/defaults.yml.j2", **common, variables=variables
@@ -301,8 +373,15 @@ def render(plan: Plan, ctx: RenderContext) -> Rendered:
         stage=stage,
         roles=roles,
         playbook=PLAYBOOK,
+        rollback_playbook=ROLLBACK_PLAYBOOK,
         impacts=[f"`{i.control}` ({i.topic}): {one_line(i.text)}" for i in plan.impacts]
         or ["None listed in the catalog."],
+    ).encode()
+    out[f"playbooks/{ROLLBACK_PLAYBOOK}"] = render_text(
+        "ansible/rollback_playbook.yml.j2",
+        playbook=f"playbooks/{ROLLBACK_PLAYBOOK}",
+        play_name=yaml_quote(f"Roll back smbsign remediation ({plan.target.value})"),
+        roles=[r["fqcn"] for r in reversed(roles)],
     ).encode()
     out[f"playbooks/{PLAYBOOK}"] = render_text(
         "ansible/playbook.yml.j2",
