@@ -169,3 +169,27 @@ def test_scan_findings_name_hosts_by_address_once_per_host() -> None:
     assert [f["host"] for f in findings] == ["192.0.2.7", "[2001:db8::7]:4450"]
     assert {f["control"] for f in findings} == {"smb-server-signing-required"}
     assert "signing not required on 2" in notes[0] and "--target samba" in notes[-1]
+
+
+def test_fix_input_reads_report_records_and_scan_lines() -> None:
+    """#11 item 20: a report's typed ``record`` lines and its JSON (empty findings) are scan
+    records too; a finding file stays findings."""
+    import json
+
+    from smbsign.model import ScanRecord, ScanStatus, Smb1Observation, Smb2Observation
+    from smbsign.remediate.findings import parse_fix_input
+    from smbsign.serialize import scan_record_to_dict
+
+    smb2 = Smb2Observation(dialect="3.0", dialect_revision=0x300, security_mode=0x01)
+    rec = scan_record_to_dict(
+        ScanRecord("192.0.2.8", 445, ScanStatus.OK, False, Smb1Observation(False), smb2)
+    )
+    lines = [{"type": "run", "id": 1}, {"type": "record", "run_id": 1, **rec}]
+    got = parse_fix_input("\n".join(json.dumps(x) for x in lines).encode(), "r.jsonl")
+    assert got.records is not None and [r.target for r in got.records] == ["192.0.2.8"]
+    doc = {"schema_version": "1.0", "run": {}, "records": [rec], "findings": []}
+    got = parse_fix_input(json.dumps(doc).encode(), "r.json")
+    assert got.records is not None and got.records[0].relayable
+    finding = {"control": "smb-server-signing-required", "status": "fail", "host": "h"}
+    got = parse_fix_input(json.dumps({"findings": [finding], "records": [rec]}).encode(), "f")
+    assert got.records is None and got.findings == (finding,)
