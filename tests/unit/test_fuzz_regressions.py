@@ -7,6 +7,7 @@ harness of ``fuzz/targets.py``. The tests below it pin the one-line error each n
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from fuzz.run import run_input  # noqa: E402
 from fuzz.targets import TARGETS  # noqa: E402
 
 from smbsign.collect import gpttmpl  # noqa: E402
-from smbsign.errors import UsageError  # noqa: E402
+from smbsign.errors import RemediationError, UsageError  # noqa: E402
+from smbsign.remediate.snapshot import Snapshot  # noqa: E402
 from smbsign.scan import target_files  # noqa: E402
 from smbsign.scan.target_spec import parse_spec  # noqa: E402
 
@@ -72,3 +74,18 @@ def test_gpttmpl_dword_with_leading_zeros_is_decimal() -> None:
     assert not result.errors
     got = {v.setting.rsplit("\\", 1)[1]: v.value for v in result.values}
     assert got == {"requiresecuritysignature": 1, "enablesecuritysignature": 0}
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("values-not-a-list.json", "'values' is not a list"),
+        ("dword-infinity.json", "malformed: cannot convert float infinity"),
+        ("qword-too-big.json", "REG_QWORD data out of range"),
+    ],
+)
+def test_malformed_snapshot_values_are_a_one_line_error(name: str, why: str) -> None:
+    """TypeError / OverflowError from a manifest's values became RemediationError."""
+    manifest = json.loads(read("snapshot_manifest", name))
+    with pytest.raises(RemediationError, match=why):
+        Snapshot(Path("x"), manifest).priors()

@@ -155,7 +155,7 @@ def prior_from_dict(d: Mapping[str, Any]) -> PriorValue:
         elif vtype == "REG_MULTI_SZ":
             data = tuple(str(x) for x in (raw if isinstance(raw, list) else [raw]))
         elif vtype in ("REG_DWORD", "REG_QWORD"):
-            data = int(raw)
+            data = _integer(str(vtype), raw)
         elif vtype in ("REG_SZ", "REG_EXPAND_SZ"):
             data = str(raw)
         else:
@@ -169,8 +169,18 @@ def prior_from_dict(d: Mapping[str, Any]) -> PriorValue:
             key_existed=bool(d.get("key_existed", True)),
             control=str(d.get("control", "")),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise RemediationError(f"snapshot value entry is malformed: {exc}") from None
+
+
+def _integer(vtype: str, raw: Any) -> int:
+    """A REG_DWORD/REG_QWORD as unsigned; PowerShell reads them signed (Int32/Int64), so
+    -2**(bits-1) <= n < 2**bits is accepted and wrapped (``0xFFFFFFFF`` is ``-1`` there)."""
+    bits = 32 if vtype == "REG_DWORD" else 64
+    number = int(raw)
+    if not -(2 ** (bits - 1)) <= number < 2**bits:
+        raise ValueError(f"{vtype} data out of range: {str(raw)[:30]}")
+    return int(number & (2**bits - 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +200,10 @@ class Snapshot:
         return self.path / str(self.manifest["file"])
 
     def priors(self) -> tuple[PriorValue, ...]:
-        return tuple(prior_from_dict(v) for v in self.manifest.get("values", ()))
+        values = self.manifest.get("values", ())
+        if not isinstance(values, list | tuple):
+            raise RemediationError(f"snapshot {self.id}: 'values' is not a list")
+        return tuple(prior_from_dict(v) for v in values)
 
     @property
     def target(self) -> str:
