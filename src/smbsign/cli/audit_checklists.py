@@ -32,10 +32,12 @@ from smbsign.model import Finding, HostFacts, OsFamily, Role, SettingValue
 
 @dataclass(frozen=True, slots=True)
 class Checklist:
-    """A checklist file met among the evidence."""
+    """A checklist file met among the evidence (or SCA results read from the Wazuh API, whose
+    agent reports host ``facts``)."""
 
     path: str
     loaded: ImportedPolicy | ImportFailure
+    facts: HostFacts | None = None
 
 
 def _read(path: str) -> bytes | None:
@@ -95,7 +97,8 @@ def checklist_findings(
             findings.append(checklist_error(host, item.path, loaded.kind, message))
         elif loaded.has_results:
             implied = _implied(host, item.path, loaded)
-            merged = merge_facts(host, cli, [*evidence, implied], values)
+            reported = [item.facts] if item.facts is not None else []
+            merged = merge_facts(host, cli, [*evidence, *reported, implied], values)
             notes += list(merged.notes)
             got, more = result_findings(loaded, item.path, host, merged.facts, catalog, controls)
             findings += got

@@ -36,6 +36,7 @@ from smbsign.cli.audit_gather import (
     probe,
 )
 from smbsign.cli.audit_remote import remote_targets
+from smbsign.cli.audit_wazuh import WazuhSource, gather_wazuh, wazuh_source
 from smbsign.cli.report_cmd import DbOption, NoStoreOption, record_cli_run
 from smbsign.collect.winreg_remote import Credentials
 from smbsign.engine.evaluate import evaluate
@@ -157,10 +158,11 @@ def run_audit(
     remote: Sequence[str] = (),
     creds: Credentials | None = None,
     host_per_dir: bool = False,
+    wazuh: WazuhSource | None = None,
 ) -> list[Finding]:
     """Gather, then evaluate every host; usage problems raise :class:`UsageError`."""
-    if not paths and not local and not remote:
-        raise UsageError("give evidence files or directories, --local or --remote")
+    if not paths and not local and not remote and wazuh is None:
+        raise UsageError("give evidence files or directories, --local, --remote or --wazuh")
     for option, text in (
         ("--host", host),
         ("--os-family", cli_family),
@@ -203,6 +205,8 @@ def run_audit(
         if creds is None:
             raise UsageError("--remote needs --user and a password")
         groups.append(gather_remote(remote, creds, subset.controls.values()))
+    if wazuh is not None:
+        groups.append(gather_wazuh(wazuh))
     hosts = merge_hosts(*groups)
     if probe_target is not None:
         if len(hosts) > 1:
@@ -316,8 +320,22 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         user: Annotated[
-            str | None, typer.Option("--user", help="[DOMAIN\\]user for --remote.")
+            str | None,
+            typer.Option("--user", help="[DOMAIN\\]user for --remote; the API user for --wazuh."),
         ] = None,
+        wazuh: Annotated[
+            str | None,
+            typer.Option(
+                "--wazuh",
+                help="Read the SCA results of the Windows agents from this Wazuh manager API "
+                "(https://HOST:55000); needs --user and a password (docs/wazuh.md).",
+                show_default=False,
+            ),
+        ] = None,
+        insecure: Annotated[
+            bool,
+            typer.Option("--insecure", help="--wazuh: do not verify the manager's certificate."),
+        ] = False,
         password_file: Annotated[
             Path | None,
             typer.Option(
@@ -357,7 +375,10 @@ def register(app: typer.Typer) -> None:
             from smbsign.catalog import load_catalog
 
             subset = select_controls(load_catalog(), controls, framework)
-            targets, creds = remote_targets(remote, user, password_file)
+            wz = wazuh_source(wazuh, user, password_file, insecure, remote=remote)
+            targets, creds = (
+                remote_targets(remote, user, password_file) if wz is None else ([], None)
+            )
             findings = run_audit(
                 paths or [],
                 local=local,
@@ -374,6 +395,7 @@ def register(app: typer.Typer) -> None:
                 remote=targets,
                 creds=creds,
                 host_per_dir=host_per_dir,
+                wazuh=wz,
             )
         except UsageError as exc:
             fail(str(exc), EXIT_USAGE)

@@ -96,16 +96,24 @@ def credentials(
         if m is None:
             raise UsageError(f"{NTHASH_ENV} must be 32 hex digits (or LM:NT)")
         return Credentials(name, domain, nthash=m.group(1).lower())
+    label = f"{domain}\\{name}" if domain else name
+    secret = prompt_secret(
+        f"Password for {label}",
+        f"--remote needs a password: set {PASSWORD_ENV} (or {NTHASH_ENV}), "
+        "give --password-file, or run in a terminal to be asked",
+        interactive,
+    )
+    return Credentials(name, domain, password=secret)
+
+
+def prompt_secret(label: str, needed: str, interactive: bool | None = None) -> str:
+    """A hidden prompt on stderr when stdin is a terminal, else the usage error ``needed``."""
     if interactive is None:
         interactive = sys.stdin is not None and sys.stdin.isatty()
     if not interactive:
-        raise UsageError(
-            f"--remote needs a password: set {PASSWORD_ENV} (or {NTHASH_ENV}), "
-            "give --password-file, or run in a terminal to be asked"
-        )
-    label = f"{domain}\\{name}" if domain else name
-    secret: str = typer.prompt(f"Password for {label}", hide_input=True, err=True)
-    return Credentials(name, domain, password=secret)
+        raise UsageError(needed)
+    secret: str = typer.prompt(label, hide_input=True, err=True)
+    return secret
 
 
 def remote_targets(

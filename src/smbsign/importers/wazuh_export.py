@@ -6,12 +6,14 @@ References, Rationale, Compliance, Rules``. ``Compliance`` is a JSON list of ``{
 where ``not r:`` rules are typed ``"numeric"`` (a dashboard quirk: the type is ignored, the
 rule text is what counts). Each row becomes a check carrying Wazuh's ``Result``; the setting it
 is about comes from its rules, never from the id (ids drift, DOMAIN.md 8). The export names no
-host and no observed value (wazuh/wazuh#27694).
+host and no observed value (wazuh/wazuh#27694). :func:`sca_check` is shared with the Wazuh API
+importer (:mod:`smbsign.importers.wazuh_api`): the API returns the same fields.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 
 from smbsign.importers.model import ImportedCheck, ImportedPolicy
@@ -44,9 +46,11 @@ def _json_list(cell: str, what: str, problems: list[str]) -> list[dict[str, obje
     return [d for d in doc if isinstance(d, dict)]
 
 
-def _compliance(items: list[dict[str, object]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _compliance(items: Sequence[object]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     pairs = []
     for item in items:
+        if not isinstance(item, dict):
+            continue
         key, value = item.get("key"), item.get("value")
         if isinstance(key, str) and isinstance(value, str | int | float):
             ids = tuple(v.strip() for v in str(value).split(",") if v.strip())
@@ -54,23 +58,53 @@ def _compliance(items: list[dict[str, object]]) -> tuple[tuple[str, tuple[str, .
     return tuple(pairs)
 
 
+def sca_check(
+    check_id: str,
+    title: str,
+    location: str,
+    *,
+    rules: Sequence[object],
+    condition: str,
+    compliance: Sequence[object],
+    result: str,
+    reason: str,
+    problems: Sequence[str] = (),
+) -> ImportedCheck:
+    """One SCA check result from its fields: a dashboard export row (JSON cells decoded) or an
+    item of the Wazuh API's ``GET /sca/{agent_id}/checks/{policy_id}`` (same fields: ``rules``
+    is a list of ``{rule, type}``, ``compliance`` of ``{key, value}``)."""
+    pairs = _compliance(compliance)
+    cis = next((i for k, ids in pairs if k.lower() == "cis" for i in ids), "")
+    texts = [r.get("rule") if isinstance(r, dict) else r for r in rules]
+    check = build_check(
+        check_id,
+        title,
+        location,
+        texts,
+        condition,
+        cis_id=cis,
+        compliance=pairs,
+        result=result.strip().lower(),
+        reason=reason.strip(),
+    )
+    return replace(check, problems=(*problems, *check.problems)) if problems else check
+
+
 def _row(row: Row, number: int) -> ImportedCheck:
     problems: list[str] = []
     rules = _json_list(row.get("Rules") or "", "Rules", problems)
-    compliance = _compliance(_json_list(row.get("Compliance") or "", "Compliance", problems))
-    cis = next((i for k, ids in compliance if k.lower() == "cis" for i in ids), "")
-    check = build_check(
+    compliance = _json_list(row.get("Compliance") or "", "Compliance", problems)
+    return sca_check(
         (row.get("ID") or "").strip() or f"row {number}",
         (row.get("Title") or "").strip(),
         f"row {number}",
-        [r.get("rule") for r in rules],
-        row.get("condition") or "",
-        cis_id=cis,
+        rules=rules,
+        condition=row.get("condition") or "",
         compliance=compliance,
-        result=(row.get("Result") or "").strip().lower(),
-        reason=(row.get("Reason") or "").strip(),
+        result=row.get("Result") or "",
+        reason=row.get("Reason") or "",
+        problems=problems,
     )
-    return replace(check, problems=(*problems, *check.problems)) if problems else check
 
 
 def parse(data: bytes, name: str) -> ImportedPolicy:
