@@ -12,9 +12,12 @@ from typing import Any
 
 from smbsign.errors import ParseError
 from smbsign.model import (
+    ChannelBinding,
     Finding,
     GpoRef,
     Layer,
+    LdapObservation,
+    LdapSigning,
     Provenance,
     ScanRecord,
     ScanStatus,
@@ -60,9 +63,25 @@ def scan_record_from_dict(d: Mapping[str, Any]) -> ScanRecord:
             hostname=d.get("hostname"),
             transport=str(d.get("transport") or "direct_tcp"),
             elapsed_ms=float(d.get("elapsed_ms") or 0.0),
+            ldap=_ldap_from_dict(d.get("ldap")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ParseError(f"not a scan record: {exc!r}") from None
+
+
+def _ldap_from_dict(d: Mapping[str, Any] | None) -> LdapObservation | None:
+    """The optional ``ldap`` object of a scan record (schema 1.1, issue #12)."""
+    if d is None:
+        return None
+    method = str(d["method"])
+    if method not in ("unauthenticated", "authenticated"):
+        raise ValueError(f"ldap.method {method!r}")
+    return LdapObservation(
+        signing=LdapSigning(d["signing"]),
+        channel_binding=ChannelBinding(d["channel_binding"]),
+        method=method,
+        reason=str(d.get("reason") or ""),
+    )
 
 
 def provenance_from_dict(d: Mapping[str, Any] | None) -> Provenance | None:
