@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from smbsign.catalog import Catalog, load_catalog
 from smbsign.collect import (
@@ -47,10 +48,8 @@ from smbsign.errors import ParseError, ProtocolError, RemediationError, UsageErr
 from smbsign.importers import (
     IMPORTERS,
     ImportedPolicy,
-    ImportFailure,
     edca,
     hardeningkitty,
-    load,
     tenable_audit,
     wazuh_export,
     wazuh_policy,
@@ -172,11 +171,12 @@ def _netbios_seeds() -> list[bytes]:
 
 
 def _snapshot_seeds() -> list[bytes]:
-    """Manifests as :class:`SnapshotStore` writes them (a Samba and a Windows snapshot)."""
+    """Manifests as :class:`SnapshotStore` writes them (a Samba and a Windows snapshot), with
+    the id of the harness's directory for their kind (so that a signed copy verifies)."""
     from smbsign.remediate.snapshot import KIND_SAMBA, KIND_WINDOWS, SnapshotStore
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = SnapshotStore(Path(tmp))
+        store = SnapshotStore(Path(tmp) / "store")
         samba = store.create(
             KIND_SAMBA,
             {
@@ -185,7 +185,6 @@ def _snapshot_seeds() -> list[bytes]:
                 "mode": "0644",
                 "uid": 0,
                 "gid": 0,
-                "reload": ["smbcontrol", "smbd", "reload-config"],
             },
             {_SNAP_FILE: _SNAP_DATA},
         )
@@ -209,10 +208,12 @@ def _snapshot_seeds() -> list[bytes]:
             )
         ]
         windows = store.create(KIND_WINDOWS, {"values": values, "cmdlets": []})
-        return [
-            (samba.path / "manifest.json").read_bytes(),
-            (windows.path / "manifest.json").read_bytes(),
-        ]
+        out = []
+        for snap in (samba, windows):
+            manifest = json.loads((snap.path / "manifest.json").read_bytes())
+            manifest["id"] = _SNAP_IDS[snap.kind]
+            out.append(json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n")
+        return out
 
 
 # -------------------------------------------------------------------------- harnesses
@@ -299,7 +300,9 @@ def _catalog() -> Catalog:
 
 
 def _importer(module: ModuleType, name: str) -> Harness:
-    """``policy check``: sniff, import (ParseError only), then map and lint (never raise)."""
+    """``policy check``: sniff, import (ParseError only), then map and lint (never raise).
+
+    (``importers.load`` is ``parse`` with the ParseError turned into a value.)"""
     from smbsign.importers.describe import check_report
     from smbsign.importers.lint import lint
     from smbsign.importers.mapping import map_policy
@@ -309,8 +312,6 @@ def _importer(module: ModuleType, name: str) -> Harness:
             m.sniff(data, name)
         policy = module.parse(data, name)  # the typed error: ParseError
         assert isinstance(policy, ImportedPolicy)
-        loaded = load(data, name)
-        assert isinstance(loaded, ImportedPolicy | ImportFailure)
         catalog = _catalog()
         mapped = map_policy(policy, catalog)
         report = check_report(name, policy, mapped, lint(policy, catalog))
@@ -321,30 +322,55 @@ def _importer(module: ModuleType, name: str) -> Harness:
 
 _SNAP_FILE = "smb.conf"
 _SNAP_DATA = b"[global]\n  server signing = mandatory\n"
+_SNAP_IDS = {
+    "samba-smb.conf": "20260101T000000Z-samba-smb.conf-00000000",
+    "windows-registry": "20260101T000000Z-windows-registry-00000000",
+}
 
 
 @cache
-def _snapshot_dir() -> Path:
-    path = Path(tempfile.mkdtemp(prefix="smbsign-fuzz-snap-"))
-    (path / _SNAP_FILE).write_bytes(_SNAP_DATA)
-    return path
+def _snapshot_store() -> tuple[Any, bytes]:
+    """A private store (0700, with its key) holding one directory per snapshot kind."""
+    from smbsign.remediate.snapshot import SnapshotStore
+
+    shm = Path("/dev/shm")  # noqa: S108 - mkdtemp makes a private 0700 directory there
+    root = Path(tempfile.mkdtemp(prefix="smbsign-fuzz-snap-", dir=shm if shm.is_dir() else None))
+    store = SnapshotStore(root)
+    key = store._key(create=True)  # to sign what the fuzzer writes
+    for name in _SNAP_IDS.values():
+        (root / name).mkdir(mode=0o700)
+    (root / _SNAP_IDS["samba-smb.conf"] / _SNAP_FILE).write_bytes(_SNAP_DATA)
+    return store, key
 
 
 def _snapshot(data: bytes) -> None:
-    """What ``rollback`` reads before it acts: manifest, values, the data file's digest."""
+    """What ``rollback`` and ``snapshots list`` read: the manifest unverified (``--format
+    reg``, the listing), and the same bytes signed with the store's key, so the fuzzer also
+    reaches the checks behind the MAC (``verify``, the data file, the values)."""
+    from smbsign.remediate import snapshot as sn
     from smbsign.remediate.render.regfile import render_undo
-    from smbsign.remediate.snapshot import KIND_WINDOWS, SnapshotStore
 
-    snap_dir = _snapshot_dir()
-    (snap_dir / "manifest.json").write_bytes(data)
-    store = SnapshotStore(snap_dir.parent)
-    snap = store.load(snap_dir)
-    assert snap.kind is not None and snap.id
-    priors = snap.priors()
-    if snap.kind == KIND_WINDOWS:
-        render_undo(priors, snap.id, "smbsign fuzz")
-    else:
-        store.verified_file(snap)
+    store, key = _snapshot_store()
+    windows = b"windows-registry" in data
+    snap_dir = store.root / _SNAP_IDS[sn.KIND_WINDOWS if windows else sn.KIND_SAMBA]
+    (snap_dir / sn.MANIFEST).write_bytes(data)
+    (snap_dir / sn.MAC_FILE).write_text(sn._mac(key, data) + "\n")
+    status = store.status(snap_dir)
+    assert isinstance(status, sn.SnapshotStatus) and status.state in (
+        sn.STATE_VERIFIED,
+        sn.STATE_TAMPERED,
+    )
+    allowed = (RemediationError, UsageError)
+    with contextlib.suppress(*allowed):
+        snap = store.load(snap_dir)
+        assert snap.target is not None
+        if snap.kind == sn.KIND_WINDOWS:
+            render_undo(snap.priors(), snap.id, "smbsign fuzz")
+    with contextlib.suppress(*allowed):
+        verified = store.verify(snap_dir)
+        verified.priors()
+        if verified.kind == sn.KIND_SAMBA:
+            store.verified_file(verified)
 
 
 # ------------------------------------------------------------------------------- table
@@ -487,7 +513,7 @@ def _targets() -> Iterator[Target]:
         _snapshot,
         (RemediationError, UsageError),
         _snapshot_seeds,
-        "manifests written by SnapshotStore.create (Samba and Windows)",
+        "manifests written by SnapshotStore.create (Samba and Windows), signed again per input",
     )
 
 
