@@ -1,20 +1,28 @@
 """Which GPO decides which value for one computer, as the Group Policy client computes it (pure).
 
-Two steps, each from [MS-GPOL]:
+Two steps:
 
 1. :func:`gpo_order` builds the ordered list of GPO links from the computer's scopes of
    management (SOMs). The SOM list starts at the computer's own OU, walks up to the domain
    ([MS-GPOL] 3.2.5.1.3 Domain SOM Search) and ends with the site (3.2.5.1.4 Site Search).
-   3.2.5.1.5 GPO Search then, SOM by SOM and link by link in ``gPLink`` string order, skips
-   disabled links, *prepends* each non-enforced link to the non-enforced list (unless a lower
-   SOM blocked inheritance: ``gPOptions`` = 1 sets Allow-Enforced-GPOs-Only for every SOM
-   after it) and *appends* each enforced link to the enforced list; the GPLink list is the
-   non-enforced list followed by the enforced list. GPOs are processed in that order
-   (3.2.5.2: local, site, domain, OUs from the top down), so a later entry overwrites an
-   earlier one: the result is ordered from the lowest to the highest precedence. Consequences:
-   the first entry of one SOM's ``gPLink`` (link order 1) wins among its non-enforced links;
-   an enforced link is never overridden by a non-enforced one; among enforced links the one
-   higher in the tree wins.
+   As in [MS-GPOL] 3.2.5.1.5 GPO Search, disabled links are skipped; a SOM whose
+   ``gPOptions`` is 1 blocks the non-enforced links of every SOM after it (higher in the
+   tree: Allow-Enforced-GPOs-Only); non-enforced links are processed local, site, domain,
+   then OUs from the top down (3.2.5.2 GPO Processing Order), and the enforced links after
+   all of them, those of the computer's own OU first and the site's last, so an enforced
+   link is never overridden by a non-enforced one and a higher enforced link wins over a
+   lower one. A later entry overwrites an earlier one: the result runs from the lowest to the
+   highest precedence.
+
+   Within one SOM, [MS-GPOL] 2.2.2 says only that the order of ``gPLink`` is the link order.
+   The *last* entry is link order 1 (the highest precedence) and is applied last: that is how
+   Samba's Group Policy client orders a SOM's links (``libgpo/gpo_ldap.c``
+   ``add_gplink_to_gpo_list``, master at 159f753: it walks ``gPLink`` from the last entry to
+   the first and pushes each in front, "Within same level of domains and OUs: Link order")
+   and why ``samba-tool gpo setlink`` *prepends* a new link, giving it the lowest precedence
+   as the Group Policy Management Console does for a new link. (Read literally, the
+   prepend-per-link steps of 3.2.5.1.5 would make the first entry win; the implementations
+   agree on the last, so that is what is implemented; docs/reference.md §4.1.)
 2. :func:`decide` takes the GPOs that apply (after [MS-GPOL] 3.2.5.1.6 filtering, done by the
    caller: disabled computer settings, security filtering, empty GPOs) and, per setting and
    per client-side extension, picks the value of the highest-precedence GPO that sets it.
@@ -61,19 +69,19 @@ class AppliedLink:
     som_dn: str
     som_kind: SomKind
     enforced: bool
-    link_index: int  # position in the SOM's gPLink string (0 = link order 1)
+    link_order: int  # 1 = the highest precedence in its SOM (the last gPLink entry)
 
 
 def gpo_order(soms: Sequence[Som]) -> tuple[AppliedLink, ...]:
-    """[MS-GPOL] 3.2.5.1.5 on ``soms`` (closest OU first, then parents, domain, site).
-
-    Returns the GPLink list, lowest precedence first.
-    """
-    non_enforced: list[AppliedLink] = []
+    """The GPLink list of ``soms`` (closest OU first, then parents, domain, site), lowest
+    precedence first (module docstring)."""
+    non_enforced: list[list[AppliedLink]] = []
     enforced: list[AppliedLink] = []
     enforced_only = False
     for som in soms:
-        for link in som.links:
+        block: list[AppliedLink] = []
+        count = len(som.links)
+        for link in som.links:  # gPLink order: link order count .. 1, applied in this order
             if link.disabled:
                 continue
             item = AppliedLink(
@@ -82,15 +90,17 @@ def gpo_order(soms: Sequence[Som]) -> tuple[AppliedLink, ...]:
                 som_dn=som.dn,
                 som_kind=som.kind,
                 enforced=link.enforced,
-                link_index=link.index,
+                link_order=count - link.index,
             )
             if item.enforced:
                 enforced.append(item)
             elif not enforced_only:
-                non_enforced.insert(0, item)
+                block.append(item)
+        non_enforced.append(block)
         if blocks_inheritance(som.gpoptions):
             enforced_only = True
-    return (*non_enforced, *enforced)
+    ordered = [a for block in reversed(non_enforced) for a in block]
+    return (*ordered, *enforced)
 
 
 def blocked_links(soms: Sequence[Som]) -> tuple[tuple[GpLink, str], ...]:
@@ -154,7 +164,7 @@ def _soft(values: Sequence[SettingValue]) -> bool:
 
 def label(link: AppliedLink) -> str:
     tail = ", enforced" if link.enforced else ""
-    return f"{{{link.guid}}} linked to {link.som_dn} (link order {link.link_index + 1}{tail})"
+    return f"{{{link.guid}}} linked to {link.som_dn} (link order {link.link_order}{tail})"
 
 
 def decide(applied: Sequence[Candidate]) -> list[Decision]:
@@ -207,14 +217,8 @@ def _notes(
         w, lo = winner.link, cand.link
         notes.append(
             f"GPO {cand.name!r} {label(lo)} sets {_show(vals)}; "
-            f"GPO {winner.name!r} {label(w)} has higher precedence ([MS-GPOL] 3.2.5.1.5)"
+            f"GPO {winner.name!r} {label(w)} has higher precedence ([MS-GPOL] 3.2.5.1.5, 3.2.5.2)"
         )
-        if w.enforced and lo.enforced and w.som_dn == lo.som_dn:
-            notes.append(
-                "two enforced links of one container disagree: [MS-GPOL] 3.2.5.1.5 appends "
-                "enforced links in gPLink order, so the later entry is applied last; verify "
-                "with gpresult"
-            )
     return tuple(dict.fromkeys(notes))
 
 

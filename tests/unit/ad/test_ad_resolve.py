@@ -47,9 +47,15 @@ def test_local_site_domain_ou_parent_child_order() -> None:
     assert guids(gpo_order(soms)) == ["S", "D", "P", "C"]  # lowest precedence first
 
 
-def test_first_gplink_entry_is_link_order_1_and_wins() -> None:
+def test_last_gplink_entry_is_link_order_1_and_wins() -> None:
     order = gpo_order([som("OU=a,DC=d", SomKind.OU, ("FIRST", 0), ("SECOND", 0))])
-    assert guids(order) == ["SECOND", "FIRST"]
+    assert guids(order) == ["FIRST", "SECOND"]  # SECOND is applied last: it wins
+    assert [a.link_order for a in order] == [2, 1]
+
+
+def test_enforced_links_of_one_som_also_follow_link_order() -> None:
+    order = gpo_order([som("OU=a,DC=d", SomKind.OU, ("E2", 2), ("E1", 2))])
+    assert guids(order) == ["E2", "E1"]
 
 
 def test_disabled_link_is_skipped_even_when_enforced() -> None:
@@ -86,7 +92,7 @@ def value(path: str, v: int, *, soft: bool = False) -> SettingValue:
 def cand(
     guid: str, v: int | None, applies: Applies = Applies.YES, *, enforced: bool = False
 ) -> Candidate:
-    al = AppliedLink(guid, f"cn={{{guid}}}", f"OU={guid}", SomKind.OU, enforced, 0)
+    al = AppliedLink(guid, f"cn={{{guid}}}", f"OU={guid}", SomKind.OU, enforced, 1)
     vals = () if v is None else (value(f"\\\\d\\{guid}\\GptTmpl.inf", v),)
     return Candidate(
         al,
@@ -114,7 +120,7 @@ def test_wmi_filtered_winner_is_uncertain_unless_the_next_sure_gpo_agrees() -> N
 
 def test_soft_value_loses_to_a_lower_hard_value() -> None:
     low = cand("LOW", 0)
-    al = AppliedLink("HIGH", "x", "OU=x", SomKind.OU, False, 0)
+    al = AppliedLink("HIGH", "x", "OU=x", SomKind.OU, False, 1)
     high = Candidate(al, "h", GpoStatus(Applies.YES), (value("p", 1, soft=True),))
     (d,) = decide([low, high])
     assert d.winner.link.guid == "LOW"
@@ -128,7 +134,7 @@ def test_candidates_drop_denied_and_unknown_when_unreadable() -> None:
         {},
         {},
     )
-    assert [c.link.guid for c in kept] == ["C", "B"] and kept[0].status.applies is Applies.UNKNOWN
+    assert [c.link.guid for c in kept] == ["B", "C"] and kept[1].status.applies is Applies.UNKNOWN
     assert [(lk.guid, st.reason) for lk, st in dropped] == [("A", "computer settings disabled")]
 
 
@@ -179,7 +185,8 @@ def test_invariants(soms: list[Som]) -> None:
                 assert pos[a.guid] > pos[b.guid]
             if not a.enforced and not b.enforced and la < lb:
                 assert pos[a.guid] > pos[b.guid]
-            if not a.enforced and not b.enforced and la == lb and a.link_index < b.link_index:
+            same_kind = a.enforced == b.enforced
+            if same_kind and la == lb and a.link_order < b.link_order:
                 assert pos[a.guid] > pos[b.guid]  # link order 1 wins within a SOM
     # block inheritance drops exactly the non-enforced links above the first blocking SOM
     first_block = next((i for i, s in enumerate(soms) if s.gpoptions == 1), None)

@@ -56,13 +56,15 @@ def test_child_ou_link_wins_over_parent_and_domain(catalog: object) -> None:
     assert got["s2"].status is Status.FAIL and gpo_of(got["s2"]) == (B, OU_P, False)
 
 
-def test_link_order_1_first_entry_wins(catalog: object) -> None:
+def test_link_order_1_is_the_last_gplink_entry_and_wins(catalog: object) -> None:
     lab = Lab()
-    lab.gpo(A, "first", 1)
-    lab.gpo(B, "second", 0)
-    lab.ou(OU_P, link(A), link(B))
+    lab.gpo(A, "order-2", 0)
+    lab.gpo(B, "order-1", 1)
+    lab.ou(OU_P, link(A), link(B))  # samba-tool setlink B, then A: A is prepended
     lab.computer("s1", OU_P)
-    assert gpo_of(run(lab, catalog)["s1"]) == (A, OU_P, False)
+    f = run(lab, catalog)["s1"]
+    assert f.status is Status.PASS and gpo_of(f) == (B, OU_P, False)
+    assert any("'order-2'" in n and "link order 2" in n for n in f.notes)
 
 
 def test_enforced_domain_link_beats_child_ou_and_survives_block(catalog: object) -> None:
@@ -106,7 +108,7 @@ def test_security_filtering_and_wmi_filter(catalog: object) -> None:
     only_servers = sd(ace(5, 0x100, servers, APPLY_GROUP_POLICY), ace(0, 0x20094, AU))
     lab.gpo(A, "filtered-on", 1, sd_=only_servers)
     lab.gpo(B, "base-off", 0)
-    lab.ou(OU_P, link(A), link(B))
+    lab.ou(OU_P, link(B), link(A))
     lab.computer("member", OU_P, groups=[f"CN=SigningServers,{DOMAIN}".lower()])
     lab.computer("other", OU_P)
     got = run(lab, catalog)
@@ -115,7 +117,7 @@ def test_security_filtering_and_wmi_filter(catalog: object) -> None:
     lab2 = Lab()
     lab2.gpo(A, "wmi-on", 1, wmi="[lab.test;{ABC};0]")
     lab2.gpo(B, "base-off", 0)
-    lab2.ou(OU_P, link(A), link(B))
+    lab2.ou(OU_P, link(B), link(A))
     lab2.computer("s1", OU_P)
     f = run(lab2, catalog)["s1"]
     assert f.status is Status.UNKNOWN and "WMI filter" in f.reason and gpo_of(f) == (A, OU_P, False)
