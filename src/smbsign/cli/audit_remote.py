@@ -81,10 +81,12 @@ def credentials(
     *,
     env: Mapping[str, str] | None = None,
     interactive: bool | None = None,
+    purpose: str = "--remote",
 ) -> Credentials:
-    """Credentials for ``--remote`` from the sources in the module docstring."""
+    """Credentials for ``purpose`` (``--remote``, ``scan --protocols ldap``) from the sources
+    in the module docstring."""
     if user is None:
-        raise UsageError("--remote needs --user [DOMAIN\\]user")
+        raise UsageError(f"{purpose} needs --user [DOMAIN\\]user")
     domain, name = parse_user(user)
     env = os.environ if env is None else env
     if password_file is not None:
@@ -99,7 +101,7 @@ def credentials(
     label = f"{domain}\\{name}" if domain else name
     secret = prompt_secret(
         f"Password for {label}",
-        f"--remote needs a password: set {PASSWORD_ENV} (or {NTHASH_ENV}), "
+        f"{purpose} needs a password: set {PASSWORD_ENV} (or {NTHASH_ENV}), "
         "give --password-file, or run in a terminal to be asked",
         interactive,
     )
