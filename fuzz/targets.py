@@ -279,17 +279,26 @@ def _netbios(data: bytes) -> None:
 
 
 def _target_file(cls: Callable[[str], target_files.FileParser]) -> Harness:
+    """The forced format, then ``scan -iL FILE`` (detection behind the UTF-16 transcoder)
+    and ``-iL -`` (bad lines reported one by one, the rest still read), each fed in two
+    chunks (a pipe delivers what it has)."""
+
     def harness(data: bytes) -> None:
-        # The same bytes through the forced format and through detection, fed in two chunks
-        # (a pipe delivers what it has).
         cut = data[0] % (len(data) + 1) if data else 0
-        for parser in (cls("fuzz.txt"), target_files.AutoParser("fuzz.txt")):
+        reported: list[str] = []
+        parsers = (
+            cls("fuzz.txt"),
+            target_files.Decoded("fuzz.txt", target_files.AutoParser("fuzz.txt")),
+            target_files.Decoded("<stdin>", target_files.AutoParser("<stdin>", reported.append)),
+        )
+        for parser in parsers:
             items = []
             with contextlib.suppress(UsageError):
                 items += parser.feed(data[:cut])
                 items += parser.feed(data[cut:])
                 items += parser.close()
             assert all(isinstance(i, Single | Range | Name) for i in items)
+        assert all(isinstance(m, str) and "\n" not in m for m in reported), reported
 
     return harness
 
