@@ -57,6 +57,11 @@ COMMANDS: tuple[LazyCommand, ...] = (
         "Audit SMB signing settings from evidence files, this machine or remote registries.",
     ),
     LazyCommand(
+        "ad",
+        "smbsign.cli.ad_cmd",
+        "Resolve which GPO decides SMB signing for each computer of an AD domain.",
+    ),
+    LazyCommand(
         "fix",
         "smbsign.cli.fix_cmd",
         "Plan, render and safely apply SMB signing remediation.",
