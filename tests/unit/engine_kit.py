@@ -7,7 +7,7 @@ catalog's defaults.yaml, so that the engine's use of a resolution is tested on i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from smbsign.catalog.schema import (
@@ -113,9 +113,17 @@ CONTROLS: tuple[Control, ...] = (
 )
 
 
+class Defaults:
+    """The in-test defaults table: :func:`resolve` below (the engine asks the catalog)."""
+
+    def resolve(self, key: str, facts: HostFacts, *, literal: bool | None = None) -> Resolution:
+        return resolve(key, facts, literal=literal)
+
+
 @dataclass(frozen=True)
 class Catalog:
     controls: Mapping[str, Control]
+    defaults: Defaults = field(default_factory=Defaults)
 
 
 CATALOG = Catalog({c.id: c for c in CONTROLS})

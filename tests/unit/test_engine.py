@@ -17,7 +17,6 @@ from engine_kit import (
     WKS_POLICY,
     cmdlet,
     facts,
-    resolve,
     samba,
     sv,
     wire,
@@ -45,7 +44,7 @@ def run(
     hf: HostFacts | None = None,
     errors: Sequence[CollectError] = (),
 ) -> dict[str, Finding]:
-    found = evaluate(values, observations, hf or facts(), CATALOG, errors, resolve=resolve)
+    found = evaluate(values, observations, hf or facts(), CATALOG, errors)
     return {f.control: f for f in found}
 
 
@@ -405,7 +404,7 @@ def test_collect_error_is_an_error_finding_and_absence_becomes_unknown() -> None
 
 
 def test_every_control_gets_one_finding() -> None:
-    found = evaluate([], [], facts(), CATALOG, resolve=resolve)
+    found = evaluate([], [], facts(), CATALOG)
     assert sorted(f.control for f in found) == sorted(CATALOG.controls)
     assert all(f.host == "h1" and f.title and f.severity for f in found)
 

@@ -20,7 +20,6 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from types import MappingProxyType
@@ -342,19 +341,15 @@ def parse_defaults(data: Mapping[str, Any], where: str = "defaults.yaml") -> Def
 
 
 def load_defaults(path: Traversable | None = None) -> DefaultsTable:
-    """Read ``defaults.yaml`` (the packaged one when ``path`` is None)."""
+    """Read ``defaults.yaml`` (the packaged file when ``path`` is None; not cached: the
+    packaged table in use is the one :func:`smbsign.catalog.load_catalog` loads and keeps)."""
     if path is None:
-        return _packaged_defaults()
+        path = resources.files("smbsign.catalog") / "defaults.yaml"
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(f"{path.name}: cannot read: {exc}") from None
     return parse_defaults(load_mapping(text, path.name), path.name)
-
-
-@lru_cache(maxsize=1)
-def _packaged_defaults() -> DefaultsTable:
-    return load_defaults(resources.files("smbsign.catalog") / "defaults.yaml")
 
 
 def resolve_default(
@@ -369,5 +364,11 @@ def resolve_default(
     ``literal``: for Samba parameters whose explicit ``default`` differs from an absent line
     (``server/client min protocol``), True = the configuration says ``default``, False = the
     parameter is absent; None = not said (such entries then resolve to unknown).
+    ``table``: the defaults to use; None = those of the packaged catalog (a convenience for
+    tools and tests: the engine always resolves through the ``Catalog`` it is given).
     """
-    return (table or _packaged_defaults()).resolve(default_key, facts, literal=literal)
+    if table is None:
+        from smbsign.catalog.loader import load_catalog  # the loader imports this module
+
+        table = load_catalog().defaults
+    return table.resolve(default_key, facts, literal=literal)

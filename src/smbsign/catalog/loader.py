@@ -12,8 +12,8 @@ explicit ``lru_cache``; nothing is read at import time.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -42,6 +42,12 @@ class Catalog:
     controls: Mapping[str, Control]
     frameworks: Mapping[str, Framework]
     defaults: DefaultsTable
+
+    def only(self, control_ids: Iterable[str]) -> Catalog:
+        """The same catalog (frameworks, defaults) restricted to ``control_ids`` (order kept)."""
+        keep = set(control_ids)
+        chosen = {k: v for k, v in self.controls.items() if k in keep}
+        return replace(self, controls=MappingProxyType(chosen))
 
     def mappings_for(self, control_id: str) -> list[tuple[Framework, Requirement]]:
         """Every (framework, requirement) that names ``control_id``, in file order."""

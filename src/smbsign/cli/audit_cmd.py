@@ -8,15 +8,15 @@ unreadable file or an undeterminable default is never counted as compliant), 2 u
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from smbsign.catalog.schema import Control
+from smbsign.catalog import Catalog
 from smbsign.cli._common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -49,13 +49,6 @@ _PASSING = frozenset({Status.PASS, Status.NOT_APPLICABLE})
 _BY_SUFFIX = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".txt": "table"}
 
 
-@dataclass(frozen=True, slots=True)
-class _Subset:
-    """The catalog restricted to the controls asked for (what the engine needs)."""
-
-    controls: Mapping[str, Control]
-
-
 def pick_format(fmt: str | None, output: Path | None) -> str:
     """``--format``, else from the ``-o`` suffix, else ``table``."""
     if fmt is None:
@@ -72,12 +65,12 @@ def exit_code(findings: Sequence[Finding]) -> int:
     return EXIT_OK if all(f.status in _PASSING for f in findings) else EXIT_FINDINGS
 
 
-def select_controls(catalog: object, ids: str | None, framework: str | None) -> _Subset:
+def select_controls(catalog: Catalog, ids: str | None, framework: str | None) -> Catalog:
     """Controls named by ``--controls`` and/or ``--framework``; unknown names are usage errors."""
-    controls: Mapping[str, Control] = getattr(catalog, "controls")  # noqa: B009
+    controls = catalog.controls
     chosen = dict(controls)
     if framework is not None:
-        frameworks = getattr(catalog, "frameworks", {})
+        frameworks = catalog.frameworks
         by_lower = {name.lower(): fw for name, fw in frameworks.items()}
         fw = frameworks.get(framework) or by_lower.get(framework.lower())  # as `controls` does
         if fw is None:
@@ -96,7 +89,7 @@ def select_controls(catalog: object, ids: str | None, framework: str | None) -> 
         chosen = {k: v for k, v in chosen.items() if k in names}
     if not chosen:
         raise UsageError("no control left to check (--controls and --framework exclude each other)")
-    return _Subset(chosen)
+    return catalog.only(chosen)
 
 
 #: ``--smb1-feature``: is the optional SMB1 component installed (DOMAIN.md 1.3)?
@@ -154,7 +147,7 @@ def run_audit(
     want_probe: bool | None,
     smb1_feature: str | None = None,
     address: str | None,
-    subset: _Subset,
+    subset: Catalog,
     remote: Sequence[str] = (),
     creds: Credentials | None = None,
     host_per_dir: bool = False,

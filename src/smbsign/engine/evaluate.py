@@ -22,13 +22,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from smbsign.catalog.defaults import resolve_default
 from smbsign.catalog.schema import Control
 from smbsign.engine.facts import family_of_kinds, infer_os_family
 from smbsign.engine.readings import bound_notes, summarise
 from smbsign.engine.samba import samba_outcome
 from smbsign.engine.smb1 import is_client_control, smb1_state
-from smbsign.engine.types import CatalogLike, Evidence, Outcome, Resolver
+from smbsign.engine.types import CatalogLike, Evidence, Outcome
 from smbsign.engine.windows import windows_outcome
 from smbsign.engine.wire import unusable
 from smbsign.model import (
@@ -229,17 +228,14 @@ def evaluate(
     facts: HostFacts,
     catalog: CatalogLike,
     errors: Sequence[CollectError] = (),
-    *,
-    resolve: Resolver | None = None,
 ) -> list[Finding]:
-    """Findings for the host ``facts.host``: one per catalog control, errors first.
+    """Findings for the host ``facts.host``: one per control of ``catalog``, errors first.
 
-    All inputs describe that one host. ``resolve`` maps a control's ``default_key`` and the
-    facts to the default that applies (``smbsign.catalog.defaults.resolve_default`` unless
-    given).
+    All inputs describe that one host. What an absent setting means comes from
+    ``catalog.defaults`` (the table loaded with those controls), so a catalog read from
+    another root is judged with its own defaults.
     """
-    if resolve is None:
-        resolve = resolve_default
+    resolve = catalog.defaults.resolve
     family = facts.os_family or infer_os_family(values)
     if family is None and not values:
         family = family_of_kinds(e.kind for e in errors)

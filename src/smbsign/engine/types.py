@@ -13,10 +13,13 @@ from smbsign.model import HostFacts, OsFamily, Provenance, ScanRecord, SettingVa
 
 
 class CatalogLike(Protocol):
-    """What the engine needs of :class:`smbsign.catalog.Catalog`."""
+    """What the engine needs of :class:`smbsign.catalog.Catalog`: the controls to judge and
+    the defaults table loaded with them (never the packaged one behind the caller's back)."""
 
     @property
     def controls(self) -> Mapping[str, Control]: ...
+    @property
+    def defaults(self) -> DefaultsLike: ...
 
 
 class DefaultLike(Protocol):
@@ -35,13 +38,21 @@ class DefaultLike(Protocol):
 
 
 class Resolver(Protocol):
-    """``smbsign.catalog.defaults.resolve_default``: what an absent setting means.
+    """``DefaultsTable.resolve`` of the catalog being judged: what an absent setting means.
 
     ``literal`` says whether the configuration has an explicit ``default`` (True) or no value
     (False); it matters for Samba ``server/client min protocol`` (catalog/defaults.yaml).
     """
 
     def __call__(
+        self, default_key: str, facts: HostFacts, /, *, literal: bool | None = None
+    ) -> DefaultLike: ...
+
+
+class DefaultsLike(Protocol):
+    """What the engine needs of :class:`smbsign.catalog.defaults.DefaultsTable`."""
+
+    def resolve(
         self, default_key: str, facts: HostFacts, /, *, literal: bool | None = None
     ) -> DefaultLike: ...
 

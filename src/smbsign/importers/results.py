@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from smbsign.catalog import Catalog
+from smbsign.catalog import Catalog, DefaultsTable
 from smbsign.catalog.schema import Control
 from smbsign.collect.base import registry_layer
 from smbsign.engine.evaluate import evaluate
@@ -38,7 +38,10 @@ State = int | str
 
 @dataclass(frozen=True, slots=True)
 class _One:
+    """One control and the defaults of the catalog it came from (what the engine judges)."""
+
     controls: Mapping[str, Control]
+    defaults: DefaultsTable
 
 
 def states(target: Target, passed: bool) -> list[State]:
@@ -70,8 +73,9 @@ def _judge(
     facts: HostFacts,
     context: list[SettingValue],
     values: list[SettingValue],
+    defaults: DefaultsTable,
 ) -> Finding:
-    return evaluate([*context, *values], (), facts, _One({control.id: control}))[0]
+    return evaluate([*context, *values], (), facts, _One({control.id: control}, defaults))[0]
 
 
 def _unknown(host: str, control: Control, src: Provenance | None, reason: str) -> Finding:
@@ -130,7 +134,7 @@ def result_findings(
             unmapped.append(mc.check.check_id)
         for target, control in pairs:
             findings.append(
-                _one(host, path, mc, target, control, facts, context, by_check, len(pairs))
+                _one(host, path, mc, target, control, facts, context, by_check, len(pairs), catalog)
             )
     notes = []
     if unmapped:
@@ -151,6 +155,7 @@ def _one(
     context: list[SettingValue],
     by_check: dict[str, list[LintFinding]],
     n_targets: int,
+    catalog: Catalog,
 ) -> Finding:
     result = mc.check.result or "no result"
     src = _source(path, mc, target, result)
@@ -166,7 +171,8 @@ def _one(
         return _unknown(host, control, src, f"{head}: no registry state fits this result")
     others = [c for c in context if c.setting.lower() != target.setting.lower()]
     verdicts = [
-        (s, _judge(host, control, facts, others, _value(host, target, s, src))) for s in allowed
+        (s, _judge(host, control, facts, others, _value(host, target, s, src), catalog.defaults))
+        for s in allowed
     ]
     statuses = {f.status for _, f in verdicts}
     spelled = " or ".join(str(s) for s, _ in verdicts)
