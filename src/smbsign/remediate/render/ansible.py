@@ -36,6 +36,8 @@ from smbsign.remediate.render._common import (
     typed_data,
     yaml_quote,
 )
+from smbsign.remediate.render.ansible_inventory import FILE as INVENTORY
+from smbsign.remediate.render.ansible_inventory import inventory
 
 NAMESPACE = "smbsign"
 NAME = "remediation"
@@ -336,6 +338,9 @@ def render(plan: Plan, ctx: RenderContext) -> Rendered:
     out: Rendered = {}
     for ch in plan.changes:
         out.update(_role_files(ch, plan, ctx))
+    hosts, groups = inventory(plan, role_name)  # from findings: roles only where they failed
+    if hosts is not None:
+        out[INVENTORY] = hosts
     roles = [
         {
             "fqcn": f"{NAMESPACE}.{NAME}.{role_name(c.id)}",
@@ -353,6 +358,7 @@ def render(plan: Plan, ctx: RenderContext) -> Rendered:
         name=NAME,
         description=description,
         repository=repository,
+        inventory=INVENTORY if hosts is not None else "",
     ).encode()
     if not repository:
         out[".ansible-lint"] = render_text(
@@ -388,5 +394,6 @@ def render(plan: Plan, ctx: RenderContext) -> Rendered:
         playbook=f"playbooks/{PLAYBOOK}",
         play_name=yaml_quote(f"Apply smbsign remediation ({plan.target.value})"),
         roles=[r["fqcn"] for r in roles],
+        when={f"{NAMESPACE}.{NAME}.{role_name(c)}": g for c, g in groups.items()},
     ).encode()
     return out
