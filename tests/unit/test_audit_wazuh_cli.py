@@ -89,6 +89,25 @@ def test_audit_then_fix_plans_only_for_the_failed_agents(
         "smb-server-spn-hardening": ["WIN11-ENT-01"],
     }
     assert (out / "roles" / "smb_server_signing_required" / "tasks" / "main.yml").is_file()
+    inventory = (out / "inventory.ini").read_text(encoding="utf-8")
+    assert "WIN11-ENT-01" in inventory
+    assert "WIN11-ENT-02" not in inventory and "WIN11-NEW" not in inventory
+
+
+def test_the_stored_run_holds_neither_password_nor_token(manager: Manager, tmp_path: Path) -> None:
+    """The run lands in the history store (argv, findings): the password file's path is there,
+    the password and the JWTs are not."""
+    db = tmp_path / "h.sqlite"
+    pw_file = str(_pwfile(tmp_path))
+    args = ["audit", "--wazuh", manager.url, "--user", USER, "--password-file", pw_file]
+    res = CliRunner().invoke(app, [*args, "--insecure", "-f", "json", "--db", f"sqlite:///{db}"])
+    assert res.exit_code == 1, res.stderr
+    assert "recorded audit run" in res.stderr
+    stored = db.read_bytes()
+    assert b"WIN11-ENT-01" in stored
+    assert manager.issued
+    for secret in (PASSWORD, *manager.issued):
+        assert secret.encode() not in stored
 
 
 def test_insecure_says_so_in_one_line(manager: Manager, tmp_path: Path) -> None:

@@ -161,6 +161,11 @@ def test_neither_password_nor_token_reaches_a_message(manager: Manager) -> None:
     with pytest.raises(WazuhError) as exc:
         _read(manager)
     messages.append(str(exc.value))
+    for path in ("/security/user/authenticate", "/agents"):  # the server echoes them back
+        manager.faults[path] = ["echo"]
+        with pytest.raises(WazuhError, match=r"HTTP 500: cannot use \S+ \*\*\*") as exc:
+            _read(manager)
+        messages.append(str(exc.value))
     assert manager.issued and all(
         secret not in msg for msg in messages for secret in (PASSWORD, *manager.issued)
     )

@@ -4,7 +4,8 @@ from), paged with ``offset``/``limit`` as the manager pages them, with injectabl
 
 Faults are queued per request path (without the query): ``expire`` (every issued token becomes
 invalid and the call gets the 401 an expired token gets), ``500``, ``truncate`` (a
-Content-Length larger than the body, then the connection closes), ``notjson`` and ``huge``.
+Content-Length larger than the body, then the connection closes), ``echo`` (a 500 whose
+detail repeats the Authorization header and what it decodes to), ``notjson`` and ``huge``.
 """
 
 from __future__ import annotations
@@ -121,6 +122,12 @@ def _handler(m: Manager) -> type[BaseHTTPRequestHandler]:
                 self._send(401, load("unauthorized_token.json"))
             elif fault == "500":
                 self._send(500, load("internal_error.json"))
+            elif fault == "echo":  # a server that echoes the credentials in its error text
+                auth = self.headers.get("Authorization", "")
+                basic = auth.startswith("Basic ")
+                said = base64.b64decode(auth[6:]).decode() if basic else auth[7:]
+                detail = f"cannot use {auth} ({said})"
+                self._send(500, {"title": "Wazuh Internal Error", "detail": detail})
             elif fault == "notjson":
                 self._send(200, None, raw=b"<html><body>502 Bad Gateway</body></html>")
             elif fault == "huge":

@@ -236,7 +236,7 @@ class _Session:
             raise WazuhAuthError(
                 f"the Wazuh API refused user {self.user!r} (401: wrong user name or password)"
             )
-        doc = _json(status, body, f"POST {path}", WazuhError)
+        doc = _json(status, body, f"POST {path}", WazuhError, (self.secret, basic[6:]))
         token = doc.get("data", {}).get("token") if isinstance(doc.get("data"), dict) else None
         if not isinstance(token, str) or not token or not token.isascii() or "\n" in token:
             raise WazuhError(f"POST {path}: no token in the answer (data.token)")
@@ -252,7 +252,8 @@ class _Session:
             except _Truncated as exc:
                 raise fail(str(exc)) from None
             if status != 401:
-                return _json(status, body, f"GET {path.split('?', 1)[0]}", fail)
+                where = f"GET {path.split('?', 1)[0]}"
+                return _json(status, body, where, fail, (self.secret, self.token))
             if attempt == 1:
                 self.authenticate()  # the token expired: once
         raise WazuhError(
@@ -285,8 +286,11 @@ def _clean(text: str) -> str:
     return " ".join(text.split())[:200]
 
 
-def _json(status: int, body: bytes, where: str, fail: type[Exception]) -> dict[str, Any]:
-    """The JSON object of a 200 answer; anything else raises ``fail`` with one line."""
+def _json(
+    status: int, body: bytes, where: str, fail: type[Exception], hide: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The JSON object of a 200 answer; anything else raises ``fail`` with one line (the
+    server's ``detail``, with any of the ``hide`` strings masked: a server may echo them)."""
     if status != 200:
         detail = ""
         try:
@@ -295,6 +299,8 @@ def _json(status: int, body: bytes, where: str, fail: type[Exception]) -> dict[s
                 detail = str(doc.get("detail") or doc.get("title") or "")
         except (ValueError, RecursionError):
             pass
+        for secret in hide:
+            detail = detail.replace(secret, "***") if secret else detail
         hint = {403: " (the API user needs agent:read and sca:read)"}.get(status, "")
         reason = f": {_clean(detail)}" if detail else ""
         raise fail(f"{where}: HTTP {status}{reason}{hint}")
