@@ -41,7 +41,7 @@ from smbsign.lab.nmap import nmap_argv, parse_xml
 
 RESULTS = Path(__file__).with_name("results")
 READ_TIMEOUT = 3.0  # smbsign's default; only live hosts ever reach the read
-# nmap's smb library does a NetBIOS name lookup per host under one global mutex (DOMAIN.md 8):
+# nmap's smb library does a NetBIOS name lookup per host under one global mutex (reference.md §8):
 # live hosts are answered one by one, so its per-host deadline must not cut the run short.
 NMAP_LIVE_HOST_TIMEOUT = 900.0
 NMAP_DEAD_HOST_TIMEOUT = 30.0

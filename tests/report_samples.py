@@ -1,6 +1,6 @@
 """Sample runs and a small catalog for the report, store and CLI tests.
 
-Built directly from the shared model (no engine): every verdict of DOMAIN.md 5.9 appears
+Built directly from the shared model (no engine): every verdict of docs/reference.md §5.9 appears
 once, findings cover every status, and one record carries hostile text (HTML, markup,
 formula and control characters) that every format must render inertly.
 """

@@ -131,7 +131,7 @@ class ScanRecord:
 
 
 class Layer(StrEnum):
-    """Configuration layer a value came from, highest precedence first (DOMAIN.md 4.1)."""
+    """Configuration layer a value came from, highest precedence first (docs/reference.md §4.1)."""
 
     MDM = "mdm"
     GPO = "gpo"  # domain GPO (GptTmpl.inf or Registry.pol)
@@ -198,7 +198,7 @@ class SettingValue:
     """One observed configuration value.
 
     ``setting`` is a canonical id: for registry values the full path with hive, in the
-    casing of DOMAIN.md 1.1 (``HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\
+    casing of docs/reference.md §1.1 (``HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\
     Parameters\\RequireSecuritySignature``) and compared case-insensitively; for Samba
     ``samba:<parameter name>`` in canonical lower-case spaced form; for cmdlet output
     ``pwsh:<Cmdlet>:<Property>``.

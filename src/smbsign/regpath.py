@@ -1,7 +1,7 @@
 """Canonical registry setting ids, shared by collectors, the engine and remediation.
 
 Key and value names are case-insensitive on Windows and sources mix ``LanManServer`` /
-``LanmanServer`` / ``lanmanserver`` (DOMAIN.md 1.1), so a setting id is the hive
+``LanmanServer`` / ``lanmanserver`` (docs/reference.md §1.1), so a setting id is the hive
 abbreviation plus the lower-cased path and value name, joined by backslashes.
 """
 

@@ -125,7 +125,7 @@ def test_page_loads_clean_and_counts_match(loaded: tuple[Any, Run, list[str], li
     points = page.locator("circle.trend-point")
     assert points.count() == 4
     assert [int(points.nth(i).get_attribute("data-value")) for i in range(4)] == [3, 2, 1, 3]
-    # DOMAIN.md 7 wording, hostile host name shown as text, no element injected
+    # docs/reference.md §7 wording, hostile host name shown as text, no element injected
     assert "SMB1 signing disabled (relay to SMB likely); SMB1 enabled" in page.inner_text("#hosts")
     assert page.locator("img").count() == 0
     assert "<img src=x onerror=alert(1)>" in page.inner_text("#hosts")

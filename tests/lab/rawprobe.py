@@ -2,7 +2,7 @@
 
 Run inside a lab namespace: ``python rawprobe.py TIMEOUT HOST PORT [HOST PORT ...]`` prints
 a JSON list, one object per target, with the raw SMB2 and SMB1 SecurityMode the server sent.
-It is written from DOMAIN.md 5.2-5.6 separately from ``smbsign.protocol``, so the lab's
+It is written from docs/reference.md §5.2-5.6 separately from ``smbsign.protocol``, so the lab's
 ground truth is checked by code that shares nothing with the scanner under test. Standard
 library only; bounded by timeouts.
 """
@@ -56,7 +56,7 @@ def _exchange(host: str, port: int, msg: bytes) -> bytes:
 
 
 def smb2_negotiate() -> bytes:
-    """SMB2 NEGOTIATE offering 2.0.2-3.1.1 with one PREAUTH context (DOMAIN.md 5.3, 5.4)."""
+    """SMB2 NEGOTIATE offering 2.0.2-3.1.1 with one PREAUTH context (reference.md §5.3, §5.4)."""
     header = b"\xfeSMB" + struct.pack(
         "<HHIHHIIQIIQ16s", 64, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, b"\x00" * 16
     )
@@ -74,7 +74,7 @@ def smb2_negotiate() -> bytes:
 
 
 def smb1_negotiate() -> bytes:
-    """SMB1 NEGOTIATE with only ``NT LM 0.12`` (DOMAIN.md 5.6)."""
+    """SMB1 NEGOTIATE with only ``NT LM 0.12`` (docs/reference.md §5.6)."""
     dialects = b"\x02NT LM 0.12\x00"
     header = b"\xffSMB" + struct.pack(
         "<BIBH H8sH HHHH", 0x72, 0, 0x18, 0xC843, 0, b"\x00" * 8, 0, 0xFFFF, 0xFEFF, 0, 0

@@ -5,7 +5,7 @@ process, either in the lab's client namespace (evidence = the server's smb.conf,
 ``--probe`` of its address) or inside the server's namespace with ``--local`` (smb.conf +
 the real testparm + a probe of 127.0.0.1/::1). The wire answer is cross-checked with the
 independent raw probe (tests/lab/rawprobe.py, shares no code with smbsign), and the config on
-disk is made to disagree with the running smbd by editing it without a reload (DOMAIN.md 4.5).
+disk is made to disagree with the running smbd by editing it without a reload (reference.md §4.5).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def _from_client(lab: Lab, name: str) -> tuple[int, dict[str, Any]]:
 
 
 def _wire_requires(lab: Lab, name: str) -> bool:
-    """The independent probe's reading of the SMB2 REQUIRED bit (DOMAIN.md 5.5)."""
+    """The independent probe's reading of the SMB2 REQUIRED bit (docs/reference.md §5.5)."""
     [raw] = rawprobe(lab, [(lab.address(name), 445)])
     return bool(raw["smb2"]["security_mode"] & 0x02)
 
@@ -71,7 +71,7 @@ def _wire_requires(lab: Lab, name: str) -> bool:
     [
         ("audit-mandatory", "required", "pass"),
         ("audit-auto", "if_required", "fail"),
-        ("audit-default", "absent", "fail"),  # standalone: default means off (DOMAIN.md 3.3)
+        ("audit-default", "absent", "fail"),  # standalone: default means off (reference.md §3.3)
     ],
 )
 def test_config_and_wire_agree(lab: Lab, name: str, config_value: str, status: str) -> None:

@@ -61,7 +61,8 @@ def _assert_gone(run_id: str) -> None:
 
 @pytest.mark.parametrize("port", [445, 139])
 def test_every_samba_host_answers_as_its_config_says(lab: Lab, port: int) -> None:
-    """Raw SecurityMode, dialect and SMB1 answer equal the derived ground truth (DOMAIN 4.6)."""
+    """Raw SecurityMode, dialect and SMB1 answer equal the derived ground truth
+    (reference.md §4.6)."""
     results = rawprobe(lab, [(lab.address(n), port) for n in SAMBA])
     for name, got in zip(SAMBA, results, strict=True):
         truth = lab.truth(name, (port,))

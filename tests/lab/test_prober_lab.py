@@ -1,4 +1,4 @@
-"""probe_port against the real Samba lab (network namespaces; DOMAIN.md 4.6, 5.7-5.9).
+"""probe_port against the real Samba lab (network namespaces; docs/reference.md §4.6, §5.7-5.9).
 
 Every catalog host, on 445 and on 139, must give exactly the lab's derived ground truth:
 status, verdict, raw SMB2 SecurityMode and dialect, and the SMB1 answer. The DROP host is the

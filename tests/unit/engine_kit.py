@@ -1,6 +1,6 @@
 """Builders for engine tests: a small in-test catalog, a defaults resolver and values.
 
-The resolver follows DOMAIN.md 3.1-3.3 directly (it is test data, independent of the
+The resolver follows docs/reference.md §3.1-3.3 directly (it is test data, independent of the
 catalog's defaults.yaml, so that the engine's use of a resolution is tested on its own).
 """
 
@@ -143,7 +143,7 @@ def _unknown(reason: str) -> Resolution:
 
 
 def resolve(key: str, facts: HostFacts, *, literal: bool | None = None) -> Resolution:
-    """DOMAIN.md 3.1-3.3 as a plain function."""
+    """docs/reference.md §3.1-3.3 as a plain function."""
     role = facts.role.value if facts.role else None
     if facts.os_family is OsFamily.SAMBA:
         if key != "server_require":
@@ -151,11 +151,11 @@ def resolve(key: str, facts: HostFacts, *, literal: bool | None = None) -> Resol
         if role is None:
             return _unknown("depends on server role")
         value = "required" if role == "domain_controller" else "off"
-        return Resolution(True, value, f"Samba {role}", "", "DOMAIN.md 3.3")
+        return Resolution(True, value, f"Samba {role}", "", "docs/reference.md §3.3")
     if key in ("spn", "audit_default"):
-        return Resolution(True, 0, "Windows", "", "DOMAIN.md 3.1")
+        return Resolution(True, 0, "Windows", "", "docs/reference.md §3.1")
     if key == "client_enable":
-        return Resolution(True, 1, "Windows", "", "DOMAIN.md 3.1")
+        return Resolution(True, 1, "Windows", "", "docs/reference.md §3.1")
     if facts.build is None:
         return _unknown("default depends on edition/build")
     if facts.build >= 26100:
@@ -172,9 +172,9 @@ def resolve(key: str, facts: HostFacts, *, literal: bool | None = None) -> Resol
         return _unknown("default depends on role")
     dc = role == "domain_controller"
     if key in ("server_require", "server_enable"):
-        return Resolution(True, int(dc), f"classic {role}", "", "DOMAIN.md 3.1")
+        return Resolution(True, int(dc), f"classic {role}", "", "docs/reference.md §3.1")
     if key == "client_require":
-        return Resolution(True, 0, f"classic {role}", "", "DOMAIN.md 3.1")
+        return Resolution(True, 0, f"classic {role}", "", "docs/reference.md §3.1")
     return _unknown(f"no default for {key}")
 
 

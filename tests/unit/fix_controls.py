@@ -1,6 +1,6 @@
 """Control objects for remediation tests that must not depend on the shipped catalog.
 
-Built from DOMAIN.md 1.1, 1.3 and 6.5/6.6 (the same facts the catalog encodes). Tests that
+Built from reference.md §1.1, §1.3 and §6.5/§6.6 (the same facts the catalog encodes). Tests that
 check plan logic use these, so a catalog edit cannot silently change what they prove;
 golden files use the real catalog (see tests/unit/test_render_golden.py).
 """
@@ -71,7 +71,7 @@ def server_required() -> Control:
             ),
             Consideration(
                 topic="guest_access",
-                text="Guest and anonymous sessions cannot be signed (DOMAIN.md 2.3).",
+                text="Guest and anonymous sessions cannot be signed (docs/reference.md §2.3).",
             ),
         ),
     )

@@ -1,8 +1,8 @@
 """Hand-built server responses for the protocol and prober tests.
 
-Each builder lays out the bytes field by field from the DOMAIN.md 5.5 / 5.6 tables (not from
+Each builder lays out the bytes field by field from the reference.md §5.5 / §5.6 tables (not from
 the code under test), so a parser bug cannot hide behind a matching builder bug. Defaults
-reproduce what Samba 4.17.12 sends (DOMAIN.md 4.6): SMB2 capabilities 0x0F for 3.1.1,
+reproduce what Samba 4.17.12 sends (docs/reference.md §4.6): SMB2 capabilities 0x0F for 3.1.1,
 AES-128-GCM and AES-GMAC selected.
 """
 
@@ -132,7 +132,7 @@ def smb1_negotiate_response(
 
 
 def smb1_no_dialect_response() -> bytes:
-    """WordCount 1, DialectIndex 0xFFFF, ByteCount 0 (Samba without SMB1, DOMAIN.md 4.6)."""
+    """WordCount 1, DialectIndex 0xFFFF, ByteCount 0 (Samba without SMB1, reference.md §4.6)."""
     return smb1_header() + b"\x01" + struct.pack("<HH", 0xFFFF, 0)
 
 

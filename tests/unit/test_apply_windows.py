@@ -123,7 +123,7 @@ def test_second_run_changes_nothing_and_takes_no_snapshot(registry, plan, tmp_pa
 
 @pytest.mark.parametrize(("level", "written"), [(2, 2), (0, 1)])
 def test_a_minimum_level_is_raised_but_never_lowered(registry, tmp_path, level, written):
-    """SPN target name validation passes at >= 1 (DOMAIN.md 1.3): 2 is kept, 0 becomes 1."""
+    """SPN target name validation passes at >= 1 (reference.md §1.3): 2 is kept, 0 becomes 1."""
     registry.write(SERVER, "SmbServerNameHardeningLevel", "REG_DWORD", level)
     catalog = load_catalog()
     spn = build_plan(

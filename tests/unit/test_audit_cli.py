@@ -486,7 +486,7 @@ def _db(tmp_path: Path) -> str:
 def test_smb1_feature_fact_decides_what_an_absent_smb1_value_means(
     feature: str | None, server: str, client: str, label: str
 ) -> None:
-    """DOMAIN.md 1.3: an absent SMB1 value means enabled where the feature is installed."""
+    """docs/reference.md §1.3: an absent SMB1 value means enabled where the feature is installed."""
     case = AUDIT_FIX / "smb-server-signing-required" / "wrongtype-classic.fail.reg"  # no SMB1
     extra = ["--smb1-feature", feature] if feature else []
     _code, findings, _ = audit(case, *CLASSIC_MEMBER, *extra)

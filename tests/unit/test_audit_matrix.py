@@ -47,7 +47,7 @@ HELPER = "smb1-on"
 
 
 def expected_sources(control: Control) -> set[str]:
-    """Every ``<source>`` a control's setting can come from (DOMAIN.md 1.1-1.3, 6)."""
+    """Every ``<source>`` a control's setting can come from (docs/reference.md §1.1-1.3, §6)."""
     chk, out = control.check, set()
     if chk.registry is not None:
         out |= {"reg-utf16le", "reg-utf8", "reg-utf8bom", "reg-regedit4-ansi"}

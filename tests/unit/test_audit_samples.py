@@ -120,7 +120,7 @@ SMB1_UNKNOWN = ("unknown", "default", "default(19045/Enterprise/workstation)")
             {
                 "smb-server-signing-required": ("pass", "gpttmpl", "line 6"),
                 "smb-server-signing-enabled": ("pass", "gpttmpl", "line 7"),
-                # the DDCP sets no client value: the classic defaults decide (DOMAIN.md 3.1)
+                # the DDCP sets no client value: the classic defaults decide (reference.md §3.1)
                 "smb-client-signing-required": (
                     "fail", "default", "default(20348/ServerStandard/domain_controller)"),
                 "smb-client-signing-enabled": (

@@ -132,7 +132,8 @@ def test_seed_mapping_present(
 
 
 def test_prevent_12_is_server_side_only(catalog: Catalog) -> None:
-    """MM-P12: client signing does not prevent relay of coerced authentication."""
+    """Misconfiguration Manager PREVENT-12: client signing does not prevent relay of coerced
+    authentication."""
     assert _req(catalog, "misconfiguration-manager", "PREVENT-12").controls == (SRV_REQ,)
 
 
@@ -143,7 +144,7 @@ def test_microsoft_baseline_does_not_invent_the_if_agrees_settings(catalog: Cata
 
 # ------------------------------------------------------------------ Wazuh id drift
 
-# (requirement id, control, cis id, wazuh_from, wazuh_before) from DOMAIN.md 8 and 1.2
+# (requirement id, control, cis id, wazuh_from, wazuh_before) from docs/reference.md §8 and §1.2
 WAZUH_DRIFT = [
     ("cis_win11_enterprise:26035", SRV_REQ, "2.3.9.2", "4.10.0", None),
     ("cis_win11_enterprise:26035@4.4-4.9", CLI_EN, "2.3.8.2", "4.4.0", "4.10.0"),

@@ -1,4 +1,5 @@
-"""GptTmpl.inf and secedit exports: fixtures and the two real GPO backups (DOMAIN.md 6.2, 6.4)."""
+"""GptTmpl.inf and secedit exports: fixtures and the two real GPO backups (reference.md §6.2,
+§6.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Get-Smb*Configuration JSON (DOMAIN.md 6.8). No Windows host runs here: the inputs are the
+"""Get-Smb*Configuration JSON (reference.md §6.8). No Windows host runs here: the inputs are the
 shapes PowerShell's ConvertTo-Json writes, built in make_fixtures.py."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The .reg collector on fixtures in every encoding (DOMAIN.md 6.1)."""
+"""The .reg collector on fixtures in every encoding (docs/reference.md §6.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Registry.pol (PReg) codec and collector (DOMAIN.md 6.3, [MS-GPREG] 2.2.1).
+"""Registry.pol (PReg) codec and collector (docs/reference.md §6.3, [MS-GPREG] 2.2.1).
 
 The golden file is Samba's generalized-gpo-backup Registry.pol (76 entries), rebuilt from
 Samba's XML dump; its bytes are checked against Samba's own NDR encoder (python3-samba,

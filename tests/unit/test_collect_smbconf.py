@@ -1,4 +1,4 @@
-"""smb.conf collector (DOMAIN.md 4.3) checked against the real testparm (Samba 4.17, Debian)."""
+"""smb.conf collector (reference.md §4.3) checked against the real testparm (Samba 4.17, Debian)."""
 
 from __future__ import annotations
 
@@ -205,7 +205,7 @@ def test_effective_view_from_testparm():
     result = testparm.effective_samba(CONF / "addc.pass.smb.conf", "dc1")
     assert result.errors == ()
     got = by_id(result)
-    assert got["samba:server signing"].value == "default"  # configured enum, DOMAIN.md 4.4
+    assert got["samba:server signing"].value == "default"  # configured enum, docs/reference.md §4.4
     assert got["samba:server role"].value == "active directory domain controller"
     v = got["samba:server signing"]
     assert (v.provenance.kind, v.provenance.layer) == ("testparm", Layer.EFFECTIVE)

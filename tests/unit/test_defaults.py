@@ -1,6 +1,6 @@
-"""Defaults when a value is absent: one case per row of DOMAIN.md 3.1-3.4 and 6.5.
+"""Defaults when a value is absent: one case per row of docs/reference.md §3.1-3.4 and §6.5.
 
-Windows cannot run here; the expectations are the documented tables (DOMAIN.md 3.x, with
+Windows cannot run here; the expectations are the documented tables (docs/reference.md §3, with
 their sources), checked against the recorded Default Domain Controllers Policy sample.
 """
 
@@ -49,7 +49,7 @@ CLASSIC = (
 )
 CLASSIC_DC = ((14393, "ServerDatacenter", DC), (20348, "ServerStandard", DC))
 
-# DOMAIN.md 3.1: (key, workstation/member value, DC value)
+# docs/reference.md §3.1: (key, workstation/member value, DC value)
 TABLE_31 = [
     (SRV_REQ, 0, 1),
     (SRV_EN, 0, 1),
@@ -64,7 +64,7 @@ for key, member_value, dc_value in TABLE_31:
     CASES += [(f"3.1 {key} {b}/{e}/{r}", key, win(b, e, r), member_value) for b, e, r in CLASSIC]
     CASES += [(f"3.1 {key} {b}/{e}/{r}", key, win(b, e, r), dc_value) for b, e, r in CLASSIC_DC]
 
-# DOMAIN.md 3.2: (edition, role, client required, server required) at build 26100
+# docs/reference.md §3.2: (edition, role, client required, server required) at build 26100
 TABLE_32 = [
     ("Enterprise", WS, 1, 1),
     ("EnterpriseN", WS, 1, 1),
@@ -84,7 +84,7 @@ for edition, role, cli, srv in TABLE_32:
     if srv is not None:
         CASES.append((f"3.2 server {edition}/{role}", SRV_REQ, win(26100, edition, role), srv))
 
-# DOMAIN.md 3.3: Samba by role
+# docs/reference.md §3.3: Samba by role
 CASES += [
     ("3.3 server signing standalone", "samba:server signing", samba(SA), "off"),
     ("3.3 server signing member", "samba:server signing", samba(MS), "off"),
@@ -98,12 +98,12 @@ CASES += [
     ("counterpart client", CLI_REQ, samba(MS), "desired"),
     ("counterpart plaintext", PLAIN, samba(WS), "No"),
 ]
-# DOMAIN.md 6.5: ADMX-backed audit policies, default 0 on 26100+
+# docs/reference.md §6.5: ADMX-backed audit policies, default 0 on 26100+
 CASES += [
     ("6.5 audit server 26100", AUD_SRV, win(26100, "ServerStandard", MS), 0),
     ("6.5 audit client 26100", AUD_CLI, win(26100, "Enterprise", WS), 0),
 ]
-# DOMAIN.md 1.3: SMB1 depends on whether the feature is installed
+# docs/reference.md §1.3: SMB1 depends on whether the feature is installed
 CASES += [
     (
         "1.3 SMB1 server not installed",

@@ -1,7 +1,7 @@
 """The pure evaluation engine: precedence, types, deletions, defaults, SMB1-only, wire, Samba.
 
 Every case builds SettingValues and ScanRecords by hand against a small in-test catalog
-(tests/unit/engine_kit.py) whose defaults follow DOMAIN.md 3.1-3.3.
+(tests/unit/engine_kit.py) whose defaults follow docs/reference.md §3.1-3.3.
 """
 
 from __future__ import annotations

@@ -185,7 +185,7 @@ def test_tenable_items_keep_the_policy_value() -> None:
         ('"[1..MAX]"', "CAN_BE_NULL", ">= 1", Absent.PASS),
         ('"[MIN..0]"', "CAN_NOT_BE_NULL", "= 0", Absent.FAIL),
         ('"1 || 2"', "", ">= 1", Absent.UNKNOWN),
-        ("7", "", "no value passes", Absent.UNKNOWN),  # the level is 0-2 (DOMAIN.md 1.3)
+        ("7", "", "no value passes", Absent.UNKNOWN),  # the level is 0-2 (docs/reference.md §1.3)
     ],
 )
 def test_tenable_value_forms(data: str, option: str, described: str, absent: Absent) -> None:

@@ -207,7 +207,8 @@ def test_unreadable_rules_are_problems_not_exceptions() -> None:
 
 
 def test_mixed_hive_rules_give_two_targets() -> None:
-    """cis_win2012_non_r2 34543 shape (DOMAIN.md 8): presence under one key, data under another."""
+    """cis_win2012_non_r2 34543 shape (reference.md §8): presence under one key, data under
+    another."""
     wks = "r:HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\LanmanWorkstation\\Parameters"
     srv = "r:HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\LanManServer\\Parameters"
     level = "SMBServerNameHardeningLevel"

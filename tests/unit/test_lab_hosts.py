@@ -1,6 +1,7 @@
-"""The lab's ground truth: derived from smb.conf, checked against DOMAIN.md 4.3/4.6 and testparm.
+"""The lab's ground truth: derived from smb.conf, checked against reference.md §4.3/§4.6 and
+testparm.
 
-The tables below are transcribed from DOMAIN.md 4.6 (Samba 4.17.12 wire bits observed per
+The tables below are transcribed from docs/reference.md §4.6 (Samba 4.17.12 wire bits observed per
 configuration) so a wrong derivation rule fails here before any lab runs. The testparm test
 runs Debian's real ``testparm`` on every catalog host's generated smb.conf.
 """
@@ -39,7 +40,7 @@ def _host(**conf: str) -> LabHost:
     )
 
 
-# DOMAIN.md 4.6: (configuration, SMB2 SecurityMode or None for "connection closed",
+# docs/reference.md §4.6: (configuration, SMB2 SecurityMode or None for "connection closed",
 #                 SMB1 `NT LM 0.12` only: None for DialectIndex 0xFFFF, else SecurityMode)
 DOMAIN_4_6 = [
     ({}, 0x01, None),
@@ -109,7 +110,7 @@ def test_invalid_values_are_rejected() -> None:
 
 
 def test_dc_role_is_refused() -> None:
-    """smbd will not run an AD DC standalone (DOMAIN.md 4.5), so the lab cannot fake one."""
+    """smbd will not run an AD DC standalone (reference.md §4.5), so the lab cannot fake one."""
     with pytest.raises(LabError, match="standalone only"):
         parse_config({"server role": "active directory domain controller"})
 
@@ -137,7 +138,8 @@ def test_dialect_is_clamped_to_max_protocol() -> None:
 
 
 def test_dialect_on_port_139_follows_the_netbios_offer() -> None:
-    """On 139 smbsign offers 2.0.2-3.0.2, then 3.1.1 only if nothing else fits (DOMAIN 5.1)."""
+    """On 139 smbsign offers 2.0.2-3.0.2, then 3.1.1 only if nothing else fits
+    (reference.md §5.1)."""
     assert derive_truth(_host(), (139,)).smb2_dialect == "3.0.2"
     assert derive_truth(_host(server_min_protocol="SMB3_11"), (139,)).smb2_dialect == "3.1.1"
     assert derive_truth(_host(server_max_protocol="SMB2_10"), (139,)).smb2_dialect == "2.1"
@@ -276,7 +278,7 @@ def _testparm(conf: Path, name: str) -> str:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip()  # stdout only (DOMAIN.md 4.4)
+    return proc.stdout.strip()  # stdout only (docs/reference.md §4.4)
 
 
 @pytest.mark.skipif(

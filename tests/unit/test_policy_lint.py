@@ -153,7 +153,7 @@ def test_server_check_made_lenient_passes_absent_on_a_classic_build() -> None:
 
 
 def test_2012_non_r2_shapes() -> None:
-    """The cis_win2012_non_r2 defects of DOMAIN.md 8, rebuilt from the 2025 sample's rules."""
+    """The cis_win2012_non_r2 defects of reference.md §8, rebuilt from the 2025 sample's rules."""
     srv = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\LanManServer\\Parameters"
     wks = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\LanmanWorkstation\\Parameters"
     text = f"""policy:

@@ -1,6 +1,6 @@
-"""probe_port against scripted fake servers on loopback (DOMAIN.md 5.7-5.9).
+"""probe_port against scripted fake servers on loopback (docs/reference.md §5.7-5.9).
 
-The servers replay the hand-built golden replies of ``smbwire_builders`` (DOMAIN.md 4.6 rows)
+The servers replay the hand-built golden replies of ``smbwire_builders`` (reference.md §4.6 rows)
 or misbehave on purpose (reset, garbage, huge length, half a reply, silence). Real Samba is
 exercised by the lab integration tests; these pin the sequence and every status mapping.
 """
@@ -32,7 +32,7 @@ SMB1_OFF = reply(smb1_no_dialect_response())
 
 
 def smb2_with_smb1_off(security_mode: int, dialect: int = 0x0311) -> dict[str, Any]:
-    """An SMB2 server without SMB1 (Samba >= 4.11 default shape, DOMAIN.md 4.6)."""
+    """An SMB2 server without SMB1 (Samba >= 4.11 default shape, docs/reference.md §4.6)."""
     return {
         "smb2": reply(smb2_negotiate_response(security_mode=security_mode, dialect=dialect)),
         "smb1_ntlm": SMB1_OFF,
@@ -57,7 +57,7 @@ def probe(actions: dict[str, Any], **kw: Any) -> tuple[ScanRecord, FakeServer]:
 
 # ----------------------------------------------------------------- golden replies
 def test_smb2_required_smb1_off() -> None:
-    """Samba `server signing = mandatory` / AD DC default (DOMAIN.md 4.6): 0x03 + 0xFFFF."""
+    """Samba `server signing = mandatory` / AD DC default (reference.md §4.6): 0x03 + 0xFFFF."""
     record, server = probe(smb2_with_smb1_off(0x03))
     assert record.status is ScanStatus.OK
     assert record.signing_required is True
@@ -87,7 +87,7 @@ def test_smb2_not_required() -> None:
 
 
 def test_dual_stack_smb2_required_smb1_enabled_is_not_required() -> None:
-    """SMB2 0x03 + SMB1 0x07: SMB1 sessions can be unsigned -> relayable (DOMAIN.md 2.1)."""
+    """SMB2 0x03 + SMB1 0x07: SMB1 sessions can be unsigned -> relayable (reference.md §2.1)."""
     record, server = probe(
         {
             "smb2": reply(smb2_negotiate_response(security_mode=0x03)),
@@ -117,7 +117,7 @@ def test_dual_stack_both_required() -> None:
 
 
 def test_smb1_only_required_via_fallback() -> None:
-    """Samba NT1-only closes the native SMB2 connection (DOMAIN.md 4.6); the multi-protocol
+    """Samba NT1-only closes the native SMB2 connection (docs/reference.md §4.6); the multi-protocol
     fallback gets an SMB1 reply, which proves SMB2 is not offered."""
     smb1_0f = reply(smb1_negotiate_response(security_mode=0x0F))
     record, server = probe({"smb2": CLOSE, "smb1_ntlm": smb1_0f, "smb1_multi": smb1_0f})
@@ -130,7 +130,7 @@ def test_smb1_only_required_via_fallback() -> None:
 
 
 def test_smb1_only_silent_to_smb2_like_windows_2003() -> None:
-    """XP/2003 stay silent on a native SMB2 negotiate (DOMAIN.md 5.7): fallback after the read
+    """XP/2003 stay silent on a native SMB2 negotiate (reference.md §5.7): fallback after the read
     timeout because the SMB1 probe proved the host speaks SMB1."""
     smb1_03 = reply(smb1_negotiate_response(security_mode=0x03))
     record, server = probe({"smb2": SILENT, "smb1_ntlm": smb1_03, "smb1_multi": smb1_03})
@@ -142,7 +142,7 @@ def test_smb1_only_silent_to_smb2_like_windows_2003() -> None:
 
 
 def test_fallback_answered_with_smb2_wildcard() -> None:
-    """Native SMB2 reset, multi-protocol answered with SMB2 0x02FF (DOMAIN.md 5.8 step 3)."""
+    """Native SMB2 reset, multi-protocol answered with SMB2 0x02FF (reference.md §5.8 step 3)."""
     record, _ = probe(
         {
             "smb2": RST,
@@ -462,7 +462,7 @@ def test_netbios_session_then_smb2_without_contexts() -> None:
 
 def test_netbios_smb311_only_server_gets_a_311_retry() -> None:
     """An SMB3_11-only server answers the <= 3.0.2 NetBIOS offer with STATUS_NOT_SUPPORTED
-    (recorded from Samba, DOMAIN.md 4.6); one retry offering 3.1.1 gets the answer (5.1)."""
+    (recorded from Samba, reference.md §4.6); one retry offering 3.1.1 gets the answer (5.1)."""
 
     def smb311_only(body: bytes) -> Reply:
         if b"\x11\x03" in body[100:112]:  # 0x0311 among the dialects

@@ -1,4 +1,4 @@
-"""NetBIOS session service codec: RFC1001 14.1 name encoding, SESSION REQUEST (DOMAIN.md 5.2),
+"""NetBIOS session service codec: RFC1001 14.1 name encoding, SESSION REQUEST (reference.md §5.2),
 session responses [RFC1002 4.3.3-4.3.7]."""
 
 from __future__ import annotations

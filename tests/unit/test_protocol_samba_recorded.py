@@ -1,9 +1,9 @@
-"""Parse real Samba 4.17.12 replies to smbsign's own requests (recorded, DOMAIN.md 4.6).
+"""Parse real Samba 4.17.12 replies to smbsign's own requests (recorded, docs/reference.md §4.6).
 
 The data in ``tests/fixtures/protocol/samba-negotiate.json`` was recorded from Debian's
 smbd 4.17.12 on 127.0.0.1 by ``tests/fixtures/protocol/record_samba.py`` (re-run it to refresh).
 That Samba answered our 192-byte request at all (no STATUS_INVALID_PARAMETER) is the
-cross-check of the request builder; the table below is DOMAIN.md 4.6 row by row.
+cross-check of the request builder; the table below is docs/reference.md §4.6 row by row.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def test_multi_protocol(config: str) -> None:
 
 def test_upto_302_and_not_supported() -> None:
     """Port-139 form (no 3.1.1, no contexts): 3.0.2 selected; an SMB3_11-only server answers
-    STATUS_NOT_SUPPORTED (DOMAIN.md 4.6, 5.4)."""
+    STATUS_NOT_SUPPORTED (docs/reference.md §4.6, §5.4)."""
     resp = _reply("mandatory", "smb2_upto_302")
     assert isinstance(resp, smb2.Smb2NegotiateResponse)
     assert (resp.dialect, resp.security_mode) == ("3.0.2", 0x03)

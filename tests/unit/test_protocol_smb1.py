@@ -1,5 +1,5 @@
-"""SMB1 NEGOTIATE codec: golden requests (DOMAIN.md 5.6), SecurityMode mapping with the exact
-MS-CIFS 3.2.4.2.2 rules (DOMAIN.md 2.1, 5.9), the rows of DOMAIN.md 4.6, and robustness."""
+"""SMB1 NEGOTIATE codec: golden requests (reference.md §5.6), SecurityMode mapping with the exact
+MS-CIFS 3.2.4.2.2 rules (reference.md §2.1, §5.9), the rows of reference.md §4.6, and robustness."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from smbsign.protocol import smb1
 from smbsign.protocol.framing import frame
 from smbsign.protocol.negotiate import parse_negotiate_response
 
-# DOMAIN.md 5.6 header table, then WordCount/ByteCount/dialects.
+# docs/reference.md §5.6 header table, then WordCount/ByteCount/dialects.
 _HEADER = (
     "ff534d42"  # Protocol
     "72"  # Command NEGOTIATE
@@ -76,7 +76,7 @@ def test_builder_rejects_bad_dialects() -> None:
 @pytest.mark.parametrize(
     ("mode", "state"),
     [
-        (0x03, Smb1Signing.DISABLED),  # Samba NT1 default: no signing bits (DOMAIN.md 4.6)
+        (0x03, Smb1Signing.DISABLED),  # Samba NT1 default: no signing bits (docs/reference.md §4.6)
         (0x07, Smb1Signing.ENABLED),  # NT1 + auto/desired
         (0x0F, Smb1Signing.REQUIRED),  # NT1 + mandatory, AD DC + NT1
         (0x0B, Smb1Signing.DISABLED),  # 0x08 without 0x04 is not "required" [MS-CIFS 3.2.4.2.2]

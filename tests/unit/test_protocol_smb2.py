@@ -1,5 +1,5 @@
-"""SMB2 NEGOTIATE codec: golden request bytes (DOMAIN.md 5.3/5.4), response parsing for every
-SecurityMode of DOMAIN.md 4.6, and robustness (DOMAIN.md 5.10: only ProtocolError, ever)."""
+"""SMB2 NEGOTIATE codec: golden request bytes (reference.md §5.3/§5.4), response parsing for every
+SecurityMode of reference.md §4.6, and robustness (reference.md §5.10: only ProtocolError, ever)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from smbsign.protocol.negotiate import parse_negotiate_response
 GUID = bytes.fromhex("0102030405060708090a0b0c0d0e0f10")
 SALT = bytes(range(0x20, 0x40))
 
-# DOMAIN.md 5.3 (header) + 5.4 (body, contexts), written out field by field.
+# docs/reference.md §5.3 (header) + 5.4 (body, contexts), written out field by field.
 GOLDEN_REQUEST = bytes.fromhex(
     "000000c0"  # Direct-TCP prefix: 192 bytes [MS-SMB2 2.1]
     # --- SMB2 header [MS-SMB2 2.2.1.2]
@@ -71,14 +71,15 @@ def test_golden_negotiate_request_matches_domain_5_4() -> None:
     msg = smb2.build_negotiate_request(client_guid=GUID, salt=SALT)
     assert len(msg) == 192
     assert frame(msg) == GOLDEN_REQUEST
-    # Context offsets 112 / 160 / 176 (DOMAIN.md 5.4 worked sizes).
+    # Context offsets 112 / 160 / 176 (docs/reference.md §5.4 worked sizes).
     assert struct.unpack_from("<HH", msg, 112) == (0x0001, 38)
     assert struct.unpack_from("<HH", msg, 160) == (0x0002, 6)
     assert struct.unpack_from("<HH", msg, 176) == (0x0008, 8)
 
 
 def test_netbios_form_without_contexts() -> None:
-    """Port 139: 2.0.2-3.0.2 without contexts (DOMAIN.md 5.1); bytes 92-99 = ClientStartTime 0."""
+    """Port 139: 2.0.2-3.0.2 without contexts (reference.md §5.1); bytes 92-99 =
+    ClientStartTime 0."""
     msg = smb2.build_negotiate_request(
         client_guid=GUID, dialects=smb2.NETBIOS_DIALECTS, contexts=False
     )
@@ -113,7 +114,7 @@ def test_builder_rejects_inconsistent_arguments(kwargs: dict[str, object]) -> No
 @pytest.mark.parametrize(
     ("security_mode", "dialect", "name", "required"),
     [
-        (0x01, 0x0311, "3.1.1", False),  # Samba default / disabled / auto (DOMAIN.md 4.6)
+        (0x01, 0x0311, "3.1.1", False),  # Samba default / disabled / auto (docs/reference.md §4.6)
         (0x03, 0x0311, "3.1.1", True),  # mandatory / AD DC default
         (0x01, 0x0202, "2.0.2", False),  # `SMB 2.002` without `SMB 2.???`
         (0x03, 0x0202, "2.0.2", True),
@@ -170,7 +171,7 @@ def test_no_common_cipher_and_unknown_ids() -> None:
 
 @pytest.mark.parametrize(
     "status", [0xC00000BB, 0xC000000D]
-)  # NOT_SUPPORTED, INVALID_PARAMETER (DOMAIN.md 4.6/5.5)
+)  # NOT_SUPPORTED, INVALID_PARAMETER (docs/reference.md §4.6/§5.5)
 def test_error_status_is_a_value(status: int) -> None:
     resp = parse_negotiate_response(smb2_error_response(status))
     assert isinstance(resp, smb2.Smb2NegotiateResponse)

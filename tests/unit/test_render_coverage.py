@@ -43,7 +43,9 @@ ROLE_OF = {
     TargetKind.SAMBA: Role.STANDALONE,
 }
 # Windows controls that no Policy CSP node covers (the Intune README lists them as such).
-NO_INTUNE_CSP = {"smb-server-spn-hardening": "no LocalPoliciesSecurityOptions node (DOMAIN.md 6.5)"}
+NO_INTUNE_CSP = {
+    "smb-server-spn-hardening": "no LocalPoliciesSecurityOptions node (reference.md §6.5)"
+}
 
 
 def cases() -> list[tuple[str, str]]:
@@ -72,7 +74,7 @@ def render(fmt: str, plan: Plan) -> dict[str, bytes]:
 
 def passes(control: Control, target: TargetKind, result: CollectResult) -> bool:
     """The engine's verdict on the read-back output: ``pass`` (or, for an SMB1-only setting
-    with SMB1 off by default, ``not_applicable`` with that reason, DOMAIN.md 2.1)."""
+    with SMB1 off by default, ``not_applicable`` with that reason, docs/reference.md §2.1)."""
     assert not result.errors, result.errors
     family = OsFamily.SAMBA if target is TargetKind.SAMBA else OsFamily.WINDOWS
     facts = HostFacts("h", os_family=family, build=26100, role=ROLE_OF[target])

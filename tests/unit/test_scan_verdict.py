@@ -1,4 +1,4 @@
-"""The pure verdict mapping of DOMAIN.md 5.9, including outcomes loopback cannot produce
+"""The pure verdict mapping of docs/reference.md §5.9, including outcomes loopback cannot produce
 (no route, anomalous SecurityMode values, contradictory answers)."""
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def test_smb2_security_modes(mode: int, required: bool, reason: str) -> None:
     ("smb2_mode", "smb1_mode", "required"),
     [
         (0x03, 0x0F, True),
-        (0x03, 0x07, False),  # DOMAIN.md 2.1: dual-stack split, SMB1 relayable
+        (0x03, 0x07, False),  # docs/reference.md §2.1: dual-stack split, SMB1 relayable
         (0x03, 0x03, False),  # SMB1 signing disabled
         (0x03, 0x0B, False),  # 0x08 without 0x04 is not "required" [MS-CIFS 3.2.4.2.2]
         (0x01, 0x0F, False),

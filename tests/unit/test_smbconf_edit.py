@@ -1,4 +1,4 @@
-"""The smb.conf editor keeps every byte it does not have to change (DOMAIN.md 4.3)."""
+"""The smb.conf editor keeps every byte it does not have to change (docs/reference.md §4.3)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
-"""The value that applies when a setting is absent (``defaults.yaml``; DOMAIN.md 3).
+"""The value that applies when a setting is absent (``defaults.yaml``; docs/reference.md §3).
 
-A default depends on OS family, build, edition and role (DOMAIN.md 3.1-3.5). The table is
+A default depends on OS family, build, edition and role (docs/reference.md §3.1-3.5). The table is
 data; this module validates it and resolves one entry for one host:
 
 * rules are tried in order, the first that holds gives the answer;
 * a condition on a fact the host does not report is *undecided*; if an undecided rule before
   the matching one would answer differently, the default is unknown with a reason
-  ("default depends on build/edition"), never a guess (DOMAIN.md 3.4);
+  ("default depends on build/edition"), never a guess (docs/reference.md §3.4);
 * a control has one ``default_key`` for its Windows and Samba checks, so an entry names its
   ``counterparts`` for the other OS family;
 * Samba ``server/client min protocol``: an explicit ``default`` means "no minimum" while an
@@ -126,7 +126,7 @@ class DefaultResolution:
     value: int | str | bool | None  # None when not known
     label: str  # e.g. "default(26100/Enterprise/workstation)"
     reason: str  # why, or why unknown ("default depends on edition/build")
-    source: str  # DOMAIN citation / doc URL
+    source: str  # docs/reference.md citation / doc URL
 
 
 def _version(text: str | None) -> tuple[int, int, int] | None:
@@ -135,7 +135,7 @@ def _version(text: str | None) -> tuple[int, int, int] | None:
 
 
 def product_of(facts: HostFacts) -> str | None:
-    """``client`` or ``server`` SKU: from the role, else from EditionID (DOMAIN.md 3.5).
+    """``client`` or ``server`` SKU: from the role, else from EditionID (docs/reference.md §3.5).
 
     ``ServerRdsh`` (Windows Enterprise multi-session) is a client OS with a server-like
     EditionID: not decided.
@@ -290,7 +290,7 @@ class DefaultsTable:
                 None,
                 f"default({default_key})",
                 "default depends on the OS family (not known for this host)",
-                "DOMAIN.md 3.5",
+                "docs/reference.md §3.5",
             )
         if family is not None and family != entry.os_family:
             other = entry.counterparts.get(family)  # type: ignore[call-overload]

@@ -15,7 +15,7 @@ from smbsign.regpath import split_hive
 
 _PLACEHOLDER = re.compile(r"\{(build|edition|role|samba_version)\}")
 
-# GptTmpl.inf [Registry Values] type codes [MS-GPSB 2.2.5] (DOMAIN.md 6.2).
+# GptTmpl.inf [Registry Values] type codes [MS-GPSB 2.2.5] (docs/reference.md §6.2).
 _INF_TYPE = {
     "REG_SZ": 1,
     "REG_EXPAND_SZ": 2,
@@ -49,7 +49,7 @@ def check_lines(check: Check) -> list[str]:
     if check.wire:
         out.append(f"wire: {check.wire} (NEGOTIATE probe)")
     if check.smb1_only:
-        out.append("SMB1 only: SMB 2.02 and later ignore this setting (DOMAIN.md 2.1)")
+        out.append("SMB1 only: SMB 2.02 and later ignore this setting (docs/reference.md §2.1)")
     return out
 
 

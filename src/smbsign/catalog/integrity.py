@@ -5,7 +5,7 @@ Each check returns problem strings naming the file; the loader joins them into o
 control is mapped at least once, each OS family a control applies to has a check and a
 desired state (and signing controls always do), ``Expect`` has exactly one field, the desired
 value satisfies the control's own check, Samba ``passing`` holds only explicit values
-(``default`` is resolved through defaults.yaml, DOMAIN.md 3.3), and ``default_key`` resolves
+(``default`` is resolved through defaults.yaml, reference.md §3.3), and ``default_key`` resolves
 for every OS family of the control.
 """
 
@@ -18,7 +18,7 @@ from smbsign.catalog.defaults import DefaultsTable
 from smbsign.catalog.schema import Control, Expect, Framework, RegistryCheck
 from smbsign.regpath import setting_id
 
-# smb.conf spellings of the signing enums -> canonical value (DOMAIN.md 4.3).
+# smb.conf spellings of the signing enums -> canonical value (docs/reference.md §4.3).
 _SIGNING_ALIASES = {
     **dict.fromkeys(("no", "false", "0", "off", "disabled"), "off"),
     **dict.fromkeys(("if_required", "yes", "true", "1", "on", "enabled", "auto"), "if_required"),

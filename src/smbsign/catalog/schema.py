@@ -42,7 +42,7 @@ class RegistryCheck(_Strict):
     """A registry value. ``key`` includes the hive (``HKLM\\...``).
 
     ``policy_key`` names the ``Software\\Policies`` location an ADMX policy writes, when
-    it differs from ``key`` (that value wins over ``key``, DOMAIN.md 4.1).
+    it differs from ``key`` (that value wins over ``key``, docs/reference.md §4.1).
     """
 
     key: str
@@ -79,7 +79,7 @@ class Check(_Strict):
     cmdlet: CmdletCheck | None = None
     # A wire observation that proves the effective state (only server-side controls).
     wire: WireCheck | None = None
-    # True for the "(if ... agrees)" settings: they change nothing on SMB2+ (DOMAIN.md 2.1).
+    # True for the "(if ... agrees)" settings: they change nothing on SMB2+ (reference.md §2.1).
     smb1_only: bool = False
 
 
@@ -89,7 +89,7 @@ class DesiredRegistry(_Strict):
     type: RegType = "REG_DWORD"
     data: int | str
     # Which GPO file carries it: Security Options live in GptTmpl.inf, ADMX policies in
-    # Registry.pol (DOMAIN.md 1.3).
+    # Registry.pol (docs/reference.md §1.3).
     gpo_file: Literal["GptTmpl.inf", "Registry.pol"] = "GptTmpl.inf"
     restart: Literal["none", "service", "reboot"] = "none"
 
@@ -107,14 +107,14 @@ class DesiredCmdlet(_Strict):
 
 
 class DesiredSecurityOption(_Strict):
-    """SecurityPolicyDsc ``SecurityOption`` name and value (DOMAIN.md 6.6)."""
+    """SecurityPolicyDsc ``SecurityOption`` name and value (docs/reference.md §6.6)."""
 
     dsc_name: str
     dsc_value: str
 
 
 class DesiredIntune(_Strict):
-    """Policy CSP OMA-URI setting (DOMAIN.md 6.5)."""
+    """Policy CSP OMA-URI setting (docs/reference.md §6.5)."""
 
     oma_uri: str
     format: Literal["int", "chr"] = "int"

@@ -92,7 +92,7 @@ def select_controls(catalog: Catalog, ids: str | None, framework: str | None) ->
     return catalog.only(chosen)
 
 
-#: ``--smb1-feature``: is the optional SMB1 component installed (DOMAIN.md 1.3)?
+#: ``--smb1-feature``: is the optional SMB1 component installed (docs/reference.md §1.3)?
 SMB1_FEATURE = {"installed": True, "absent": False, "not-installed": False}
 
 

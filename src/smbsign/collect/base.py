@@ -3,7 +3,7 @@
 Every collector module exposes ``KIND``, ``sniff(data, name)`` and the pure
 ``collect(data, path, host) -> CollectResult``; ``collect`` never raises: malformed input
 becomes a :class:`~smbsign.model.CollectError` in ``errors`` (an ``error`` finding later).
-Text decoding follows DOMAIN.md 6.1/6.2/6.4: BOM first (UTF-16LE/BE, UTF-8), then BOM-less
+Text decoding follows reference.md §6.1/§6.2/§6.4: BOM first (UTF-16LE/BE, UTF-8), then BOM-less
 UTF-16LE, then UTF-8, then the ANSI code page (cp1252).
 """
 
@@ -53,7 +53,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 
 
 def text_encoding(data: bytes) -> tuple[str, int]:
-    """Guess ``(encoding, bom_length)`` of a text file (DOMAIN.md 6.1, 6.4)."""
+    """Guess ``(encoding, bom_length)`` of a text file (docs/reference.md §6.1, §6.4)."""
     for bom, enc in _BOMS:
         if data.startswith(bom):
             return enc, len(bom)
@@ -112,7 +112,7 @@ _LOCAL_GPO_PATH = re.compile(r"system32[\\/]grouppolicy([\\/]|$)")
 
 
 def in_gpo_tree(path: str) -> bool:
-    """True when ``path`` lies inside a SYSVOL GPO or a GPO backup (DOMAIN.md 6.2)."""
+    """True when ``path`` lies inside a SYSVOL GPO or a GPO backup (docs/reference.md §6.2)."""
     return _GPO_PATH.search(path.lower()) is not None
 
 
@@ -122,7 +122,7 @@ def in_local_gpo(path: str) -> bool:
 
 
 def registry_layer(setting: str, default: Layer = Layer.LOCAL) -> Layer:
-    """Layer implied by where a registry value lives (DOMAIN.md 3.4, 4.1).
+    """Layer implied by where a registry value lives (docs/reference.md §3.4, §4.1).
 
     ``HKLM\\SOFTWARE\\Microsoft\\PolicyManager\\...`` is written by MDM; any
     ``...\\SOFTWARE\\Policies\\...`` value is written by Group Policy (domain or local GPO;

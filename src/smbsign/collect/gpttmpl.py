@@ -1,12 +1,12 @@
-"""GPO security templates (``GptTmpl.inf``), DOMAIN.md 6.2 and [MS-GPSB] 2.2.
+"""GPO security templates (``GptTmpl.inf``), docs/reference.md §6.2 and [MS-GPSB] 2.2.
 
 Written by hand because ``configparser`` breaks on these files (backslashes, ``=`` in keys,
-comma values, ``$CHICAGO$``; DOMAIN.md 6.2). Sections are read in any order; only
+comma values, ``$CHICAGO$``; docs/reference.md §6.2). Sections are read in any order; only
 ``[Registry Values]`` yields settings: ``MACHINE\\<path>\\<Name>=<type>,<data>`` with type
 codes 1 REG_SZ (quoted), 2 REG_EXPAND_SZ, 3 REG_BINARY (hex digits), 4 REG_DWORD (decimal),
 7 REG_MULTI_SZ (comma-separated). Encodings: UTF-16LE with BOM (what the spec requires),
 UTF-16BE or UTF-8 with BOM, and BOM-less ANSI (cp1252), which ``secedit /export`` writes
-(DOMAIN.md 6.4).
+(docs/reference.md §6.4).
 
 KIND rule (shared with :mod:`smbsign.collect.secedit`): a security template whose path lies in
 a GPO (``Policies\\{GUID}`` or ``DomainSysvol\\GPO``) or whose file name starts with

@@ -1,4 +1,4 @@
-"""``Get-SmbServerConfiguration`` / ``Get-SmbClientConfiguration`` as JSON, DOMAIN.md 6.8.
+"""``Get-SmbServerConfiguration`` / ``Get-SmbClientConfiguration`` as JSON, docs/reference.md §6.8.
 
 Accepted shapes (docs/collectors.md gives the exact PowerShell command):
 
@@ -13,7 +13,7 @@ empty property is "not reported" and yields no value (older builds lack ``Audit*
 ``effective`` (the running service's view); location is a JSON path. The host named in the
 file (``PSComputerName``, ``Facts.CSName``) overrides the host derived from the file name.
 Facts: ``CurrentBuild``, ``EditionID``, ``ProductName``, ``ProductType`` (1 workstation,
-2 domain controller, 3 server: member unless ``PartOfDomain`` is false), DOMAIN.md 3.5.
+2 domain controller, 3 server: member unless ``PartOfDomain`` is false), docs/reference.md §3.5.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ KIND = "pwsh_json"
 SERVER = "Get-SmbServerConfiguration"
 CLIENT = "Get-SmbClientConfiguration"
 
-#: Properties collected by the documented command (DOMAIN.md 6.8), canonical casing.
+#: Properties collected by the documented command (docs/reference.md §6.8), canonical casing.
 SERVER_PROPERTIES = (
     "RequireSecuritySignature", "EnableSecuritySignature", "EnableSMB1Protocol",
     "EnableSMB2Protocol", "EncryptData", "RejectUnencryptedAccess", "SmbServerNameHardeningLevel",

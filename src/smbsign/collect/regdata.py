@@ -2,7 +2,7 @@
 
 Type codes and byte layouts: REG_SZ/REG_EXPAND_SZ are NUL-terminated UTF-16LE, REG_MULTI_SZ a
 list of them ended by an empty string, REG_DWORD 4 bytes LE, REG_DWORD_BIG_ENDIAN 4 bytes BE,
-REG_QWORD 8 bytes LE ([MS-RRP] 2.2.6 / winnt.h; DOMAIN.md 6.1, 6.3).
+REG_QWORD 8 bytes LE ([MS-RRP] 2.2.6 / winnt.h; docs/reference.md §6.1, §6.3).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``.reg`` exports (regedit REGEDIT4 and version 5.00), DOMAIN.md 6.1 (KB 310516).
+"""``.reg`` exports (regedit REGEDIT4 and version 5.00), docs/reference.md §6.1 (KB 310516).
 
 Written by hand: no maintained Python library parses both header versions, all encodings,
 line continuations and both kinds of deletion. Accepted: UTF-16LE/BE with BOM, UTF-8 with or

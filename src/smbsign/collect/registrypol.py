@@ -1,7 +1,7 @@
-"""``Registry.pol`` (PReg) reader and writer, DOMAIN.md 6.3 and [MS-GPREG] 2.2.1.
+"""``Registry.pol`` (PReg) reader and writer, docs/reference.md §6.3 and [MS-GPREG] 2.2.1.
 
 Written by hand because PyPI ``registrypol`` 1.0.1 scans for ``]`` and drops entries whose
-data holds the bytes of ``]`` or ``;`` (DOMAIN.md 8). This codec reads every entry strictly
+data holds the bytes of ``]`` or ``;`` (docs/reference.md §8). This codec reads every entry strictly
 by its ``size`` field: ``[`` key ``;`` value ``;`` type ``;`` size ``;`` data ``]`` with the
 brackets and semicolons as UTF-16LE characters, key and value NUL-terminated UTF-16LE,
 type and size little-endian DWORDs. Checked against Samba's NDR codec (``preg.idl``).

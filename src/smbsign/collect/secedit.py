@@ -1,4 +1,4 @@
-"""``secedit /export`` security templates, DOMAIN.md 6.4.
+"""``secedit /export`` security templates, docs/reference.md §6.4.
 
 Same INF grammar as GptTmpl.inf (parsed by :func:`smbsign.collect.gpttmpl.collect_template`);
 often BOM-less ANSI. Any security template outside a GPO path is taken as a secedit export,

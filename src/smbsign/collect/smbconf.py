@@ -1,4 +1,4 @@
-"""Samba ``smb.conf`` (offline evidence), DOMAIN.md 3.3, 4.3 and smb.conf(5) "FILE FORMAT".
+"""Samba ``smb.conf`` (offline evidence), reference.md §3.3, §4.3 and smb.conf(5) "FILE FORMAT".
 
 Written by hand: ``configparser`` does not follow Samba's rules. Rules applied: ``[section]``
 headers (parameters before the first one are global); ``;`` and ``#`` start comment lines
@@ -16,7 +16,7 @@ Signing and encryption parameters take the canonical enum ``default``, ``off``,
 Samba rejects is an error and yields no value. Host facts: ``os_family=samba`` and the role
 (``auto`` derives it from ``security``/``domain logons`` as Samba does); classic NT4-style
 PDC/BDC roles give ``role=None`` because their signing default is "off", unlike an AD DC
-(DOMAIN.md 3.3): use ``samba:server role`` for the exact role.
+(docs/reference.md §3.3): use ``samba:server role`` for the exact role.
 Kind ``smbconf``, layer ``local`` (also for files that look like testparm output: samba-tool
 provision writes smb.conf in that form).
 """

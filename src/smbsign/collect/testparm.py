@@ -1,11 +1,11 @@
-"""Effective Samba configuration through the real ``testparm``, DOMAIN.md 4.3 and 4.4.
+"""Effective Samba configuration through the real ``testparm``, docs/reference.md §4.3 and §4.4.
 
 Runs ``testparm -s -v <conf>`` once (every global parameter, defaults included, canonical
 names) instead of one ``--parameter-name`` call per parameter, and parses **stdout only**
 with the smb.conf reader. Exit status 1 means "config invalid" (an invalid value makes
 testparm print nothing): that is an error, never "default". testparm prints the configured
 enum (``default`` on an AD DC that requires signing), so the engine derives the effective
-signing from ``samba:server role`` (DOMAIN.md 3.3). Values: kind ``testparm``, layer
+signing from ``samba:server role`` (docs/reference.md §3.3). Values: kind ``testparm``, layer
 ``effective``.
 """
 

@@ -1,4 +1,4 @@
-"""Windows host facts from registry values (DOMAIN.md 3.5).
+"""Windows host facts from registry values (docs/reference.md §3.5).
 
 Build from ``HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion`` ``CurrentBuild`` (never
 from ``ProductName``, which says "Windows 10" on Windows 11), edition from ``EditionID``,

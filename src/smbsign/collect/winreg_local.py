@@ -1,4 +1,4 @@
-"""The Windows registry, live (``winreg``) or recorded (a JSON snapshot), DOMAIN.md 1.1, 3.5.
+"""The Windows registry, live (``winreg``) or recorded (a JSON snapshot), reference.md §1.1, §3.5.
 
 :class:`RegistryReader` is the small interface the collector needs. :class:`WinregReader`
 reads the live HKLM through the standard-library ``winreg`` module (Windows only; the

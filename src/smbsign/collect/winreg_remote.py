@@ -4,7 +4,7 @@
 on top of an :class:`RrpCalls` session (impacket's in production, :mod:`rrp_impacket`; a fake
 in the unit tests), so :func:`collect_remote` shares the values/facts/provenance logic of the
 local reader (:func:`~smbsign.collect.winreg_local.collect_registry`). Only HKLM is read, and
-only the (key, value) pairs asked for plus the host-fact values (DOMAIN.md 3.5).
+only the (key, value) pairs asked for plus the host-fact values (docs/reference.md §3.5).
 
 Error mapping ([MS-RRP] 3.1.5, Win32 codes of [MS-ERREF] 2.2): ERROR_FILE_NOT_FOUND /
 ERROR_PATH_NOT_FOUND -> the value is absent (its default applies); ERROR_ACCESS_DENIED and

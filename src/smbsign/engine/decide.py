@@ -28,10 +28,10 @@ def default_outcome(
     observed: str | int | bool | None = "absent",
     prefix: str = "",
 ) -> Outcome:
-    """Verdict from the default that applies when ``name`` is not configured (DOMAIN.md 3).
+    """Verdict from the default that applies when ``name`` is not configured (docs/reference.md §3).
 
     A compliant default is ``pass`` with a note that the value is not explicitly configured
-    (strict benchmarks fail that; DOMAIN.md 3.4 asks us to report the effective state).
+    (strict benchmarks fail that; docs/reference.md §3.4 asks us to report the effective state).
     """
     if default_key is None:
         return Outcome(

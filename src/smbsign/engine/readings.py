@@ -1,13 +1,13 @@
 """Evidence for one control, normalised, and which configured layer wins (pure).
 
 A :class:`Reading` is one observed value of the setting a control checks, already judged
-against the control's expectation. :func:`pick` applies the precedence rules of DOMAIN.md 4.1:
+against the control's expectation. :func:`pick` applies the precedence rules of reference.md §4.1:
 
 - layers rank MDM > GPO > local (> a reported default);
 - for ADMX policies, a value under ``Software\\Policies`` (``policy_key``) beats the
   ``Services\\...\\Parameters`` value whatever layer wrote either (the service reads the
-  policy key first; DOMAIN.md 1.3, 4.1 and KB4046019);
-- a value of the wrong registry type is not honoured (DOMAIN.md 1.1: REG_SZ "1" is not
+  policy key first; docs/reference.md §1.3, §4.1 and KB4046019);
+- a value of the wrong registry type is not honoured (docs/reference.md §1.1: REG_SZ "1" is not
   REG_DWORD 1) and an explicit deletion (``"Name"=-``, ``**del.Name``) at a layer means
   "absent at that layer": it hides lower layers of the same location, so the default applies
   unless a higher layer sets the value;
@@ -28,7 +28,7 @@ from smbsign.model import Layer, Provenance, SettingValue
 from smbsign.regpath import setting_id, split_hive
 from smbsign.textutil import is_decimal
 
-#: Configured layers, highest precedence first (DOMAIN.md 4.1).
+#: Configured layers, highest precedence first (docs/reference.md §4.1).
 CONFIG_RANK: dict[Layer, int] = {Layer.MDM: 3, Layer.GPO: 2, Layer.LOCAL: 1, Layer.DEFAULT: 0}
 
 Scalar = int | str | bool | None
@@ -208,7 +208,7 @@ def _overridden_note(winner: Reading, loser: Reading) -> str:
     elif w is Layer.MDM and lo is Layer.GPO:
         tail = (
             "; MDM wins only with ControlPolicyConflict/MDMWinsOverGP = 1, otherwise "
-            "which one applies is a race (DOMAIN.md 4.1)"
+            "which one applies is a race (docs/reference.md §4.1)"
         )
     elif winner.policy and not loser.policy:
         tail = "; the Software\\Policies value overrides the Parameters value"
@@ -267,7 +267,7 @@ def _top_of_slot(readings: Sequence[Reading]) -> tuple[Reading | None, str, list
 
 
 def pick(readings: Sequence[Reading]) -> Pick:
-    """Apply DOMAIN.md 4.1 precedence to configured readings (any layer but effective/wire)."""
+    """Apply reference.md §4.1 precedence to configured readings (any layer but effective/wire)."""
     notes = [r.note for r in readings if not r.honoured and r.note]
     honoured = [r for r in readings if r.honoured]
     policy_slot = [r for r in honoured if r.policy]

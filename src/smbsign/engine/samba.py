@@ -1,11 +1,11 @@
 """Verdict of one control on a Samba host (pure).
 
 Evidence: smb.conf values (layer ``local``), testparm values (``effective``: its output is the
-authority, DOMAIN.md 4.3) and the wire. ``server signing = default`` means ``required`` on an AD
-DC and ``off`` otherwise (DOMAIN.md 3.3); testparm prints the configured enum, not the
-effective value (DOMAIN.md 4.4), so ``default`` is resolved through the defaults table by role.
+authority, reference.md §4.3) and the wire. ``server signing = default`` means ``required`` on an AD
+DC and ``off`` otherwise (docs/reference.md §3.3); testparm prints the configured enum, not the
+effective value (reference.md §4.4), so ``default`` is resolved through the defaults table by role.
 A value Samba does not accept makes the config invalid (testparm "Error loading services",
-DOMAIN.md 4.3): that is an ``error``, never a default.
+docs/reference.md §4.3): that is an ``error``, never a default.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from smbsign.engine.types import Evidence, Outcome
 from smbsign.engine.wire import WIRE_CHECKS
 from smbsign.model import Layer, Provenance, SettingValue, Status
 
-#: Canonical values of the signing enums (SAMBA ``enum_smb_signing_vals``, DOMAIN.md 4.3).
+#: Canonical values of the signing enums (SAMBA ``enum_smb_signing_vals``, docs/reference.md §4.3).
 SIGNING_VALUES = frozenset({"default", "off", "if_required", "desired", "required"})
 
 
@@ -56,7 +56,7 @@ def _reading(sv: SettingValue, control: Control, ev: Evidence, order: int) -> Re
 
 
 def _meaning_of_default(control: Control, ev: Evidence) -> Reading:
-    """``default`` resolved by role (DOMAIN.md 3.3); ``passes`` None when that is unknown."""
+    """``default`` resolved by role (reference.md §3.3); ``passes`` None when that is unknown."""
     chk = control.check.samba
     assert chk is not None
     blank = Reading("", "default", "default", _NO_SOURCE)

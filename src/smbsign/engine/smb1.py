@@ -1,18 +1,18 @@
 """Is SMB1 on for the side of the host a control concerns? (pure)
 
-The "(if ... agrees)" settings only change SMB1 behaviour (DOMAIN.md 2.1), so their verdict
+The "(if ... agrees)" settings only change SMB1 behaviour (docs/reference.md §2.1), so their verdict
 depends on this. Evidence, strongest first:
 
-- server side: the wire (``NT LM 0.12`` accepted or refused, DOMAIN.md 5.7/5.9), then
+- server side: the wire (``NT LM 0.12`` accepted or refused, docs/reference.md §5.7/§5.9), then
   ``Get-SmbServerConfiguration`` ``EnableSMB1Protocol``, then the ``LanmanServer\\Parameters``
-  ``SMB1`` value (0 = off, DOMAIN.md 1.3), then Samba ``server min protocol`` (SMB1 needs
-  ``NT1`` or lower, DOMAIN.md 4.3);
-- client side: ``mrxsmb10`` ``Start`` = 4 (driver disabled, DOMAIN.md 1.3), then Samba
+  ``SMB1`` value (0 = off, docs/reference.md §1.3), then Samba ``server min protocol`` (SMB1 needs
+  ``NT1`` or lower, docs/reference.md §4.3);
+- client side: ``mrxsmb10`` ``Start`` = 4 (driver disabled, docs/reference.md §1.3), then Samba
   ``client min protocol``;
 - both: the host fact ``smb1_installed`` = False (the optional feature is absent).
 
 An absent value says nothing: SMB1 is on by default wherever the feature is installed, and
-whether it is installed is not in the registry values we read (DOMAIN.md 1.3).
+whether it is installed is not in the registry values we read (docs/reference.md §1.3).
 """
 
 from __future__ import annotations

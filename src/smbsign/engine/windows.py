@@ -1,9 +1,9 @@
 """Verdict of one control on a Windows host (pure).
 
 Evidence: registry values (``.reg``, GptTmpl.inf/secedit, Registry.pol, a live registry),
-``Get-Smb*Configuration`` properties (effective, DOMAIN.md 6.8) and the wire. Registry values
-of the wrong type are ignored (DOMAIN.md 1.1); layers are ranked by
-:func:`smbsign.engine.readings.pick` (DOMAIN.md 4.1).
+``Get-Smb*Configuration`` properties (effective, reference.md §6.8) and the wire. Registry values
+of the wrong type are ignored (docs/reference.md §1.1); layers are ranked by
+:func:`smbsign.engine.readings.pick` (docs/reference.md §4.1).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """What a host's NEGOTIATE answers prove about a control, and whether SMB1 is on (pure).
 
-Wire evidence is the effective truth of the running server (DOMAIN.md 4.1 "collect the
+Wire evidence is the effective truth of the running server (docs/reference.md §4.1 "collect the
 effective value from Get-Smb*Configuration or the wire"); the bits it reads are those of
-DOMAIN.md 5.9: SMB2 SecurityMode 0x02 / SMB1 0x08 = required, SMB1 0x04 = enabled, and
+docs/reference.md §5.9: SMB2 SecurityMode 0x02 / SMB1 0x08 = required, SMB1 0x04 = enabled, and
 "SMB1 not offered" from a refused ``NT LM 0.12``. Only records with status ``ok`` and a proven
 value count; anything else is "wire unknown" with its reason, never a verdict.
 """
@@ -27,7 +27,7 @@ class WireFact:
     notes: tuple[str, ...] = ()
 
 
-#: Report wording of DOMAIN.md 7 ("likely", never "vulnerable").
+#: Report wording of docs/reference.md §7 ("likely", never "vulnerable").
 RELAY_WORDING = {
     True: "SMB signing required — relay to SMB on this host blocked (other protocols not covered)",
     False: "SMB signing not required (relay to SMB likely)",

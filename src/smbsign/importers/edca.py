@@ -1,6 +1,6 @@
 """EDCA controls (michelderooij/EDCA ``Config/controls.json`` or one element of it).
 
-Schema (EDCA ``Docs/template_control.md``; ANCHORS.md Part A): ``id, title, description,
+Schema (EDCA ``Docs/template_control.md``; docs/reference.md §10.4): ``id, title, description,
 verify, subject, category, severity, severityWeight, frameworks, references[{name,url}],
 remediation{automatable, description, scriptTemplate}, considerations, roles``.
 

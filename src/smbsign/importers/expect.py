@@ -4,7 +4,7 @@ Checklists write the same requirement many ways: Wazuh ``-> 1``, ``-> r:^1$|^2$`
 ``-> n:^(\\d+) compare >= 1``; HardeningKitty ``Operator >=``; Tenable ``[1..MAX]``. Each is
 turned into a predicate, evaluated over the value's *domain* (the data Windows accepts for it),
 and the passing set is named (:func:`normalise`). With the domain of
-``SmbServerNameHardeningLevel`` being 0-2 (DOMAIN.md 1.3), ``r:^1$|^2$`` and ``>= 1`` are both
+``SmbServerNameHardeningLevel`` being 0-2 (reference.md §1.3), ``r:^1$|^2$`` and ``>= 1`` are both
 ``{1, 2}``, i.e. ``>= 1``. Values without a recorded domain are tried on 0-9 and 2**32-1.
 """
 
@@ -21,7 +21,7 @@ _SVC = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\"
 _POL = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\"
 _BOOL = (0, 1)
 
-#: Data Windows gives meaning to, per setting (DOMAIN.md 1.1 REG_DWORD 0/1 for the signing
+#: Data Windows gives meaning to, per setting (docs/reference.md §1.1 REG_DWORD 0/1 for the signing
 #: values and EnablePlainTextPassword; 1.3 for the others; service Start 0-4 per the SCM).
 DOMAINS: dict[str, tuple[int, ...]] = {
     setting_id(_SVC + "LanManServer\\Parameters", "RequireSecuritySignature"): _BOOL,
@@ -62,7 +62,7 @@ def domain_for(setting: str, mentioned: Iterable[int] = ()) -> tuple[int, ...]:
 
 
 def is_boolean(setting: str) -> bool:
-    """True for 0/1 values (where 'Enabled' means 1 and 'Disabled' 0, DOMAIN.md 1.1)."""
+    """True for 0/1 values (where 'Enabled' means 1 and 'Disabled' 0, docs/reference.md §1.1)."""
     return DOMAINS.get(setting.lower()) == _BOOL
 
 

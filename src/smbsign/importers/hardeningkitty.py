@@ -1,9 +1,9 @@
-"""HardeningKitty finding lists (scipag/HardeningKitty ``lists/*.csv``; ANCHORS.md Part A).
+"""HardeningKitty finding lists (scipag/HardeningKitty ``lists/*.csv``; docs/reference.md §10.3).
 
 Columns ``ID, Category, Name, Method, MethodArgument, RegistryPath, RegistryItem, ClassName,
 Namespace, Property, DefaultValue, RecommendedValue, Operator, Severity``; ``RegistryPath`` in
 PowerShell form (``HKLM:\\System\\...``). ``ID`` is a CIS id, a STIG V-id or a Microsoft
-baseline number: never used to map (DOMAIN.md 1.2), the registry value is.
+baseline number: never used to map (docs/reference.md §1.2), the registry value is.
 
 Absent values: HardeningKitty substitutes the list's ``DefaultValue`` when the value (or its
 key) is missing and compares that with ``RecommendedValue`` (``HardeningKitty.psm1``,

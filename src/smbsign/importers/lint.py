@@ -1,6 +1,6 @@
 """The checklist linter: compare imported checks with the catalog and with themselves (pure).
 
-Codes (docs/policy.md; the upstream defects behind them are in DOMAIN.md 8):
+Codes (docs/policy.md; the upstream defects behind them are in docs/reference.md §8):
 
 - ``wrong-hive``: the check *is* a server (client) setting by an identity the catalog knows
   (its CIS id in the platform's CIS framework file, or the Security Options name its title
@@ -13,12 +13,12 @@ Codes (docs/policy.md; the upstream defects behind them are in DOMAIN.md 8):
   server ``requiresecuritysignature`` = 0): legitimate for a non-CIS policy, but say so;
 - ``duplicate-target``: a later check tests the same value the same way as an earlier one;
 - ``absent-passes``: an absent value passes, but on the checklist's platform an absent value
-  is not compliant, or its meaning depends on facts (defaults.yaml, DOMAIN.md 3). A check that
-  *fails* an absent value is strict, not wrong (configuration conformance, DOMAIN.md 3.4);
+  is not compliant, or its meaning depends on facts (defaults.yaml, reference.md §3). A check that
+  *fails* an absent value is strict, not wrong (configuration conformance, docs/reference.md §3.4);
 - ``default-mismatch``: the default the checklist assumes (HardeningKitty ``DefaultValue``,
   EDCA "not set (default: 0)") differs from defaults.yaml on the checklist's platform;
 - ``id-drift``: the catalog's framework file maps this check id to another control than the
-  one its rule reads (renumbered ids, DOMAIN.md 8);
+  one its rule reads (renumbered ids, docs/reference.md §8);
 - ``mixed-targets``: one check tests a value's presence under one key and its data under
   another (cis_win2012_non_r2 34543);
 - ``compliance-mapping`` (one per file): NIST SP 800-53 ids that share nothing with the
@@ -293,7 +293,7 @@ class _Linter:
                 "default-mismatch",
                 mc,
                 f"assumes an absent {target.value} is {stated}; smbsign's defaults "
-                f"(DOMAIN.md 3) say otherwise on {'; '.join(differ)}: it {effect}",
+                f"(docs/reference.md §3) say otherwise on {'; '.join(differ)}: it {effect}",
                 control=control.id,
                 severity="high" if false_pass else "low",
             )
@@ -328,8 +328,8 @@ class _Linter:
                 f"the catalog ({mc.listed_as}) maps this id to {', '.join(mc.listed)} but its "
                 f"rule reads {', '.join(t.value for t, _ in mc.targets)}"
                 f" ({', '.join(mc.controls) or 'no smbsign control'}): the id means something "
-                "else in this file (ids drift between releases, DOMAIN.md 8); mapped by what it "
-                "reads",
+                "else in this file (ids drift between releases, reference.md §8); mapped by what "
+                "it reads",
                 related=mc.listed,
             )
 
@@ -389,7 +389,7 @@ class _Linter:
                 None,
                 f"checks {', '.join(odd)} map to NIST SP 800-53 {', '.join(sorted(theirs_all))}; "
                 f"the catalog maps the same controls to {', '.join(sorted(ours_all))} "
-                "(DOMAIN.md 8)",
+                "(docs/reference.md §8)",
                 related=tuple(odd),
             )
 

@@ -1,10 +1,10 @@
-"""Imported checks -> catalog controls, by setting identity (pure; DOMAIN.md 1.2, 8).
+"""Imported checks -> catalog controls, by setting identity (pure; docs/reference.md §1.2, §8).
 
 A check maps to the control whose registry value it *reads* (``check.registry`` key/value, or
 the ADMX ``policy_key``) or whose SMB configuration cmdlet property it reads or sets
 (``check.cmdlet``, ``desired.cmdlet``), compared as canonical ids (:mod:`smbsign.regpath`,
 ``model.cmdlet_setting``), never by the check's id or title: Wazuh ids drift between releases
-and upstream rules sometimes read another value than their title says (DOMAIN.md 8). What the
+and upstream rules sometimes read another value than their title says (reference.md §8). What the
 catalog's framework files say about the same id (``wazuh-sca``: ``<policy>:<check id>``;
 ``edca``; CIS / Microsoft baseline / STIG ids for HardeningKitty lists) is looked up
 separately, as a cross-check for the linter.

@@ -5,7 +5,7 @@ A third-party check (a Wazuh SCA check, a HardeningKitty finding-list row, a Ten
 reads (:class:`Target`, canonical id from :mod:`smbsign.regpath`), what it accepts for each
 (:class:`Expectation`, normalised over the value's domain so that equivalent spellings compare
 equal), and what it does with an absent value (:class:`Absent`). The check's own id and title
-are kept as written: ids drift between releases (DOMAIN.md 8), so nothing downstream keys on
+are kept as written: ids drift between releases (reference.md §8), so nothing downstream keys on
 them. Problems found while importing are values (``problems``), never exceptions.
 """
 

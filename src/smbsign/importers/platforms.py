@@ -1,12 +1,12 @@
 """Which hosts a checklist is written for, as host facts the defaults table understands.
 
 The linter asks "what does an absent value mean on the hosts this checklist targets?"; the
-answer comes from ``catalog/defaults.yaml`` (DOMAIN.md 3), resolved for representative hosts
+answer comes from ``catalog/defaults.yaml`` (reference.md §3), resolved for representative hosts
 of the checklist's platform. A Wazuh policy names its platform by policy id (its requirement
-gates on ``ProductName``, DOMAIN.md 3.5); a HardeningKitty list by its file name; EDCA
+gates on ``ProductName``, docs/reference.md §3.5); a HardeningKitty list by its file name; EDCA
 controls target Exchange servers (roles Mailbox/Edge: a Windows Server build). Domain
 controllers are left out on purpose: their server-signing "default" is the Default Domain
-Controllers Policy (a GPO that writes the value), not a built-in default (DOMAIN.md 3.1).
+Controllers Policy (a GPO that writes the value), not a built-in default (docs/reference.md §3.1).
 Builds: 19045 Windows 10 22H2, 22631 Windows 11 23H2, 26100 Windows 11 24H2 / Server 2025,
 9200/9600/14393/17763/20348 Server 2012/2012 R2/2016/2019/2022.
 """

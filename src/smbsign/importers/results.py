@@ -3,7 +3,7 @@
 A Wazuh result is a verdict about one host, made by Wazuh, on *its* rule. It is not taken at
 face value: "failed" on ``RequireSecuritySignature -> 1`` with ``condition: all`` means "absent
 or not 1", and whether that fails smbsign's control depends on what an absent value means on
-that host (DOMAIN.md 3). So each result is read back through the check's rule into the set of
+that host (reference.md §3). So each result is read back through the check's rule into the set of
 registry states it allows, the audit engine judges every state with the host's facts (defaults,
 SMB1-only settings, applicability: the same rules as for any evidence), and the finding is that
 verdict when all states agree, else ``unknown`` with the states spelled out. Findings carry
@@ -104,7 +104,7 @@ def _notes(mc: MappedCheck, target: Target, lints: list[LintFinding]) -> list[st
         f"Wazuh's rule: {target.value} {target.expect.describe()}, condition "
         f"{mc.check.condition}: {target.when_absent.describe()}",
         "Wazuh does not check the registry type (a REG_SZ with the same text matches too; "
-        "Windows ignores it, DOMAIN.md 1.1)",
+        "Windows ignores it, docs/reference.md §1.1)",
     ]
     notes += [f"checklist defect ({f.code}): {f.message}" for f in lints]
     if mc.check.reason:

@@ -12,7 +12,7 @@ https://docs.tenable.com/nessus/compliance-checks-reference/Content/REGISTRY_SET
 "REGISTRY_SETTING" reference): ``CAN_BE_NULL`` makes the check succeed when the value does not
 exist, ``CAN_NOT_BE_NULL`` the opposite; without ``reg_option`` the file does not say
 (``unknown``). The policy's own expected value is kept as written: a policy may legitimately
-differ from CIS (the sample expects server ``requiresecuritysignature`` = 0, DOMAIN.md 8).
+differ from CIS (the sample expects server ``requiresecuritysignature`` = 0, docs/reference.md §8).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""Wazuh dashboard SCA export CSV: one row per check with Wazuh's verdict (ANCHORS.md Part A).
+"""Wazuh dashboard SCA export CSV: one row per check with Wazuh's verdict (docs/reference.md §10.1).
 
 Columns: ``Reason, condition, Description, command, Title, ID, Policy ID, Remediation, Result,
 References, Rationale, Compliance, Rules``. ``Compliance`` is a JSON list of ``{value, key}``
 (``value`` may hold several comma-separated ids); ``Rules`` a JSON list of ``{rule, type}``
 where ``not r:`` rules are typed ``"numeric"`` (a dashboard quirk: the type is ignored, the
 rule text is what counts). Each row becomes a check carrying Wazuh's ``Result``; the setting it
-is about comes from its rules, never from the id (ids drift, DOMAIN.md 8). The export names no
+is about comes from its rules, never from the id (ids drift, reference.md §8). The export names no
 host and no observed value (wazuh/wazuh#27694). :func:`sca_check` is shared with the Wazuh API
 importer (:mod:`smbsign.importers.wazuh_api`): the API returns the same fields.
 """

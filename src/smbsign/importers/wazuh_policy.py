@@ -1,4 +1,4 @@
-"""Wazuh SCA policy files (``ruleset/sca/windows/*.yml``), both schemas (ANCHORS.md Part A).
+"""Wazuh SCA policy files (``ruleset/sca/windows/*.yml``), both schemas (docs/reference.md §10.1).
 
 - 4.x: check key ``title``; ``compliance`` a list of one-key maps including ``cis``;
 - main / 5.x: check key ``name``; ``compliance`` a map (``nist_800_53``, ...) plus a ``mitre``
@@ -7,7 +7,7 @@
 
 Every check is reduced to the registry value(s) its rules read and what they accept
 (:mod:`smbsign.importers.wazuh_rules`); the check id is kept but never trusted (it drifts
-between Wazuh releases, DOMAIN.md 8).
+between Wazuh releases, docs/reference.md §8).
 """
 
 from __future__ import annotations

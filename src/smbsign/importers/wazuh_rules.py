@@ -1,6 +1,6 @@
 """Wazuh SCA registry rules: parse them and work out what a check really tests (pure).
 
-Rule language (Wazuh docs "Creating custom SCA policies"; ANCHORS.md Part A): ``r:KEY`` (the
+Rule language (Wazuh docs "Creating custom SCA policies"; docs/reference.md §10.1): ``r:KEY`` (the
 key exists), ``r:KEY -> VALUE`` (the value exists), ``r:KEY -> VALUE -> CONTENT`` (its data
 matches), optional ``not`` prefix; CONTENT is a literal, ``r:REGEX``, ``!r:REGEX`` or
 ``n:REGEX compare OP NUMBER``, several joined by ``&&``. A check combines its rules with

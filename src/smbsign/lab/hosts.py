@@ -5,20 +5,20 @@ smb.conf (``samba.BASE_GLOBALS``) and its last address octet. What a credential-
 NEGOTIATE probe must see is *derived* from those parameters by :func:`derive_truth`, a
 small pure function that follows Samba 4.17's own rules, never typed in per host:
 
-- ``server signing`` words → enum: DOMAIN.md 4.3 (SAMBA ``lib/param/param_table.c``).
-- ``default`` means off below the AD DC roles: DOMAIN.md 3.3 (``lpcfg_server_signing_allowed``).
+- ``server signing`` words → enum: docs/reference.md §4.3 (SAMBA ``lib/param/param_table.c``).
+- ``default`` means off below the AD DC roles: reference.md §3.3 (``lpcfg_server_signing_allowed``).
 - SMB2 SecurityMode 0x01, plus 0x02 when required ("for SMB2 signing cannot be disabled"):
-  DOMAIN.md 4.3, observed in DOMAIN.md 4.6.
+  docs/reference.md §4.3, observed in docs/reference.md §4.6.
 - SMB1 SecurityMode 0x03, +0x04 when signing is offered (auto/desired/mandatory), +0x08 when
-  mandatory; SMB1 only when ``server min protocol`` ≤ NT1: DOMAIN.md 4.6.
+  mandatory; SMB1 only when ``server min protocol`` ≤ NT1: docs/reference.md §4.6.
 - An SMB2 reply needs ``server max protocol`` ≥ SMB2_02; NT1-only servers drop an SMB2
-  NEGOTIATE: DOMAIN.md 4.6, 5.7. Protocol names and the ``SMB2``/``SMB3`` aliases (SMB2_10,
+  NEGOTIATE: reference.md §4.6, §5.7. Protocol names and the ``SMB2``/``SMB3`` aliases (SMB2_10,
   SMB3_11): smb.conf(5) "server max protocol"; ``testparm`` prints ``SMB3`` for ``SMB3_11``.
-- Verdict mapping (required / not required / SMB1 disabled → relayable): DOMAIN.md 5.9, 7.
+- Verdict mapping (required / not required / SMB1 disabled → relayable): docs/reference.md §5.9, §7.
 
 The word tables are kept apart from ``collect/smbconf.py`` on purpose: the ground truth must
 not share code with what it checks. tests/unit/test_lab_hosts.py checks them against the real
-``testparm`` and against the DOMAIN.md 4.6 observations.
+``testparm`` and against the docs/reference.md §4.6 observations.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from smbsign.model import ScanStatus, Smb1Signing
 
 
 class Signing(StrEnum):
-    """Parsed ``server signing`` (SAMBA ``enum_smb_signing_vals``, DOMAIN.md 4.3)."""
+    """Parsed ``server signing`` (SAMBA ``enum_smb_signing_vals``, docs/reference.md §4.3)."""
 
     DEFAULT = "default"
     OFF = "off"
@@ -73,7 +73,7 @@ _PROTOCOL_WORDS: dict[str, Protocol] = {
     "SMB3": Protocol.SMB3_11,  # smb.conf(5): "By default SMB3 selects the SMB3_11 variant"
 }
 
-# Wire names of the SMB2 dialects a probe offers (DOMAIN.md 5.4).
+# Wire names of the SMB2 dialects a probe offers (docs/reference.md §5.4).
 DIALECT_NAMES: dict[Protocol, str] = {
     Protocol.SMB2_02: "2.0.2",
     Protocol.SMB2_10: "2.1",
@@ -118,7 +118,7 @@ class ServerConfig:
 
     @property
     def signing_required(self) -> bool:
-        # DEFAULT is "off" for the standalone roles accepted by parse_config (DOMAIN.md 3.3).
+        # DEFAULT is "off" for the standalone roles accepted by parse_config (reference.md §3.3).
         return self.signing is Signing.REQUIRED
 
     @property
@@ -146,7 +146,7 @@ class GroundTruth:
 
     @property
     def relayable(self) -> bool:
-        """Relay-list membership (DOMAIN.md 7): proven not required on some protocol."""
+        """Relay-list membership (docs/reference.md §7): proven not required on some protocol."""
         return self.status is ScanStatus.OK and self.signing_required is False
 
     @property
@@ -162,7 +162,7 @@ class GroundTruth:
 
 
 def _norm(name: str) -> str:
-    """smb.conf parameter names: case-insensitive, whitespace irrelevant (DOMAIN.md 4.3)."""
+    """smb.conf parameter names: case-insensitive, whitespace irrelevant (reference.md §4.3)."""
     return " ".join(name.lower().split())
 
 
@@ -184,11 +184,12 @@ def parse_protocol(word: str, *, default: Protocol) -> Protocol:
 
 
 def parse_config(conf: Mapping[str, str]) -> ServerConfig:
-    """Read the deciding parameters; defaults are Samba 4.17's (``testparm -s -v``, DOMAIN 4.4)."""
+    """Read the deciding parameters; defaults are Samba 4.17's (``testparm -s -v``,
+    reference.md §4.4)."""
     c = {_norm(k): v for k, v in conf.items()}
     role = " ".join(c.get("server role", "standalone server").lower().split())
     if role not in STANDALONE_ROLES:
-        # smbd refuses the DC roles unless started by `samba` (DOMAIN.md 4.5).
+        # smbd refuses the DC roles unless started by `samba` (docs/reference.md §4.5).
         raise LabError(f"server role {role!r} is not supported in the lab (standalone only)")
     ports_text = c.get("smb ports", "445 139").replace(",", " ")
     try:
@@ -212,7 +213,7 @@ def parse_config(conf: Mapping[str, str]) -> ServerConfig:
 
 
 def smb1_security_mode(cfg: ServerConfig) -> int:
-    """SMB1 NEGOTIATE SecurityMode of an NT1 server (DOMAIN.md 4.6, MS-CIFS 2.2.4.52.2)."""
+    """SMB1 NEGOTIATE SecurityMode of an NT1 server (docs/reference.md §4.6, MS-CIFS 2.2.4.52.2)."""
     mode = 0x03  # USER_SECURITY | ENCRYPT_PASSWORDS
     if cfg.signing in (Signing.IF_REQUIRED, Signing.DESIRED, Signing.REQUIRED):
         mode |= 0x04
@@ -228,13 +229,13 @@ def negotiated_dialect(cfg: ServerConfig, offered: Sequence[Protocol]) -> str | 
 
 
 ALL_DIALECTS = tuple(DIALECT_NAMES)
-# On port 139 the probe offers 2.0.2-3.0.2 without contexts (DOMAIN.md 5.1: MS-SMB2 2.1
+# On port 139 the probe offers 2.0.2-3.0.2 without contexts (docs/reference.md §5.1: MS-SMB2 2.1
 # allows NetBIOS only up to 3.0.2) and offers 3.1.1 only if that finds no common dialect.
 NETBIOS_DIALECTS = tuple(p for p in DIALECT_NAMES if p <= Protocol.SMB3_02)
 
 
 def probe_dialect(cfg: ServerConfig, port: int) -> str | None:
-    """The dialect the server picks for smbsign's probe on ``port`` (DOMAIN.md 5.1, 5.4)."""
+    """The dialect the server picks for smbsign's probe on ``port`` (reference.md §5.1, §5.4)."""
     if port == 139:
         return negotiated_dialect(cfg, NETBIOS_DIALECTS) or negotiated_dialect(cfg, ALL_DIALECTS)
     return negotiated_dialect(cfg, ALL_DIALECTS)
@@ -295,7 +296,7 @@ def _samba(octet: int, name: str, description: str, **conf: str) -> LabHost:
 
 # The catalog (issue #2 item 5). `server min protocol = SMB3` would mean SMB3_11, so the
 # "SMB3 only" host names SMB3_00 explicitly. An AD DC role is not in the lab: smbd refuses
-# to run it standalone (DOMAIN.md 4.5); its bits are recorded in DOMAIN.md 4.6.
+# to run it standalone (docs/reference.md §4.5); its bits are recorded in docs/reference.md §4.6.
 CATALOG: tuple[LabHost, ...] = (
     _samba(10, "default", "standalone, smb.conf defaults"),
     _samba(11, "mandatory", "server signing = mandatory", server_signing="mandatory"),

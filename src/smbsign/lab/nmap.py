@@ -3,8 +3,8 @@
 Used by the lab tests and the benchmark to set nmap's ``smb2-security-mode`` and
 ``smb-security-mode`` results next to smbsign's and the ground truth. The XML is our own
 nmap run's output file, read with ElementTree (expat bounds entity expansion and never
-fetches external entities). Wording of the script results: DOMAIN.md 5.9 (nmap
-``scripts/smb2-security-mode.nse``); dialect keys differ between nmap versions (DOMAIN.md 8),
+fetches external entities). Wording of the script results: docs/reference.md §5.9 (nmap
+``scripts/smb2-security-mode.nse``); dialect keys differ between nmap versions (reference.md §8),
 so any table key is accepted.
 """
 
@@ -80,7 +80,7 @@ def _smb2_required(script: ET.Element) -> bool | None:
         if "not required" in low:
             verdicts.append(False)
         elif "required" in low or low.strip() == "message signing is disabled!":
-            # 0x02 without 0x01 ("disabled!") is still required (DOMAIN.md 5.9).
+            # 0x02 without 0x01 ("disabled!") is still required (docs/reference.md §5.9).
             verdicts.append(True)
     return all(verdicts) if verdicts else None
 

@@ -169,7 +169,7 @@ class SmbdServer:
     ) -> None:
         """Optionally rewrite smb.conf, then SIGHUP the smbd parent and wait until it reloaded.
 
-        New connections then see the new settings; open ones keep theirs (DOMAIN.md 4.5).
+        New connections then see the new settings; open ones keep theirs (docs/reference.md §4.5).
         """
         if overrides is not None:
             self.conf_path.write_text(render_conf(self.workdir, self.name, overrides))

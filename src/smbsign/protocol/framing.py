@@ -1,4 +1,4 @@
-"""Transport framing for SMB over TCP (DOMAIN.md 5.1).
+"""Transport framing for SMB over TCP (docs/reference.md §5.1).
 
 Direct TCP (port 445) prefixes every SMB message with ``00`` and a 24-bit big-endian length
 [MS-SMB2 2.1]. The NetBIOS session service (port 139) wraps it in a SESSION MESSAGE: type
@@ -24,7 +24,7 @@ __all__ = [
 
 DIRECT_TCP_MAX = 0xFFFFFF  # 24-bit length [MS-SMB2 2.1]
 NETBIOS_MAX = 0x1FFFF  # 17-bit length with the E flag [RFC1002 4.3.1]
-DEFAULT_MAX_RESPONSE = 65536  # cap for a NEGOTIATE response (DOMAIN.md 5.8 step 2)
+DEFAULT_MAX_RESPONSE = 65536  # cap for a NEGOTIATE response (docs/reference.md §5.8 step 2)
 
 
 class NotSmbError(ProtocolError):
@@ -32,7 +32,7 @@ class NotSmbError(ProtocolError):
 
     A subclass of :class:`~smbsign.errors.ProtocolError` so callers that only care about
     "malformed" can catch the base class; the prober uses it to report ``not_smb`` rather than
-    ``protocol_error`` (DOMAIN.md 5.9).
+    ``protocol_error`` (docs/reference.md §5.9).
     """
 
 

@@ -1,4 +1,4 @@
-"""Dispatch a NEGOTIATE response by ProtocolId (DOMAIN.md 5.5, 5.6, 5.10).
+"""Dispatch a NEGOTIATE response by ProtocolId (docs/reference.md §5.5, §5.6, §5.10).
 
 A server may answer any of our requests with either dialect family (an SMB1 multi-protocol
 negotiate gets an SMB2 reply from modern servers [MS-SMB2 3.3.5.3.1]), so the caller cannot

@@ -1,9 +1,9 @@
-"""NetBIOS session service for port 139 (DOMAIN.md 5.2).
+"""NetBIOS session service for port 139 (docs/reference.md §5.2).
 
 Only what an SMB client needs before its first NEGOTIATE: first-level name encoding
 [RFC1001 14.1, RFC1002 4.1], the SESSION REQUEST [RFC1002 4.3.2] and the four session
 responses [RFC1002 4.3.3-4.3.7]. No name service (UDP 137) at all: nmap's NBSTAT lookup is a
-known cost (DOMAIN.md 8). A retarget response is parsed but never followed (we only talk to the
+known cost (reference.md §8). A retarget response is parsed but never followed (we only talk to the
 address we were given).
 """
 
@@ -27,7 +27,7 @@ __all__ = [
     "parse_session_response",
 ]
 
-SMBSERVER = "*SMBSERVER"  # conventional wildcard called name (DOMAIN.md 5.2)
+SMBSERVER = "*SMBSERVER"  # conventional wildcard called name (docs/reference.md §5.2)
 FILE_SERVER_SUFFIX = 0x20  # 16th byte for the file server service [RFC1001 14.1 usage]
 WORKSTATION_SUFFIX = 0x00
 

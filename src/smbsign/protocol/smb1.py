@@ -1,11 +1,11 @@
-"""SMB1 (CIFS) NEGOTIATE request builder and response parser (DOMAIN.md 5.6, 5.9).
+"""SMB1 (CIFS) NEGOTIATE request builder and response parser (docs/reference.md §5.6, §5.9).
 
 Two requests: ``NT LM 0.12`` alone (47 bytes framed) to learn whether SMB1 is offered and its
 signing state, and the multi-protocol form ``NT LM 0.12``, ``SMB 2.002``, ``SMB 2.???``
 (69 bytes framed) that every stack answers in one round trip [MS-SMB2 3.3.5.3].
 Written by hand: smbprotocol has no SMB1 and impacket only records SMB1 signing on its
-extended-security path (DOMAIN.md 8). Signing state follows [MS-CIFS 3.2.4.2.2] exactly, with
-bit tests on the byte (RunFinger's string comparison bug, DOMAIN.md 8).
+extended-security path (reference.md §8). Signing state follows [MS-CIFS 3.2.4.2.2] exactly, with
+bit tests on the byte (RunFinger's string comparison bug, docs/reference.md §8).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ NT_LM_012 = "NT LM 0.12"
 MULTI_PROTOCOL_DIALECTS: tuple[str, ...] = (NT_LM_012, "SMB 2.002", "SMB 2.???")
 NO_COMMON_DIALECT = 0xFFFF  # DialectIndex when no dialect was accepted [MS-CIFS 2.2.4.52.2]
 
-FLAGS = 0x18  # CASE_INSENSITIVE | CANONICALIZED_PATHS (DOMAIN.md 5.6)
+FLAGS = 0x18  # CASE_INSENSITIVE | CANONICALIZED_PATHS (docs/reference.md §5.6)
 # UNICODE | NT_STATUS | EXTENDED_SECURITY | IS_LONG_NAME | EAS | LONG_NAMES; the signature
 # bits 0x0004/0x0010 stay clear [MS-CIFS 2.2.3.1].
 FLAGS2 = 0xC843
@@ -55,7 +55,7 @@ _NT_LM_WORDS = 17  # WordCount of the NT LM 0.12 response [MS-CIFS 2.2.4.52.2]
 def build_negotiate_request(dialects: Sequence[str] = (NT_LM_012,)) -> bytes:
     """Build an SMB_COM_NEGOTIATE request (unframed) [MS-CIFS 2.2.4.52.1].
 
-    Header values as Windows sends them (DOMAIN.md 5.6; MS-SMB2 4.2): Flags 0x18,
+    Header values as Windows sends them (docs/reference.md §5.6; MS-SMB2 4.2): Flags 0x18,
     Flags2 0xC843, TID 0xFFFF, PID 0xFEFF, no signature. Each dialect is ``02`` + ASCII + ``00``.
     Raises ``ValueError`` for an empty list or a dialect that is not printable ASCII.
     """

@@ -1,11 +1,11 @@
-"""SMB2/3 NEGOTIATE request builder and response parser (DOMAIN.md 5.3-5.5).
+"""SMB2/3 NEGOTIATE request builder and response parser (docs/reference.md §5.3-5.5).
 
 Written by hand, bytes only: the probe needs the server's raw SecurityMode and nothing else,
 and the libraries that could build/parse it get the signing answer wrong or cannot be told
 not to ask for signing (impacket forces "required" on every 3.1.1 server; smbprotocol defaults
-to ``require_signing=True``; neither exposes the raw bits without a session; DOMAIN.md 8).
+to ``require_signing=True``; neither exposes the raw bits without a session; docs/reference.md §8).
 Every offset and count read from a response is checked against the bytes received first
-(DOMAIN.md 5.10) and the parser raises only :class:`~smbsign.errors.ProtocolError`.
+(docs/reference.md §5.10) and the parser raises only :class:`~smbsign.errors.ProtocolError`.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ DIALECT_NAMES: dict[int, str] = {
     0x0311: "3.1.1",
     DIALECT_WILDCARD: "2.???",
 }
-DEFAULT_DIALECTS: tuple[int, ...] = (0x0202, 0x0210, 0x0300, 0x0302, 0x0311)  # DOMAIN.md 5.4
-# Port 139: NetBIOS transport is defined for 2.0.2-3.0.2 only [MS-SMB2 2.1] (DOMAIN.md 5.1).
+DEFAULT_DIALECTS: tuple[int, ...] = (0x0202, 0x0210, 0x0300, 0x0302, 0x0311)  # reference.md §5.4
+# Port 139: NetBIOS transport is defined for 2.0.2-3.0.2 only [MS-SMB2 2.1] (reference.md §5.1).
 NETBIOS_DIALECTS: tuple[int, ...] = (0x0202, 0x0210, 0x0300, 0x0302)
 DEFAULT_CAPABILITIES = 0x7F  # SMB2_GLOBAL_CAP_* 0x01-0x40; no effect on SecurityMode (5.4)
 
@@ -67,10 +67,10 @@ CIPHER_NAMES = {  # [MS-SMB2 2.2.3.1.2]
 }
 SIGNING_NAMES = {0x0000: "HMAC-SHA256", 0x0001: "AES-CMAC", 0x0002: "AES-GMAC"}  # 2.2.3.1.7
 
-OFFERED_CIPHERS = (0x0002, 0x0001)  # AES-128-GCM, AES-128-CCM (DOMAIN.md 5.4)
+OFFERED_CIPHERS = (0x0002, 0x0001)  # AES-128-GCM, AES-128-CCM (docs/reference.md §5.4)
 OFFERED_SIGNING = (0x0002, 0x0001, 0x0000)  # AES-GMAC, AES-CMAC, HMAC-SHA256
 
-# NTSTATUS values worth naming in a reason [MS-ERREF 2.3.1]; DOMAIN.md 5.5.
+# NTSTATUS values worth naming in a reason [MS-ERREF 2.3.1]; docs/reference.md §5.5.
 _STATUS_NAMES = {
     0x00000000: "STATUS_SUCCESS",
     0xC000000D: "STATUS_INVALID_PARAMETER",
@@ -127,7 +127,7 @@ def build_negotiate_request(
     SecurityMode is always 0x0001 (signing enabled, never required: a passive probe) and the
     header never has SMB2_FLAGS_SIGNED [MS-SMB2 3.3.5.2.4]. With 3.1.1 among *dialects* and
     *contexts* true, PREAUTH_INTEGRITY (SHA-512, *salt*), ENCRYPTION and SIGNING contexts are
-    appended, each 8-byte aligned (DOMAIN.md 5.4: 192 bytes for the default request).
+    appended, each 8-byte aligned (docs/reference.md §5.4: 192 bytes for the default request).
     Raises ``ValueError`` for inconsistent arguments (3.1.1 requires the PREAUTH context
     [MS-SMB2 3.3.5.4]).
     """
@@ -276,7 +276,7 @@ def _parse_contexts(
 def parse_negotiate_response(msg: bytes) -> Smb2NegotiateResponse:
     """Parse one unframed SMB2 message that must be a NEGOTIATE response [MS-SMB2 2.2.4].
 
-    Validation order follows DOMAIN.md 5.10: header length, ProtocolId, StructureSize 64,
+    Validation order follows docs/reference.md §5.10: header length, ProtocolId, StructureSize 64,
     Command, Status, body StructureSize 65, then every offset/count against ``len(msg)``.
     """
     if len(msg) < 4 or msg[:4] != SMB2_MAGIC:

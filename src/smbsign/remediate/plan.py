@@ -7,8 +7,8 @@ of machine to fix and the stage:
 
 * no stage: the named controls, or by default every control that enforces signing;
 * ``audit``: the audit-unsigned-peers policies (stage ``audit`` controls, Windows 11 24H2 /
-  Server 2025, DOMAIN.md 1.3) for the sides (server / client) being enforced, as the staged
-  first step recommended in DOMAIN.md 2.3;
+  Server 2025, docs/reference.md §1.3) for the sides (server / client) being enforced, as the staged
+  first step recommended in docs/reference.md §2.3;
 * ``enforce``: the controls that require signing (never the audit ones).
 
 Every change carries the impact notes of its control that concern the target (catalog
@@ -56,8 +56,8 @@ _TARGET_ROLES: dict[TargetKind, frozenset[str]] = {
     ),
 }
 _RESTART_TEXT = {
-    "service": "takes effect only after the service restarts (DOMAIN.md 4.2)",
-    "reboot": "takes effect only after a reboot (DOMAIN.md 4.2)",
+    "service": "takes effect only after the service restarts (docs/reference.md §4.2)",
+    "reboot": "takes effect only after a reboot (docs/reference.md §4.2)",
 }
 
 

@@ -1,6 +1,6 @@
 """What changed between two runs (``smbsign diff A B``): A is the older, B the newer.
 
-Hosts are compared per ``host:port`` by their signing verdict (DOMAIN.md 5.9), controls per
+Hosts are compared per ``host:port`` by their signing verdict (docs/reference.md §5.9), controls per
 ``host×control`` by status. Categories:
 
 - ``regressed``: now bad (relayable / ``fail``) and was not bad before;

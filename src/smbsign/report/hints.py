@@ -1,14 +1,14 @@
 """Remediation hints, built from a control's structured desired state (never free text).
 
-One short line per way of fixing: the registry value (DOMAIN.md 1.1), the Samba parameter
-(DOMAIN.md 4.3), the cmdlet, then the ``smbsign fix`` command that does it with a backup.
+One short line per way of fixing: the registry value (docs/reference.md §1.1), the Samba parameter
+(docs/reference.md §4.3), the cmdlet, then the ``smbsign fix`` command that does it with a backup.
 """
 
 from __future__ import annotations
 
 from smbsign.report.run import CatalogLike
 
-# Server-side signing on the wire (DOMAIN.md 1.1 and 4.3).
+# Server-side signing on the wire (docs/reference.md §1.1 and §4.3).
 WIRE_RULE = "smb-signing-not-required"
 WIRE_HINTS = (
     "Windows: set HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanManServer\\Parameters\\"

@@ -1,10 +1,10 @@
 """One recorded run (a ``scan`` or an ``audit``) and the pure numbers every report shows.
 
-Scores follow EDCA (ANCHORS.md, "EDCA"): per framework,
+Scores follow EDCA (docs/reference.md §10.4): per framework,
 ``100 × Σweight(pass) / Σweight(pass + fail + error)`` over host×control pairs. ``error`` is
 in the denominator (a control we could not read is not compliance); ``unknown`` and
 ``not_applicable`` are left out of it and shown as counts, so an unreadable default never
-inflates nor deflates the score (DOMAIN.md 3.4). A framework with nothing scorable has no
+inflates nor deflates the score (docs/reference.md §3.4). A framework with nothing scorable has no
 score (None), never 0 % or 100 %.
 """
 

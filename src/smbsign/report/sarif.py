@@ -126,7 +126,7 @@ def _rules(run: Run, catalog: CatalogLike | None) -> list[dict[str, Any]]:
                 WIRE_RULE,
                 "SMB signing not required by the server",
                 "The SMB server accepts unsigned sessions, so NTLM authentication relayed to it "
-                "is likely to succeed (DOMAIN.md 7). Required encryption, SPN validation or "
+                "is likely to succeed (reference.md §7). Required encryption, SPN validation or "
                 "NTLM restrictions the probe cannot see may still stop a relay.",
                 "high",
                 WIRE_HINTS,

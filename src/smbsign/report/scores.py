@@ -1,6 +1,6 @@
 """Weighted compliance scores, per-control rows and the per-requirement compliance view.
 
-Score per framework (EDCA's formula, ANCHORS.md "EDCA"; see ``run.py`` for the choice on
+Score per framework (EDCA's formula, docs/reference.md §10.4; see ``run.py`` for the choice on
 ``error``)::
 
     score = 100 × Σ weight(pass) / Σ weight(pass, fail, error)

@@ -1,6 +1,6 @@
-"""Relay verdict of one scan record and its report wording (DOMAIN.md 5.9 and 7).
+"""Relay verdict of one scan record and its report wording (docs/reference.md §5.9 and §7).
 
-The wording is fixed by DOMAIN.md 7: "likely", never "vulnerable", because required
+The wording is fixed by docs/reference.md §7: "likely", never "vulnerable", because required
 encryption, SPN validation or disabled NTLM can stop a relay that a NEGOTIATE probe cannot
 see. ``unknown`` is never counted as relayable nor as safe.
 """
@@ -13,7 +13,7 @@ from smbsign.model import ScanRecord, ScanStatus, Smb1Signing
 
 
 class Verdict(StrEnum):
-    """Signing verdict of an SMB server (DOMAIN.md 5.9)."""
+    """Signing verdict of an SMB server (docs/reference.md §5.9)."""
 
     REQUIRED = "required"
     NOT_REQUIRED = "not_required"
@@ -22,7 +22,7 @@ class Verdict(StrEnum):
     NO_SMB = "no_smb"  # closed, filtered or not SMB: worded as unknown, counted apart
 
 
-# The verdicts that put a host on a relay list (DOMAIN.md 7, "Relay-list output").
+# The verdicts that put a host on a relay list (docs/reference.md §7, "Relay-list output").
 RELAYABLE = frozenset({Verdict.NOT_REQUIRED, Verdict.DISABLED})
 
 _NO_SMB = {
@@ -46,7 +46,7 @@ def verdict(rec: ScanRecord) -> Verdict:
 
 
 def wording(rec: ScanRecord) -> str:
-    """The exact DOMAIN.md 7 sentence for this record."""
+    """The exact docs/reference.md §7 sentence for this record."""
     v = verdict(rec)
     if v is Verdict.REQUIRED:
         return (
@@ -56,6 +56,6 @@ def wording(rec: ScanRecord) -> str:
         return "SMB signing not required (relay to SMB likely)"
     if v is Verdict.DISABLED:
         return "SMB1 signing disabled (relay to SMB likely); SMB1 enabled"
-    # unknown and no_smb: DOMAIN.md 5.9 calls closed/filtered "unknown, reason closed/filtered".
+    # unknown and no_smb: reference.md §5.9 calls closed/filtered "unknown, reason closed/filtered".
     reason = rec.reason or _NO_SMB.get(rec.status, rec.status.value)
     return f"Could not determine SMB signing ({reason})"

@@ -1,12 +1,12 @@
-"""Probe one host:port for SMB signing with credential-less NEGOTIATEs (DOMAIN.md 5.8).
+"""Probe one host:port for SMB signing with credential-less NEGOTIATEs (docs/reference.md §5.8).
 
 The only module of smbsign that opens sockets. Per host, at most three short TCP connections,
 each one request and one reply, every await bounded by a timeout:
 
-1. connect (``connect_timeout``), on port 139 a NetBIOS SESSION REQUEST first (DOMAIN.md 5.2,
+1. connect (``connect_timeout``), on port 139 a NetBIOS SESSION REQUEST first (reference.md §5.2,
    one retry with another called name on a negative answer; retargets are never followed);
 2. native SMB2 NEGOTIATE (all five dialects + 3.1.1 contexts on 445; 2.0.2-3.0.2 without
-   contexts on 139, DOMAIN.md 5.1, with one retry offering 3.1.1 if that gets
+   contexts on 139, docs/reference.md §5.1, with one retry offering 3.1.1 if that gets
    STATUS_NOT_SUPPORTED) - and, once that connection is up, concurrently the
    ``NT LM 0.12``-only SMB1 probe that says whether SMB1 is offered and how it signs;
 3. only when step 2 got no SMB2 answer (FIN/RST, an SMB1 reply, or silence from a host that
@@ -40,7 +40,7 @@ STATUS_NOT_SUPPORTED = 0xC00000BB  # no common dialect [MS-SMB2 3.3.5.4]
 _STREAM_LIMIT = 16 * 1024  # StreamReader pauses the socket beyond 2x this: bounded memory
 _CLOSE_TIMEOUT = 1.0
 _MAX_KEEPALIVES = 3  # NetBIOS keep-alives skipped before a reply [RFC1002 4.3.7]
-_MAX_CALLED_NAMES = 2  # *SMBSERVER, then one retry (DOMAIN.md 5.2)
+_MAX_CALLED_NAMES = 2  # *SMBSERVER, then one retry (docs/reference.md §5.2)
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
 _SESSION_RESPONSES = (0x82, 0x83, 0x84, 0x85)  # [RFC1002 4.3.3-4.3.7]
 _NB_NAME = re.compile(r"[A-Za-z0-9!#$%&'()\-.^_{}~]{1,15}")
@@ -53,7 +53,7 @@ class ProbeOptions:
     smb1_check: bool = True  # separate NT LM 0.12-only probe: SMB1 offered + its signing
     netbios_name: str = netbios.SMBSERVER  # called name for port 139
     max_response: int = 65536
-    client_guid: bytes | None = None  # None: random per probe (DOMAIN.md 5.4)
+    client_guid: bytes | None = None  # None: random per probe (docs/reference.md §5.4)
     transport: str = "auto"  # "auto" (netbios on 139, else direct_tcp), "direct_tcp", "netbios"
 
     def __post_init__(self) -> None:
@@ -264,13 +264,13 @@ def _not_supported(outcome: Outcome) -> bool:
 
 
 def _needs_fallback(native: Outcome, smb1_only: Outcome | None) -> bool:
-    """DOMAIN.md 5.8 step 3: no SMB2 answer from an (apparently) SMB server."""
+    """docs/reference.md §5.8 step 3: no SMB2 answer from an (apparently) SMB server."""
     if native.kind is Kind.EOF:
         return True
     if native.kind is Kind.REPLY:
         return isinstance(native.response, smb1.Smb1NegotiateResponse)
     if native.kind is Kind.READ_TIMEOUT and native.received == 0:
-        # SMB1-only stacks stay silent to a native SMB2 negotiate (DOMAIN.md 5.7); ask again
+        # SMB1-only stacks stay silent to a native SMB2 negotiate (reference.md §5.7); ask again
         # only if the host is known to speak SMB1 or SMB1 was not checked.
         if smb1_only is None:
             return True
@@ -319,7 +319,7 @@ async def probe_port(
             await _close(conn[1])
         if target.netbios and _not_supported(native):
             # SMB3_11-only server on 139: offer 3.1.1 after all (Samba negotiates it there,
-            # DOMAIN.md 5.1); keep the first answer unless this one is a reply.
+            # docs/reference.md §5.1); keep the first answer unless this one is a reply.
             retry = await _exchange(target, _smb2_request(target, full=True))
             native = retry if retry.kind is Kind.REPLY else native
         if _needs_fallback(native, smb1_only):

@@ -5,7 +5,7 @@ task reading the (lazy) target source, so memory does not grow with the number o
 An optional token bucket paces the start of probes (``--rate``). Records are handed to a
 callback as they complete; nothing is collected here.
 
-Port logic per host (DOMAIN.md 5.8 step 5): ports are tried in the order given and a later
+Port logic per host (docs/reference.md §5.8 step 5): ports are tried in the order given and a later
 port is tried only when the earlier one is dead (closed, filtered or unreachable); the host
 then gets one record, from the port that answered or else from the first port. With
 ``all_ports`` every port is probed and each gives a record. When an nmap XML input said which
@@ -66,7 +66,7 @@ class RunOptions:
 
 
 def is_dead(rec: ScanRecord) -> bool:
-    """Nothing answered on this port, so a fallback port may be tried (DOMAIN.md 5.8)."""
+    """Nothing answered on this port, so a fallback port may be tried (docs/reference.md §5.8)."""
     if rec.status in (ScanStatus.CLOSED, ScanStatus.FILTERED):
         return True
     return rec.status is ScanStatus.ERROR and rec.reason.split(":", 1)[0] in DEAD_REASONS

@@ -1,4 +1,4 @@
-"""Turn the outcomes of one host's probe connections into a verdict (DOMAIN.md 5.7-5.9).
+"""Turn the outcomes of one host's probe connections into a verdict (docs/reference.md §5.7-5.9).
 
 Pure: no I/O, no clock. The prober runs up to three connections per host and hands their
 :class:`Outcome` values to :func:`decide`:
@@ -7,7 +7,7 @@ Pure: no I/O, no clock. The prober runs up to three connections per host and han
 * ``smb1_only`` - SMB1 NEGOTIATE with ``NT LM 0.12`` alone (when the SMB1 check is on);
 * ``multi`` - the SMB1 multi-protocol fallback (only when ``native`` got no SMB2 answer).
 
-Rules (DOMAIN.md 5.9): signing is required only if *every* protocol the host offers requires
+Rules (reference.md §5.9): signing is required only if *every* protocol the host offers requires
 it; it is provably not required if *any* offered protocol does not; anything else is None with
 a reason. An error or a timeout is never "not required".
 """
@@ -157,7 +157,7 @@ def _smb2_text(obs: Smb2Observation) -> str:
     mode = obs.security_mode
     text = f"SMB2 {obs.dialect} signing {'required' if mode & 0x02 else 'not required'}"
     if not mode & 0x01:
-        # Non-conformant: ENABLED MUST always be set [MS-SMB2 3.3.5.4] (DOMAIN.md 5.9).
+        # Non-conformant: ENABLED MUST always be set [MS-SMB2 3.3.5.4] (docs/reference.md §5.9).
         text += f" (anomaly: SecurityMode 0x{mode:04X} without SIGNING_ENABLED)"
     return text
 

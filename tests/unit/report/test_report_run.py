@@ -1,4 +1,4 @@
-"""Run model: redaction, ids, relay verdicts and wording (DOMAIN.md 7), summaries."""
+"""Run model: redaction, ids, relay verdicts and wording (docs/reference.md §7), summaries."""
 
 from __future__ import annotations
 

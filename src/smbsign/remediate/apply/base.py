@@ -4,7 +4,7 @@ An applier changes one machine: Samba's smb.conf (:mod:`.samba`) or a Windows re
 (:mod:`.windows`, behind a small writer interface so remote registry or WinRM writers can
 plug in). :func:`apply_safely` runs snapshot -> change -> verify and, on any failure after
 the snapshot, rollback; the error then says whether the original was restored. Nothing is
-changed before the snapshot exists (DOMAIN.md 8: no apply without a backup).
+changed before the snapshot exists (docs/reference.md §8: no apply without a backup).
 """
 
 from __future__ import annotations

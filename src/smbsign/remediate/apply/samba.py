@@ -1,6 +1,6 @@
 """Samba applier: edit smb.conf safely, validate, reload, verify on the wire, roll back.
 
-Sequence (DOMAIN.md 4.4, 4.5), each step failing closed:
+Sequence (docs/reference.md §4.4, §4.5), each step failing closed:
 
 1. snapshot the file (bytes, sha256, mode, owner) into a new snapshot directory;
 2. write the edited file to a temporary file in the same directory (``O_EXCL``, same mode and
@@ -105,7 +105,7 @@ def _wire_checks(plan: Plan) -> list[str]:
 
 
 def _wire_ok(check: str, rec: ScanRecord) -> bool:
-    """Does the probe show the control's effective state (DOMAIN.md 5.9)?"""
+    """Does the probe show the control's effective state (docs/reference.md §5.9)?"""
     if rec.status is not ScanStatus.OK:
         return False
     if check == "smb_server_signing_required":

@@ -1,7 +1,7 @@
 """Edit ``[global]`` parameters of an smb.conf in place, keeping every other byte (pure).
 
 Written by hand because no library edits smb.conf losslessly (``configparser`` rewrites the
-whole file and breaks on Samba syntax, DOMAIN.md 4.3). Only the lines that set one of the
+whole file and breaks on Samba syntax, docs/reference.md §4.3). Only the lines that set one of the
 requested parameters inside a ``[global]`` section (or before the first section, which Samba
 treats as global) are touched; comments, order, blank lines, ``include =`` lines, other
 sections, unknown parameters and line endings stay as they are. Parameter names match

@@ -4,11 +4,11 @@ Registry access goes through :class:`RegistryWriter`, a three-method interface, 
 local ``winreg`` writer here and later remote writers (MS-RRP remote registry, WinRM) plug in
 the same way. The snapshot records, for every value the plan touches, its previous type and
 data or that it was absent (and whether its key existed); rollback writes the previous type
-and data back and deletes the values that were absent (DOMAIN.md 8: HardeningKitty had no
+and data back and deletes the values that were absent (docs/reference.md §8: HardeningKitty had no
 automatic backup). Keys are never deleted. Values are always written with their catalog type
-(REG_DWORD, never a string, DOMAIN.md 1.1); a value that is a minimum level and already
+(REG_DWORD, never a string, docs/reference.md §1.1); a value that is a minimum level and already
 higher (``at_least`` controls) is left alone. Direct registry writes are the lowest layer: a
-GPO that sets the same value reverts them (DOMAIN.md 4.1).
+GPO that sets the same value reverts them (docs/reference.md §4.1).
 
 :class:`MemoryRegistry` is an in-memory registry loaded from a recording (JSON); tests use it
 because no Windows host runs in this project's CI.

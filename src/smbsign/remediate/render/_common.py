@@ -68,7 +68,8 @@ def _split(key: str) -> tuple[str, str]:
 
 
 def full_key(key: str) -> str:
-    """``HKEY_LOCAL_MACHINE\\SYSTEM\\...`` (``.reg`` files need full root names, DOMAIN.md 6.1)."""
+    """``HKEY_LOCAL_MACHINE\\SYSTEM\\...`` (``.reg`` files need full root names,
+    reference.md §6.1)."""
     hive, rest = _split(key)
     return f"{_ROOTS[hive]}\\{rest}"
 
@@ -80,19 +81,20 @@ def short_key(key: str) -> str:
 
 
 def ps_drive_key(key: str) -> str:
-    """``HKLM:\\SYSTEM\\...`` (PowerShell / Ansible ``win_regedit`` path form, DOMAIN.md 6.7)."""
+    """``HKLM:\\SYSTEM\\...`` (PowerShell / Ansible ``win_regedit`` path form,
+    reference.md §6.7)."""
     hive, rest = _split(key)
     return f"{_SHORT[hive]}:\\{rest}"
 
 
 def gpo_key(key: str) -> str:
-    """``MACHINE\\SYSTEM\\...`` as in GptTmpl.inf ``[Registry Values]`` (DOMAIN.md 6.2)."""
+    """``MACHINE\\SYSTEM\\...`` as in GptTmpl.inf ``[Registry Values]`` (docs/reference.md §6.2)."""
     hive, rest = _split(key)
     return f"{_GPO[hive]}\\{rest}"
 
 
 def hive_relative(key: str) -> str:
-    """The key without its hive, as Registry.pol stores it (DOMAIN.md 6.3)."""
+    """The key without its hive, as Registry.pol stores it (docs/reference.md §6.3)."""
     return _split(key)[1]
 
 
@@ -116,7 +118,7 @@ def at_least(control: Control, reg: DesiredRegistry) -> bool:
     """True when the control passes at any data >= the desired one (a minimum level).
 
     Scripts and appliers then leave a stronger value alone instead of lowering it (e.g.
-    ``SmbServerNameHardeningLevel`` 2 passes a ``>= 1`` control, DOMAIN.md 1.3).
+    ``SmbServerNameHardeningLevel`` 2 passes a ``>= 1`` control, docs/reference.md §1.3).
     """
     check = control.check.registry
     return (
@@ -151,7 +153,7 @@ def yaml_quote(text: str) -> str:
 
 
 def crlf_utf16(text: str) -> bytes:
-    """UTF-16LE with BOM ``FF FE`` and CRLF line ends (DOMAIN.md 6.1, 6.2)."""
+    """UTF-16LE with BOM ``FF FE`` and CRLF line ends (docs/reference.md §6.1, §6.2)."""
     body = text.replace("\r\n", "\n").replace("\n", "\r\n")
     return b"\xff\xfe" + body.encode("utf-16-le")
 

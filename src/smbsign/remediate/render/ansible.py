@@ -2,7 +2,7 @@
 
 Each role (``roles/<control id with _>/``) has ``tasks/main.yml`` (record the previous value
 with ``win_reg_stat``, write it with ``ansible.windows.win_regedit`` and an explicit ``type``
-- never the module's default ``string``, DOMAIN.md 6.7 - then read it back and assert),
+- never the module's default ``string``, docs/reference.md §6.7 - then read it back and assert),
 ``defaults/main.yml`` (one role-prefixed variable per value), ``meta/main.yml``, a README
 with the variables table, compliance, registry details, verification, idempotency and notes
 (seed ``win_ms_network_server_sign_always``), and ``handlers/main.yml`` with a reboot that
@@ -244,7 +244,7 @@ def _role_files(ch: Change, plan: Plan, ctx: RenderContext) -> Rendered:
     ]
     notes.append(
         "**Layering**: this writes the local registry; a domain GPO that defines the "
-        "same value wins and reverts it at the next refresh (DOMAIN.md 4.1)."
+        "same value wins and reverts it at the next refresh (docs/reference.md §4.1)."
     )
     common = {
         "generator": ctx.generator,

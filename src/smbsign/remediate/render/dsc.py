@@ -1,4 +1,4 @@
-"""PowerShell DSC renderer: one ``SmbsignSigning`` configuration (DOMAIN.md 6.6).
+"""PowerShell DSC renderer: one ``SmbsignSigning`` configuration (docs/reference.md §6.6).
 
 Per control: a SecurityPolicyDsc ``SecurityOption`` when the catalog names one (the Security
 Options, applied through secedit like a GPO's GptTmpl.inf); otherwise, per registry value,

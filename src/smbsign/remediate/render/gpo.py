@@ -3,8 +3,8 @@
 Security Options (the four signing values, plaintext password, SPN hardening) go to
 ``Machine/Microsoft/Windows NT/SecEdit/GptTmpl.inf`` ``[Registry Values]`` as
 ``MACHINE\\<path>\\<name>=<type>,<data>``, UTF-16LE with BOM and CRLF ([MS-GPSB] 2.2,
-DOMAIN.md 6.2); ADMX policies (24H2 audit policies, SMB1 SecGuide) go to
-``Machine/Registry.pol`` through the project's PReg writer (DOMAIN.md 6.3). Clients apply a
+docs/reference.md §6.2); ADMX policies (24H2 audit policies, SMB1 SecGuide) go to
+``Machine/Registry.pol`` through the project's PReg writer (docs/reference.md §6.3). Clients apply a
 GPO only if ``gPCMachineExtensionNames`` lists the client-side extensions of its files and the
 computer version rose ([MS-GPSB] 1.9, [MS-GPOL] 3.3.5.4): the generated
 ``Import-SmbsignGpo.ps1`` does both. The GPO GUID is derived from the plan (uuid5), so output

@@ -3,7 +3,7 @@
 The profile is a ``#microsoft.graph.windows10CustomConfiguration`` with one
 ``omaSettingInteger`` (format ``int``) or ``omaSettingString`` (format ``chr``, the
 ADMX-backed SecGuide SMB1 policies) per control, ready for
-``POST /deviceManagement/deviceConfigurations`` (DOMAIN.md 6.5; Graph
+``POST /deviceManagement/deviceConfigurations`` (docs/reference.md §6.5; Graph
 ``intune-deviceconfig-windows10customconfiguration-create``). The JSON is produced with
 :func:`json.dumps` rather than a template: escaping JSON strings by hand in a template is
 exactly the logic templates must not hold. The README beside it is a template.

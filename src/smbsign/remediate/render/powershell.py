@@ -4,7 +4,7 @@ The fix script is idempotent, honours ``-WhatIf`` (``SupportsShouldProcess``), s
 value it may touch (type and data, or absent) to a JSON snapshot before the first change
 (and changes nothing without one),
 prefers ``Set-SmbServerConfiguration`` / ``Set-SmbClientConfiguration`` when the machine's
-cmdlet has the parameter (DOMAIN.md 4.2: no restart, the service is notified), writes typed
+cmdlet has the parameter (docs/reference.md §4.2: no restart, the service is notified), writes typed
 registry values otherwise, reads everything back and exits non-zero if a value did not take.
 A value the control accepts as a minimum (``at_least``) is never lowered.
 The snapshot JSON is the same shape smbsign's own Windows applier writes, so

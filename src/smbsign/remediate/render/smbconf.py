@@ -1,4 +1,4 @@
-"""smb.conf renderer: the ``[global]`` lines a Samba server needs (DOMAIN.md 4.3).
+"""smb.conf renderer: the ``[global]`` lines a Samba server needs (docs/reference.md §4.3).
 
 The output is a fragment to merge by hand, with the commands that validate and reload it;
 ``smbsign fix --samba CONF --apply`` performs the same edit in place, safely
