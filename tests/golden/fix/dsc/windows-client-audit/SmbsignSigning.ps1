@@ -15,7 +15,7 @@
     Security Options go through SecurityPolicyDsc (secedit, the same values a GPO's
     GptTmpl.inf holds); Administrative Template policies through GPRegistryPolicyDsc (the
     local Registry.pol, then a policy refresh); other values through PSDscResources Registry.
-    A domain GPO that sets the same value wins over this configuration (DOMAIN.md 4.1).
+    A domain GPO that sets the same value wins over this configuration (docs/reference.md §4.1).
 
     Modules: GPRegistryPolicyDsc
         Install-Module GPRegistryPolicyDsc

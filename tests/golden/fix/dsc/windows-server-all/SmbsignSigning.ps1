@@ -25,20 +25,20 @@
     Impact (smb-client-signing-required, nas_printers): Inventory them first with the Windows 11 24H2 / Server 2025 audit policy 'Audit server does not support signing' (smb-client-audit-unsigned-servers).
     Impact (smb-client-signing-required, smb1_peers): SMB1 servers with signing disabled refuse the connection (MS-CIFS 3.2.4.2.2).
     Impact (smb-client-signing-required, file_share_witness): On Exchange servers this covers DAG log replication, file share witness and backup targets: verify every SMB target supports signing before enforcing (EDCA-SEC-043).
-    Impact (smb-client-signing-required, other): SYSVOL and NETLOGON: since Windows 10 the client requires signing and mutual authentication for \\*\SYSVOL and \\*\NETLOGON regardless of this value (UNC hardening, DOMAIN.md 2.5), so an absent value does not mean SYSVOL traffic is unsigned.
-    Impact (smb-client-signing-required, other): Relay wording (MM-P12): client signing does not prevent relay of authentication coerced from this host to SMB servers, nor relay from SMB to other protocols; require signing on the servers (smb-server-signing-required) and use channel binding/EPA elsewhere.
+    Impact (smb-client-signing-required, other): SYSVOL and NETLOGON: since Windows 10 the client requires signing and mutual authentication for \\*\SYSVOL and \\*\NETLOGON regardless of this value (UNC hardening, docs/reference.md §2.5), so an absent value does not mean SYSVOL traffic is unsigned.
+    Impact (smb-client-signing-required, other): Relay wording (Misconfiguration Manager PREVENT-12): client signing does not prevent relay of authentication coerced from this host to SMB servers, nor relay from SMB to other protocols; require signing on the servers (smb-server-signing-required) and use channel binding/EPA elsewhere.
     Impact (smb-client-signing-required, performance): Every packet is signed; negligible on current hardware, measurable on very busy file-transfer clients.
     Impact (smb-client-signing-required, restart): Through policy the change applies without a restart; only new sessions are affected (Microsoft Learn security policy page, "Restart requirement").
     Impact (smb-server-audit-unsigned-clients, other): Events land in Microsoft-Windows-SMBServer/Audit (ids 3021/3022); which id means signing and which encryption is not documented, so do not key automation on the id.
     Impact (smb-server-audit-unsigned-clients, other): Only Windows 11 24H2 and Windows Server 2025 (build 26100, CSP applicability 10.0.26100.3613) know this policy; older builds ignore the value.
     Impact (smb-server-audit-unsigned-clients, other): needs Windows build 26100 or later; older builds ignore the value
     Impact (smb-server-signing-enabled, smb1_peers): Only SMB1 sessions change. Prefer removing SMB1 altogether (smb1-server-disabled); SMB1 cannot be made safe by this value because signing is still optional.
-    Impact (smb-server-signing-required, other): Relay wording (MM-P12): requiring server signing prevents relay of NTLM authentication to SMB on this host; it does not protect other protocols on this host or elsewhere (LDAP, MSSQL, HTTP need LDAP signing/channel binding or EPA).
+    Impact (smb-server-signing-required, other): Relay wording (Misconfiguration Manager PREVENT-12): requiring server signing prevents relay of NTLM authentication to SMB on this host; it does not protect other protocols on this host or elsewhere (LDAP, MSSQL, HTTP need LDAP signing/channel binding or EPA).
     Impact (smb-server-signing-required, group_policy): A local registry or Set-SmbServerConfiguration change is reverted by any GPO that sets the value (KB 887429, "Overview of SMB signing"): remediate at the winning layer.
     Impact (smb-server-signing-required, legacy_clients): Clients that cannot sign (very old operating systems, third-party SMB stacks) can no longer connect; inventory clients first.
     Impact (smb-server-signing-required, legacy_clients): On Windows 11 24H2 / Server 2025 the audit policy 'Audit client does not support signing' (smb-server-audit-unsigned-clients) lists such clients before enforcing.
     Impact (smb-server-signing-required, nas_printers): Multifunction printers and scanners that write to shares on this server (scan to folder) and appliances that mount its shares fail if their SMB client cannot sign.
-    Impact (smb-server-signing-required, smb1_peers): The value also drives SMB1: an SMB1 client with signing disabled fails against a server that requires it (DOMAIN.md 2.2).
+    Impact (smb-server-signing-required, smb1_peers): The value also drives SMB1: an SMB1 client with signing disabled fails against a server that requires it (docs/reference.md §2.2).
     Impact (smb-server-signing-required, file_share_witness): Exchange DAG log replication and file share witness connections to this server must sign (EDCA-SEC-043 considerations); check every DAG member and witness before enforcing.
     Impact (smb-server-signing-required, performance): Each packet is signed and verified; the CPU cost is small on current hardware (AES-NI) but was measurable on busy multi-role servers (CIS impact statement).
     Impact (smb-server-signing-required, restart): Through policy the change applies without a restart; existing sessions keep the signing state they negotiated (Microsoft Learn security policy page, "Restart requirement"). Whether a direct registry write takes effect without restarting LanmanServer is unverified: re-probe after the change.
@@ -46,19 +46,19 @@
     Impact (smb-server-spn-hardening, other): Complements, does not replace, required signing: it is checked only after authentication, so the wire probe cannot confirm it.
     Impact (smb1-client-disabled, smb1_peers): Inventory SMB1-only servers this host uses before disabling the driver; the wire probe (smbsign scan) lists servers that still answer SMB1.
     Impact (smb1-client-disabled, group_policy): Never set the MS Security Guide policy "Configure SMB v1 client driver" to Disabled: that deletes the driver's Start value (CIS 18.4.x note). Use Enabled: Disable driver.
-    Impact (smb1-client-disabled, restart): A reboot is required for the driver start type and the Workstation dependency list to take effect (DOMAIN.md 4.2, SMB1DET). Removing the SMB1Protocol optional feature removes the driver entirely.
+    Impact (smb1-client-disabled, restart): A reboot is required for the driver start type and the Workstation dependency list to take effect (docs/reference.md §4.2, SMB1DET). Removing the SMB1Protocol optional feature removes the driver entirely.
     Impact (smb1-client-disabled, nas_printers): Scan-to-folder and NAS shares served by SMB1-only devices become unreachable from this host.
-    Impact (smb1-client-disabled, restart): takes effect only after a reboot (DOMAIN.md 4.2)
+    Impact (smb1-client-disabled, restart): takes effect only after a reboot (docs/reference.md §4.2)
     Impact (smb1-server-disabled, smb1_peers): Find SMB1 clients first: enable AuditSmb1Access (Set-SmbServerConfiguration -AuditSmb1Access $true) and watch Microsoft-Windows-SMBServer/Audit.
     Impact (smb1-server-disabled, nas_printers): Old multifunction printers and scanners that use SMB1 for scan-to-folder stop working against this server.
     Impact (smb1-server-disabled, restart): Written through the registry or the MS Security Guide policy the change needs a restart (Microsoft Learn, "Detect, enable, and disable SMBv1, SMBv2, and SMBv3"); Set-SmbServerConfiguration -EnableSMB1Protocol $false applies without one. Removing the optional feature (FS-SMB1 / SMB1Protocol) removes SMB1 entirely.
     Impact (smb1-server-disabled, group_policy): The MS Security Guide ADMX (SecGuide.admx) must be present in the central store to manage this through Group Policy; Intune uses the MSSecurityGuide CSP (ADMX-backed, chr).
-    Impact (smb1-server-disabled, restart): takes effect only after a reboot (DOMAIN.md 4.2)
+    Impact (smb1-server-disabled, restart): takes effect only after a reboot (docs/reference.md §4.2)
 
     Security Options go through SecurityPolicyDsc (secedit, the same values a GPO's
     GptTmpl.inf holds); Administrative Template policies through GPRegistryPolicyDsc (the
     local Registry.pol, then a policy refresh); other values through PSDscResources Registry.
-    A domain GPO that sets the same value wins over this configuration (DOMAIN.md 4.1).
+    A domain GPO that sets the same value wins over this configuration (docs/reference.md §4.1).
 
     Modules: SecurityPolicyDsc, GPRegistryPolicyDsc
         Install-Module SecurityPolicyDsc, GPRegistryPolicyDsc

@@ -75,7 +75,7 @@ function Test-RegValue([string] $Key, [string] $Name, [string] $Type, $Data, [bo
     return ((@($state.data) -join "`n") -ceq (@($Data) -join "`n"))
 }
 
-# Write one typed value (never a string where a DWORD is meant, DOMAIN.md 1.1).
+# Write one typed value (never a string where a DWORD is meant, docs/reference.md §1.1).
 function Set-RegValue([string] $Key, [string] $Name, [string] $Type, $Data) {
     $path = ConvertTo-ProviderPath $Key
     if (-not (Test-Path -LiteralPath $path)) { New-Item -Path $path -Force -Confirm:$false | Out-Null }

@@ -24,7 +24,7 @@
     and -Confirm (declining the snapshot changes nothing; a declined control is left as is).
     Uses Set-SmbServerConfiguration / Set-SmbClientConfiguration where this machine's cmdlet
     has the parameter, a typed registry write otherwise, then reads every value back.
-    A domain GPO that defines the same setting wins over this local change (DOMAIN.md 4.1).
+    A domain GPO that defines the same setting wins over this local change (docs/reference.md §4.1).
 
     Exit codes: 0 every value is in the desired state (or -WhatIf); 1 a value did not take
     (roll back with the snapshot); 2 no snapshot could be written (or -Confirm declined it),
@@ -121,7 +121,7 @@ function Test-RegValue([string] $Key, [string] $Name, [string] $Type, $Data, [bo
     return ((@($state.data) -join "`n") -ceq (@($Data) -join "`n"))
 }
 
-# Write one typed value (never a string where a DWORD is meant, DOMAIN.md 1.1).
+# Write one typed value (never a string where a DWORD is meant, docs/reference.md §1.1).
 function Set-RegValue([string] $Key, [string] $Name, [string] $Type, $Data) {
     $path = ConvertTo-ProviderPath $Key
     if (-not (Test-Path -LiteralPath $path)) { New-Item -Path $path -Force -Confirm:$false | Out-Null }

@@ -16,16 +16,16 @@
     - smb-client-signing-required (nas_printers): Inventory them first with the Windows 11 24H2 / Server 2025 audit policy 'Audit server does not support signing' (smb-client-audit-unsigned-servers).
     - smb-client-signing-required (smb1_peers): SMB1 servers with signing disabled refuse the connection (MS-CIFS 3.2.4.2.2).
     - smb-client-signing-required (file_share_witness): On Exchange servers this covers DAG log replication, file share witness and backup targets: verify every SMB target supports signing before enforcing (EDCA-SEC-043).
-    - smb-client-signing-required (other): SYSVOL and NETLOGON: since Windows 10 the client requires signing and mutual authentication for \\*\SYSVOL and \\*\NETLOGON regardless of this value (UNC hardening, DOMAIN.md 2.5), so an absent value does not mean SYSVOL traffic is unsigned.
-    - smb-client-signing-required (other): Relay wording (MM-P12): client signing does not prevent relay of authentication coerced from this host to SMB servers, nor relay from SMB to other protocols; require signing on the servers (smb-server-signing-required) and use channel binding/EPA elsewhere.
+    - smb-client-signing-required (other): SYSVOL and NETLOGON: since Windows 10 the client requires signing and mutual authentication for \\*\SYSVOL and \\*\NETLOGON regardless of this value (UNC hardening, docs/reference.md §2.5), so an absent value does not mean SYSVOL traffic is unsigned.
+    - smb-client-signing-required (other): Relay wording (Misconfiguration Manager PREVENT-12): client signing does not prevent relay of authentication coerced from this host to SMB servers, nor relay from SMB to other protocols; require signing on the servers (smb-server-signing-required) and use channel binding/EPA elsewhere.
     - smb-client-signing-required (performance): Every packet is signed; negligible on current hardware, measurable on very busy file-transfer clients.
     - smb-client-signing-required (restart): Through policy the change applies without a restart; only new sessions are affected (Microsoft Learn security policy page, "Restart requirement").
-    - smb-server-signing-required (other): Relay wording (MM-P12): requiring server signing prevents relay of NTLM authentication to SMB on this host; it does not protect other protocols on this host or elsewhere (LDAP, MSSQL, HTTP need LDAP signing/channel binding or EPA).
+    - smb-server-signing-required (other): Relay wording (Misconfiguration Manager PREVENT-12): requiring server signing prevents relay of NTLM authentication to SMB on this host; it does not protect other protocols on this host or elsewhere (LDAP, MSSQL, HTTP need LDAP signing/channel binding or EPA).
     - smb-server-signing-required (group_policy): A local registry or Set-SmbServerConfiguration change is reverted by any GPO that sets the value (KB 887429, "Overview of SMB signing"): remediate at the winning layer.
     - smb-server-signing-required (legacy_clients): Clients that cannot sign (very old operating systems, third-party SMB stacks) can no longer connect; inventory clients first.
     - smb-server-signing-required (legacy_clients): On Windows 11 24H2 / Server 2025 the audit policy 'Audit client does not support signing' (smb-server-audit-unsigned-clients) lists such clients before enforcing.
     - smb-server-signing-required (nas_printers): Multifunction printers and scanners that write to shares on this server (scan to folder) and appliances that mount its shares fail if their SMB client cannot sign.
-    - smb-server-signing-required (smb1_peers): The value also drives SMB1: an SMB1 client with signing disabled fails against a server that requires it (DOMAIN.md 2.2).
+    - smb-server-signing-required (smb1_peers): The value also drives SMB1: an SMB1 client with signing disabled fails against a server that requires it (docs/reference.md §2.2).
     - smb-server-signing-required (file_share_witness): Exchange DAG log replication and file share witness connections to this server must sign (EDCA-SEC-043 considerations); check every DAG member and witness before enforcing.
     - smb-server-signing-required (performance): Each packet is signed and verified; the CPU cost is small on current hardware (AES-NI) but was measurable on busy multi-role servers (CIS impact statement).
     - smb-server-signing-required (restart): Through policy the change applies without a restart; existing sessions keep the signing state they negotiated (Microsoft Learn security policy page, "Restart requirement"). Whether a direct registry write takes effect without restarting LanmanServer is unverified: re-probe after the change.
@@ -37,7 +37,7 @@
     and -Confirm (declining the snapshot changes nothing; a declined control is left as is).
     Uses Set-SmbServerConfiguration / Set-SmbClientConfiguration where this machine's cmdlet
     has the parameter, a typed registry write otherwise, then reads every value back.
-    A domain GPO that defines the same setting wins over this local change (DOMAIN.md 4.1).
+    A domain GPO that defines the same setting wins over this local change (docs/reference.md §4.1).
 
     Exit codes: 0 every value is in the desired state (or -WhatIf); 1 a value did not take
     (roll back with the snapshot); 2 no snapshot could be written (or -Confirm declined it),
@@ -134,7 +134,7 @@ function Test-RegValue([string] $Key, [string] $Name, [string] $Type, $Data, [bo
     return ((@($state.data) -join "`n") -ceq (@($Data) -join "`n"))
 }
 
-# Write one typed value (never a string where a DWORD is meant, DOMAIN.md 1.1).
+# Write one typed value (never a string where a DWORD is meant, docs/reference.md §1.1).
 function Set-RegValue([string] $Key, [string] $Name, [string] $Type, $Data) {
     $path = ConvertTo-ProviderPath $Key
     if (-not (Test-Path -LiteralPath $path)) { New-Item -Path $path -Force -Confirm:$false | Out-Null }
@@ -319,16 +319,16 @@ Write-Output 'Note (smb-client-signing-required, nas_printers): NAS boxes, print
 Write-Output 'Note (smb-client-signing-required, nas_printers): Inventory them first with the Windows 11 24H2 / Server 2025 audit policy ''Audit server does not support signing'' (smb-client-audit-unsigned-servers).'
 Write-Output 'Note (smb-client-signing-required, smb1_peers): SMB1 servers with signing disabled refuse the connection (MS-CIFS 3.2.4.2.2).'
 Write-Output 'Note (smb-client-signing-required, file_share_witness): On Exchange servers this covers DAG log replication, file share witness and backup targets: verify every SMB target supports signing before enforcing (EDCA-SEC-043).'
-Write-Output 'Note (smb-client-signing-required, other): SYSVOL and NETLOGON: since Windows 10 the client requires signing and mutual authentication for \\*\SYSVOL and \\*\NETLOGON regardless of this value (UNC hardening, DOMAIN.md 2.5), so an absent value does not mean SYSVOL traffic is unsigned.'
-Write-Output 'Note (smb-client-signing-required, other): Relay wording (MM-P12): client signing does not prevent relay of authentication coerced from this host to SMB servers, nor relay from SMB to other protocols; require signing on the servers (smb-server-signing-required) and use channel binding/EPA elsewhere.'
+Write-Output 'Note (smb-client-signing-required, other): SYSVOL and NETLOGON: since Windows 10 the client requires signing and mutual authentication for \\*\SYSVOL and \\*\NETLOGON regardless of this value (UNC hardening, docs/reference.md §2.5), so an absent value does not mean SYSVOL traffic is unsigned.'
+Write-Output 'Note (smb-client-signing-required, other): Relay wording (Misconfiguration Manager PREVENT-12): client signing does not prevent relay of authentication coerced from this host to SMB servers, nor relay from SMB to other protocols; require signing on the servers (smb-server-signing-required) and use channel binding/EPA elsewhere.'
 Write-Output 'Note (smb-client-signing-required, performance): Every packet is signed; negligible on current hardware, measurable on very busy file-transfer clients.'
 Write-Output 'Note (smb-client-signing-required, restart): Through policy the change applies without a restart; only new sessions are affected (Microsoft Learn security policy page, "Restart requirement").'
-Write-Output 'Note (smb-server-signing-required, other): Relay wording (MM-P12): requiring server signing prevents relay of NTLM authentication to SMB on this host; it does not protect other protocols on this host or elsewhere (LDAP, MSSQL, HTTP need LDAP signing/channel binding or EPA).'
+Write-Output 'Note (smb-server-signing-required, other): Relay wording (Misconfiguration Manager PREVENT-12): requiring server signing prevents relay of NTLM authentication to SMB on this host; it does not protect other protocols on this host or elsewhere (LDAP, MSSQL, HTTP need LDAP signing/channel binding or EPA).'
 Write-Output 'Note (smb-server-signing-required, group_policy): A local registry or Set-SmbServerConfiguration change is reverted by any GPO that sets the value (KB 887429, "Overview of SMB signing"): remediate at the winning layer.'
 Write-Output 'Note (smb-server-signing-required, legacy_clients): Clients that cannot sign (very old operating systems, third-party SMB stacks) can no longer connect; inventory clients first.'
 Write-Output 'Note (smb-server-signing-required, legacy_clients): On Windows 11 24H2 / Server 2025 the audit policy ''Audit client does not support signing'' (smb-server-audit-unsigned-clients) lists such clients before enforcing.'
 Write-Output 'Note (smb-server-signing-required, nas_printers): Multifunction printers and scanners that write to shares on this server (scan to folder) and appliances that mount its shares fail if their SMB client cannot sign.'
-Write-Output 'Note (smb-server-signing-required, smb1_peers): The value also drives SMB1: an SMB1 client with signing disabled fails against a server that requires it (DOMAIN.md 2.2).'
+Write-Output 'Note (smb-server-signing-required, smb1_peers): The value also drives SMB1: an SMB1 client with signing disabled fails against a server that requires it (docs/reference.md §2.2).'
 Write-Output 'Note (smb-server-signing-required, file_share_witness): Exchange DAG log replication and file share witness connections to this server must sign (EDCA-SEC-043 considerations); check every DAG member and witness before enforcing.'
 Write-Output 'Note (smb-server-signing-required, performance): Each packet is signed and verified; the CPU cost is small on current hardware (AES-NI) but was measurable on busy multi-role servers (CIS impact statement).'
 Write-Output 'Note (smb-server-signing-required, restart): Through policy the change applies without a restart; existing sessions keep the signing state they negotiated (Microsoft Learn security policy page, "Restart requirement"). Whether a direct registry write takes effect without restarting LanmanServer is unverified: re-probe after the change.'
