@@ -145,7 +145,7 @@ def _covers_apply(ace: Ace) -> bool:
 def _check(
     aces: Sequence[Ace], token: Token, covers: Callable[[Ace], bool], right: str
 ) -> GpoStatus:
-    doubt = ""
+    deny_doubt = allow_doubt = ""
     for ace in aces:
         if ace.inherit_only or not covers(ace):
             continue
@@ -155,15 +155,19 @@ def _check(
         if not ace.allow:
             if m is True:
                 return GpoStatus(Applies.NO, f"the GPO's ACL denies {right} to {ace.sid}")
-            doubt = doubt or f"a deny of {right} to {ace.sid}, whose membership is not known"
+            deny_doubt = (
+                deny_doubt or f"a deny of {right} to {ace.sid}, whose membership is not known"
+            )
             continue
         if m is True:
-            if doubt:
-                return GpoStatus(Applies.UNKNOWN, f"security filtering: {doubt}")
+            if deny_doubt:  # the unknown deny comes first and may apply
+                return GpoStatus(Applies.UNKNOWN, f"security filtering: {deny_doubt}")
             return GpoStatus(Applies.YES)
-        doubt = doubt or f"{right} is granted to {ace.sid}, whose membership is not known"
-    if doubt:
-        return GpoStatus(Applies.UNKNOWN, f"security filtering: {doubt}")
+        allow_doubt = (
+            allow_doubt or f"{right} is granted to {ace.sid}, whose membership is not known"
+        )
+    if allow_doubt:
+        return GpoStatus(Applies.UNKNOWN, f"security filtering: {allow_doubt}")
     return GpoStatus(Applies.NO, f"the GPO's ACL does not grant {right} to {token.name}")
 
 

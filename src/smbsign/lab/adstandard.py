@@ -7,7 +7,7 @@ computer, and why (what ``ad audit`` must find):
 =========  =======================  ==========================================================
 computer   OU                       expected deciding GPO / outcome
 =========  =======================  ==========================================================
-DC1        Domain Controllers       "DC Signing On": "DC Signing Off (computer disabled)" is
+DC2        Domain Controllers       "DC Signing On": "DC Signing Off (computer disabled)" is
                                     link order 1 but its computer settings are disabled
 SRV1       Servers                  "Servers Signing On" (link order 1 beats "Servers Signing
                                     Off", order 2); AD/SYSVOL version mismatch note
@@ -91,6 +91,7 @@ def standard_domain(addresses: dict[str, str]) -> DomainSpec:
     win11 = ("Windows 11 Enterprise", "10.0 (26100)")
     c = ComputerSpec
     computers = (
+        c("DC2", "Domain Controllers", os="Windows Server 2022 Standard"),
         c("SRV1", "Servers", address=addresses["member-mandatory"]),
         c("SRV2", "Servers/Tier1", address=addresses["member-default"]),
         c(

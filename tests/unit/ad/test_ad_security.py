@@ -116,3 +116,9 @@ def test_null_empty_missing_and_garbage() -> None:
 def test_fuzz_security_descriptor_never_raises_or_applies_by_accident(data: bytes) -> None:
     st_ = security_status(b"\x01\x00\x04\x80" + data, TOKEN)
     assert st_.applies in (Applies.YES, Applies.NO, Applies.UNKNOWN)
+
+
+def test_an_unknown_allow_before_a_granting_ace_does_not_make_it_unknown() -> None:
+    # Samba's GPO DACL lists SYSTEM (membership unknown) before Authenticated Users
+    system_read = Ace(True, "S-1-5-18", 0x20094)
+    assert apply_group_policy(Dacl((system_read, READ, APPLY)), TOKEN).applies is Applies.YES

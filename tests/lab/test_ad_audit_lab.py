@@ -1,0 +1,134 @@
+"""``smbsign ad audit`` end to end against the real lab Samba AD DC (one test per precedence rule).
+
+The CLI runs in the lab's client namespace, binds as the low-privilege auditor (NTLM over SASL,
+sealed), reads SYSVOL over signed SMB and must find, for each computer of the standard domain
+(``smbsign.lab.adstandard``), the deciding GPO and link of the server-signing value.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import AdTestDomain
+
+pytestmark = pytest.mark.timeout(900)
+
+CONTROL = "smb-server-signing-required"
+SMBSIGN = str(Path(sys.executable).with_name("smbsign"))
+
+
+def ad_cli(d: AdTestDomain, *argv: str, password_file: Path | None = None) -> tuple[int, str, str]:
+    pw = password_file or d.auditor_password_file
+    user = f"{d.ad.spec.domain}\\{d.auditor}"
+    cmd = [SMBSIGN, "ad", *argv, "--dc", d.ad.address, "--user", user, "--password-file", str(pw)]
+    proc = d.ad.run_client(cmd, timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def audited(addc: AdTestDomain) -> dict[str, Any]:
+    code, out, err = ad_cli(addc, "audit", "-f", "json", "--no-store")
+    assert code in (0, 1), err[-2000:]
+    doc = json.loads(out)
+    by_host: dict[str, dict[str, Any]] = {}
+    errors: dict[str, list[dict[str, Any]]] = {}
+    for f in doc["findings"]:
+        host = f["host"].split(".")[0].upper()
+        if f["control"] == CONTROL:
+            by_host[host] = f
+        if f["status"] == "error":
+            errors.setdefault(host, []).append(f)
+    return {"by_host": by_host, "errors": errors, "stderr": err, "doc": doc}
+
+
+def deciding(audited: dict[str, Any], host: str) -> tuple[str, str | None, str | None, bool | None]:
+    f = audited["by_host"][host]
+    gpo = (f["source"] or {}).get("gpo") or {}
+    print(host, f["status"], f["reason"], f["notes"], audited["errors"].get(host), sep="\n  ")
+    return f["status"], gpo.get("name"), gpo.get("link"), gpo.get("enforced")
+
+
+def test_link_order_1_wins_and_version_mismatch_is_a_note(
+    addc: AdTestDomain, audited: dict[str, Any]
+) -> None:
+    servers = addc.built.som_dn("Servers")
+    assert deciding(audited, "SRV1") == ("pass", "Servers Signing On", servers, False)
+    assert "Servers Signing On" in audited["stderr"] and "GPT.INI" in audited["stderr"]
+
+
+def test_child_ou_beats_parent_and_disabled_link_is_ignored(
+    addc: AdTestDomain, audited: dict[str, Any]
+) -> None:
+    tier1 = addc.built.som_dn("Servers/Tier1")
+    assert deciding(audited, "SRV2") == ("fail", "Tier1 Signing Off", tier1, False)
+
+
+def test_ou_beats_domain_and_enforced_link_survives_block(
+    addc: AdTestDomain, audited: dict[str, Any]
+) -> None:
+    ws = addc.built.som_dn("Workstations")
+    for host in ("WS1", "WS2", "WS3"):
+        assert deciding(audited, host) == ("pass", "WS Signing Enforced", ws, True), host
+    assert audited["by_host"]["WS1"]["roles"] == ["workstation"]
+
+
+def test_wmi_filter_makes_it_unknown_and_missing_folder_is_an_error(
+    audited: dict[str, Any],
+) -> None:
+    status, name, _, _ = deciding(audited, "EXCH1")
+    assert status == "unknown" and name == "Exchange WMI Signing On"
+    assert "WMI filter" in audited["by_host"]["EXCH1"]["reason"]
+    assert any("Ghost Policy" in e["reason"] for e in audited["errors"].get("EXCH1", []))
+
+
+def test_security_filtering_apply_grant_and_deny(
+    addc: AdTestDomain, audited: dict[str, Any]
+) -> None:
+    sccm = addc.built.som_dn("SCCM")
+    domain = addc.built.base_dn
+    assert deciding(audited, "SCCM1") == ("pass", "SCCM Signing On (filtered)", sccm, False)
+    assert deciding(audited, "SCCM2") == ("fail", "Domain Signing Off", domain, False)
+    assert deciding(audited, "SCCM3") == ("fail", "Domain Signing Off", domain, False)
+    assert deciding(audited, "LOOSE1") == ("fail", "Domain Signing Off", domain, False)
+
+
+def test_computer_settings_disabled_gpo_is_skipped(
+    addc: AdTestDomain, audited: dict[str, Any]
+) -> None:
+    dcs = addc.built.som_dn("Domain Controllers")
+    assert deciding(audited, "DC2") == ("pass", "DC Signing On", dcs, False)
+
+
+def test_the_samba_dc_is_judged_as_samba_not_by_windows_gpo_values(
+    audited: dict[str, Any],
+) -> None:
+    dcs = [h for h, f in audited["by_host"].items() if f["roles"][:1] == ["domain_controller"]]
+    assert len(dcs) == 1
+    f = audited["by_host"][dcs[0]]
+    assert f["status"] == "pass" and f["source"]["kind"] == "default" and f["source"]["gpo"] is None
+    assert "samba" in f["reason"].lower()
+
+
+def test_no_secret_in_output_and_computers_listing(
+    addc: AdTestDomain, audited: dict[str, Any]
+) -> None:
+    secret = addc.auditor_password_file.read_text().strip()
+    assert secret not in json.dumps(audited["doc"]) and secret not in audited["stderr"]
+    code, out, err = ad_cli(addc, "computers")
+    assert code == 0, err
+    names = {line.split(".")[0].upper() for line in out.splitlines()}
+    assert {"SRV1", "WS2", "SCCM3", "LOOSE1"} <= names
+
+
+def test_wrong_password_is_one_line_exit_3(addc: AdTestDomain, tmp_path: Path) -> None:
+    bad = addc.ad.password_file.parent / "wrong.pw"
+    bad.write_text("not-the-password\n")
+    code, out, err = ad_cli(addc, "audit", "--no-store", password_file=bad)
+    assert code == 3 and out == ""
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "wrong user name or password" in lines[0], err
