@@ -437,12 +437,17 @@ def test_bad_stdin_line_midscan_closes_outputs_exit_2(mixed: Loopback, tmp_path:
 SCAN = (sys.executable, "-c", "from smbsign.cli import main; main()", "scan")
 # All loopback: if the guard were missing, these would probe only this machine.
 LOOPBACK_SLASH15 = "127.0.0.0/15"
+# The estimate below assumes a connect scan, 512 in flight: as root the default is a SYN sweep
+# and the concurrency follows the open-file limit (#10), so both are pinned.
+PINNED = ("--sweep", "connect", "--concurrency", "512")
 
 
 def test_more_than_a_slash16_needs_force_before_any_packet(tmp_path: Path) -> None:
     out = tmp_path / "scan.jsonl"
     started = time.monotonic()
-    proc = smbsign(LOOPBACK_SLASH15, "--ports", str(free_port()), "-o", str(out), timeout=60)
+    proc = smbsign(
+        LOOPBACK_SLASH15, "--ports", str(free_port()), *PINNED, "-o", str(out), timeout=60
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1
     assert proc.stderr.startswith("smbsign: error: 131,072 targets, more than a /16")
@@ -464,7 +469,7 @@ def test_guard_declined_on_a_terminal() -> None:
 
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [*SCAN, LOOPBACK_SLASH15, "--ports", str(free_port()), "--no-store"],
+        [*SCAN, LOOPBACK_SLASH15, "--ports", str(free_port()), "--no-store", *PINNED],
         stdin=slave,
         stdout=subprocess.PIPE,
         stderr=slave,

@@ -18,7 +18,7 @@ import os
 import resource
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +31,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from smbsign.cli import scan_ldap
 from smbsign.cli._common import EXIT_RUNTIME, EXIT_USAGE, write_atomic
 from smbsign.cli.report_cmd import DbOption, NoStoreOption, record_cli_run
 from smbsign.errors import UsageError
@@ -40,11 +41,19 @@ from smbsign.scan.output import (
     RecordWriter,
     Tally,
     make_writer,
-    relay_list_bytes,
 )
 from smbsign.scan.prober import ProbeOptions, probe_port
 from smbsign.scan.runner import Probe, RunOptions, is_dead, make_resolver, run_scan
-from smbsign.scan.targets import TargetSource, load_exclusions
+from smbsign.scan.sweep import (
+    SWEEP_THRESHOLD,
+    Sweep,
+    SweepError,
+    SweepOptions,
+    SweepResult,
+    classify,
+    raw_sockets_allowed,
+)
+from smbsign.scan.targets import Target, TargetSource, load_exclusions
 from smbsign.textutil import is_decimal, plural
 
 FD_HEADROOM = 64  # files, pipes and the resolver next to the sockets
@@ -53,6 +62,11 @@ DNS_THREADS = 32  # host-name lookups in flight at once
 EXIT_BROKEN_PIPE = 141  # stdout closed by the reader (128 + SIGPIPE, as a shell reports it)
 EXIT_INTERRUPTED = 130
 LARGE_SCAN = 1 << 16  # more targets than a /16 need --force or a yes on a terminal
+# --concurrency when not given: what the open-file limit allows, at most this many. Beyond
+# it a connect scan is CPU-bound, not fd-bound (issue #10: 16,384 in flight ran no faster
+# than 4,096), and each probe in flight costs memory.
+MAX_DEFAULT_CONCURRENCY = 4096
+DEFAULT_SWEEP_RATE = 20_000.0  # SYNs a second when --rate is not given (docs/scan.md "Sweep")
 
 
 EPILOG = (
@@ -65,6 +79,12 @@ EPILOG = (
 class RelayFormat(StrEnum):
     PLAIN = "plain"
     NTLMRELAYX = "ntlmrelayx"
+
+
+class SweepMode(StrEnum):
+    AUTO = "auto"
+    SYN = "syn"
+    CONNECT = "connect"
 
 
 class Format(StrEnum):
@@ -174,6 +194,52 @@ def raise_fd_limit(concurrency: int) -> int:
     return concurrency
 
 
+def default_concurrency() -> int:
+    """--concurrency when not given: raise the soft open-file limit to the hard one, then as
+    many probes as fit in it (two sockets each, :data:`FD_HEADROOM` left over), at most
+    :data:`MAX_DEFAULT_CONCURRENCY`."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        want = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return MAX_DEFAULT_CONCURRENCY
+    return max(1, min(MAX_DEFAULT_CONCURRENCY, (soft - FD_HEADROOM) // SOCKETS_PER_PROBE))
+
+
+def choose_sweep(
+    mode: SweepMode,
+    total: int | None,
+    *,
+    rate: float | None,
+    connect_timeout: float,
+    ports: tuple[int, ...],
+) -> tuple[SweepOptions | None, str | None]:
+    """The SYN sweep to run first, or None; plus a one-line note when auto falls back.
+
+    ``auto`` sweeps a known target set of more than :data:`SWEEP_THRESHOLD` addresses when raw
+    sockets may be opened; ``syn`` insists (a usage error when it cannot); ``connect`` never
+    sweeps. The sweep waits ``connect_timeout / 2`` after each of its two SYNs, as the
+    kernel's connect does with its own retransmission after 1 s of a 2 s connect timeout.
+    """
+    if mode is SweepMode.CONNECT:
+        return None, None
+    if mode is SweepMode.AUTO and total is not None and total <= SWEEP_THRESHOLD:
+        return None, None  # small sets: the connect scan is as fast, no note
+    why: str | None
+    if total is None:
+        why = "targets come from stdin (-iL -), and the sweep reads the target list twice"
+    else:
+        why = raw_sockets_allowed()
+    if why is not None:
+        if mode is SweepMode.SYN:
+            raise UsageError(f"--sweep syn: {why}")
+        return None, f"--sweep auto: connect scan, no SYN sweep: {why}"
+    return SweepOptions(ports, rate or DEFAULT_SWEEP_RATE, connect_timeout / 2), None
+
+
 def _closed_std_streams(output: Path | None) -> None:
     """Started with stdout or stderr closed (cron, ``>&-``): Python leaves them None.
 
@@ -241,9 +307,21 @@ async def _drive(
     if task is not None:
         loop.add_signal_handler(signal.SIGTERM, task.cancel)
     dns = ThreadPoolExecutor(DNS_THREADS, thread_name_prefix="smbsign-dns")
+    targets: AsyncIterable[Target] | TargetSource = plan.source
+    sweeping: asyncio.Task[SweepResult] | None = None
     try:
+        if plan.sweep is not None:  # records are written behind the sweep, as it goes
+            sweep = Sweep(plan.sweep, loop)
+            sweeping = asyncio.create_task(sweep.run(lambda: iter(plan.source)))
+            targets = classify(
+                plan.source,
+                sweep,
+                all_ports=plan.opts.all_ports,
+                emit=on_record,
+                on_target=on_target,
+            )
         await run_scan(
-            plan.source,
+            targets,
             plan.probe,
             on_record,
             plan.opts,
@@ -251,7 +329,13 @@ async def _drive(
             excluded=plan.source.exclusions.excludes_text,
             on_target=on_target,
         )
+        if sweeping is not None:
+            await sweeping  # done by now (classify waited for it); raises what it raised
     finally:
+        if sweeping is not None and not sweeping.done():
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
         dns.shutdown(wait=False, cancel_futures=True)
 
 
@@ -288,11 +372,32 @@ def scan(
         bool, typer.Option("--all-ports", help="Probe every listed port and report each.")
     ] = False,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, max=65536, help="Probes in flight at once.")
-    ] = 512,
-    rate: Annotated[
-        float | None, typer.Option("--rate", help="At most this many probes started per second.")
+        int | None,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            max=65536,
+            help="Probes in flight at once (default: what the open-file limit allows, "
+            f"at most {MAX_DEFAULT_CONCURRENCY}).",
+            show_default=False,
+        ),
     ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate",
+            help="At most this many probes started, and SYNs sent, per second "
+            f"(SYN sweep default {DEFAULT_SWEEP_RATE:,.0f}).",
+        ),
+    ] = None,
+    sweep: Annotated[
+        SweepMode,
+        typer.Option(
+            "--sweep",
+            help=f"auto: SYN pre-sweep of more than {SWEEP_THRESHOLD} targets when raw sockets "
+            "are allowed (root or CAP_NET_RAW); syn: always; connect: never.",
+        ),
+    ] = SweepMode.AUTO,
     connect_timeout: Annotated[
         float, typer.Option("--connect-timeout", help="Seconds to wait for TCP connect.")
     ] = 2.0,
@@ -336,6 +441,9 @@ def scan(
         bool,
         typer.Option("--force", help="Scan more than a /16 without asking."),
     ] = False,
+    protocols: scan_ldap.ProtocolsOption = "smb",
+    user: scan_ldap.UserOption = None,
+    password_file: scan_ldap.PasswordFileOption = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the records.")] = False,
     db: DbOption = None,
@@ -368,6 +476,9 @@ def scan(
             "no targets: give addresses, ranges, names or -iL FILE "
             "(for the built-in lab run 'smbsign demo')"
         )
+    lplan = scan_ldap.ldap_plan(
+        protocols, user, password_file, connect_timeout=connect_timeout, read_timeout=read_timeout
+    )
     if relay_format is not None and relay_list is None:
         _warn("--relay-format has no effect without --relay-list")
     total = source.prepare()
@@ -376,14 +487,20 @@ def scan(
         if source.skipped:
             why = f"{source.skipped:,} special-purpose addresses skipped; name one on its own"
         raise UsageError(f"no targets left to probe ({why})")
-    clamped = raise_fd_limit(concurrency)
-    seconds = estimate_seconds(
-        source.known,
-        ports=len(port_list),
-        concurrency=clamped,
-        rate=rate,
-        connect_timeout=connect_timeout,
+    clamped = default_concurrency() if concurrency is None else raise_fd_limit(concurrency)
+    sweep_opts, sweep_note = choose_sweep(
+        sweep, total, rate=rate, connect_timeout=connect_timeout, ports=port_list
     )
+    if sweep_opts is not None:  # every address silent: two SYNs each, then one wait
+        seconds = 2 * source.known * len(port_list) / sweep_opts.rate + connect_timeout
+    else:
+        seconds = estimate_seconds(
+            source.known,
+            ports=len(port_list),
+            concurrency=clamped,
+            rate=rate,
+            connect_timeout=connect_timeout,
+        )
     _guard_size(source.known, force, human_duration(seconds))
     if source.skipped and not quiet:
         skipped = plural(source.skipped, "special-purpose address", "special-purpose addresses")
@@ -391,6 +508,8 @@ def scan(
             f"smbsign: note: {skipped} in the ranges skipped (unspecified, loopback, multicast, "
             "reserved, broadcast; name one on its own to probe it)\n"
         )
+    if sweep_note is not None and not quiet:
+        sys.stderr.write(f"smbsign: note: {sweep_note}\n")
     if fmt is not None:
         chosen = fmt
     elif output is not None:
@@ -401,7 +520,7 @@ def scan(
         _check_writable(relay_list, "--relay-list")
     plan = _Plan(
         source=source,
-        probe=_probe(connect_timeout, read_timeout, not no_smb1_check),
+        probe=scan_ldap.wrap_probe(_probe(connect_timeout, read_timeout, not no_smb1_check), lplan),
         opts=RunOptions(port_list, all_ports, clamped, rate),
         fmt=chosen,
         output=output,
@@ -414,6 +533,8 @@ def scan(
         no_store=no_store,
         started=started,
         bad_lines=bad_lines,
+        sweep=sweep_opts,
+        ldap=lplan,
     )
     raise typer.Exit(_run(plan))
 
@@ -437,6 +558,8 @@ class _Plan:
     # Records kept for the history store: only hosts that answered (docs/report.md), so
     # memory grows with the number of SMB hosts, never with the size of the range.
     answered: list[ScanRecord] = field(default_factory=list)
+    sweep: SweepOptions | None = None  # a SYN sweep first; only responders are probed
+    ldap: scan_ldap.LdapPlan = field(default_factory=lambda: scan_ldap.LdapPlan(("smb",)))
 
 
 def _same_terminal() -> bool:
@@ -457,7 +580,10 @@ def _writers(plan: _Plan, fh: TextIO, live: Console | None) -> list[RecordWriter
     terminal = live if live is not None and _same_terminal() else None
     writers = [
         make_writer(
-            plan.fmt.value, fh, console=terminal or Console() if plan.output is None else None
+            plan.fmt.value,
+            fh,
+            console=terminal or Console() if plan.output is None else None,
+            ldap=plan.ldap.ldap,
         )
     ]
     if plan.output is not None and not plan.quiet and sys.stdout.isatty():
@@ -475,13 +601,14 @@ def _run(plan: _Plan) -> int:
         if plan.output is not None:
             fh.close()
         if plan.relay_list is not None:
-            data = relay_list_bytes(tally.relay_addresses(), fmt=plan.relay_format.value)
+            data = scan_ldap.relay_bytes(tally, plan.relay_format.value, plan.ldap)
             write_atomic(plan.relay_list, data)
     except OSError as exc:
         code = code or _write_error(exc)
     final = tally.exit_code() if code is None else code
     if not plan.quiet:
         _report(tally, final, plan.relay_list)
+        scan_ldap.report_lines(tally, plan.ldap, plan.relay_format.value, plan.relay_list)
     if code not in (EXIT_USAGE,):
         record_cli_run(
             "scan",
@@ -524,6 +651,9 @@ def _scan_into(plan: _Plan, fh: TextIO, tally: Tally) -> int | None:
     except UsageError as exc:  # stdin unreadable or not text, found mid-scan
         sys.stderr.write(f"smbsign: error: {exc}\n")
         code = EXIT_USAGE
+    except SweepError as exc:  # records so far stay valid; the rest was never decided
+        sys.stderr.write(f"smbsign: error: {exc}\n")
+        code = EXIT_RUNTIME
     except BrokenPipeError:  # `smbsign scan ... | head`: stop quietly
         _silence_stdout()
         code = EXIT_BROKEN_PIPE

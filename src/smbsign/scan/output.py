@@ -12,7 +12,9 @@ Order: records are written as they complete (not sorted); the relay list is sort
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +24,16 @@ from typing import Any, Protocol, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from smbsign.model import ScanRecord, ScanStatus, Smb1Observation, Smb1Signing, Smb2Observation
+from smbsign.model import (
+    ChannelBinding,
+    LdapObservation,
+    LdapSigning,
+    ScanRecord,
+    ScanStatus,
+    Smb1Observation,
+    Smb1Signing,
+    Smb2Observation,
+)
 from smbsign.scan.runner import is_dead
 from smbsign.scan.targets import address_sort_key
 from smbsign.serialize import SCHEMA_VERSION, scan_record_to_dict
@@ -41,6 +52,7 @@ __all__ = [
     "load_schema",
     "make_writer",
     "relay_list_bytes",
+    "relay_urls_bytes",
 ]
 
 FORMATS = ("table", "jsonl", "json", "csv")
@@ -66,9 +78,15 @@ class Tally:
     not_required: int = 0
     unknown: int = 0  # answered (not dead) but signing not determined
     relay: set[str] = field(default_factory=set)
+    # ("ldap" | "ldaps", address) relay targets and LDAP verdicts (scan --protocols, #12)
+    ldap_relay: set[tuple[str, str]] = field(default_factory=set)
+    ldap_hosts: int = 0
+    ldap_unknown: int = 0
 
     def add(self, rec: ScanRecord) -> None:
         self.statuses[rec.status.value] += 1
+        if rec.ldap is not None:
+            self._add_ldap(rec.target, rec.ldap)
         if rec.relayable:
             self.not_required += 1
             self.relay.add(rec.target)
@@ -81,14 +99,42 @@ class Tally:
     def records(self) -> int:
         return sum(self.statuses.values())
 
+    def _add_ldap(self, address: str, obs: LdapObservation) -> None:
+        self.ldap_hosts += 1
+        if obs.relay_ldap:
+            self.ldap_relay.add(("ldap", address))
+        if obs.relay_ldaps:
+            self.ldap_relay.add(("ldaps", address))
+        unknown_signing = obs.signing is LdapSigning.UNKNOWN and not obs.reason.startswith(
+            "ldap: not probed"
+        )
+        if unknown_signing or obs.channel_binding is ChannelBinding.UNKNOWN:
+            self.ldap_unknown += 1
+
     def exit_code(self) -> int:
-        """1: some host proven not to require signing; 3: none, but some unknown; else 0."""
-        if self.not_required:
+        """1: some host proven not to require signing (SMB, or LDAP: a relay target); 3:
+        none, but some SMB host unknown; else 0."""
+        if self.not_required or self.ldap_relay:
             return 1
         return EXIT_UNDETERMINED if self.unknown else 0
 
     def relay_addresses(self) -> list[str]:
         return sorted(self.relay, key=address_sort_key)
+
+    def relay_targets(self) -> list[tuple[str, str]]:
+        """Every open relay path as (scheme, address): by address, then smb, ldap, ldaps."""
+        targets = {("smb", a) for a in self.relay} | self.ldap_relay
+        return sorted(targets, key=lambda t: (address_sort_key(t[1]), _SCHEMES.index(t[0])))
+
+    def ldap_line(self) -> str:
+        """One line for stderr when LDAP was probed."""
+        relay = sorted(self.ldap_relay)
+        ldap = sum(1 for s, _ in relay if s == "ldap")
+        return (
+            f"ldap: {plural(self.ldap_hosts, 'host')} probed: {ldap} signing NOT required, "
+            f"{len(relay) - ldap} LDAPS channel binding never, "
+            f"{self.ldap_unknown} with an unknown verdict"
+        )
 
     def summary(self, *, complete: bool) -> dict[str, Any]:
         return {
@@ -112,10 +158,30 @@ class Tally:
 
 
 def _unreachable(rec: ScanRecord) -> bool:
-    return is_dead(rec) or rec.reason.startswith("resolve_failed")
+    return is_dead(rec) or rec.reason.startswith(("resolve_failed", "not_probed"))
 
 
 RELAY_FORMATS = ("plain", "ntlmrelayx")
+_SCHEMES = ("smb", "ldap", "ldaps")
+
+
+def relay_urls_bytes(targets: Iterable[tuple[str, str]]) -> bytes:
+    """One ntlmrelayx target URL a line, ``smb://10.0.0.5``, ``ldap://[fd00::5]``, in the
+    order given, each once.
+
+    ntlmrelayx ``-tf`` reads a line with ``://`` as a URL (``urlparse``) and uses its scheme to
+    pick the relay client and ``.hostname`` to connect (impacket
+    ``examples/ntlmrelayx/utils/targetsutils.py`` ``processTarget``): IPv6 goes in brackets
+    (RFC 3986 3.2.2). Used when LDAP was probed; the SMB-only list keeps
+    :func:`relay_list_bytes`.
+    """
+    lines: dict[str, None] = {}
+    for scheme, address in targets:
+        if scheme not in _SCHEMES:
+            raise ValueError(f"unknown relay scheme {scheme!r}")
+        host = f"[{address}]" if ":" in address else address
+        lines[f"{scheme}://{host}\n"] = None
+    return "".join(lines).encode("ascii")
 
 
 def relay_list_bytes(addresses: Iterable[str], *, fmt: str = "plain") -> bytes:
@@ -140,15 +206,48 @@ class RecordWriter(Protocol):
     def close(self, summary: dict[str, Any]) -> None: ...
 
 
+FLUSH_SECONDS = 0.25  # dead records reach the reader at least this often (JSONL)
+_DEAD_HEAD = '{"target":""'
+_DEAD_TAIL = ',"elapsed_ms":0.0}'
+
+
 class JsonlWriter:
-    """One JSON object a line, flushed per record."""
+    """One JSON object a line. A host that answered is flushed at once; dead ones (closed,
+    filtered, unreachable: most of a sparse range) at least every :data:`FLUSH_SECONDS` and at
+    close, and their lines are built from a cached template (the same bytes, tested) instead
+    of a dict per record.
+    """
 
     def __init__(self, fh: TextIO) -> None:
         self._fh = fh
+        self._flushed = time.monotonic()
+        self._dead: dict[tuple[object, ...], str] = {}
+
+    def _dead_line(self, rec: ScanRecord) -> str:
+        key = (rec.hostname, rec.port, rec.transport, rec.status, rec.smb1, rec.reason)
+        middle = self._dead.get(key)
+        if middle is None:
+            blank = dataclasses.replace(rec, target="", elapsed_ms=0.0)
+            full = json.dumps(scan_record_to_dict(blank), separators=(",", ":"))
+            if not (full.startswith(_DEAD_HEAD) and full.endswith(_DEAD_TAIL)):
+                return json.dumps(scan_record_to_dict(rec), separators=(",", ":"))
+            middle = full[len(_DEAD_HEAD) : -len("0.0}")]
+            if len(self._dead) >= 256:
+                self._dead.clear()
+            self._dead[key] = middle
+        elapsed = json.dumps(round(rec.elapsed_ms, 1))
+        return f'{{"target":{json.dumps(rec.target)}{middle}{elapsed}}}'
 
     def write(self, rec: ScanRecord) -> None:
-        self._fh.write(json.dumps(scan_record_to_dict(rec), separators=(",", ":")) + "\n")
-        self._fh.flush()
+        dead = is_dead(rec) and rec.smb2 is None and rec.ldap is None
+        if dead:
+            self._fh.write(self._dead_line(rec) + "\n")
+        else:
+            self._fh.write(json.dumps(scan_record_to_dict(rec), separators=(",", ":")) + "\n")
+        now = time.monotonic()
+        if not dead or now - self._flushed >= FLUSH_SECONDS:
+            self._fh.flush()
+            self._flushed = now
 
     def close(self, summary: dict[str, Any]) -> None:
         _ = summary
@@ -194,6 +293,8 @@ def _columns() -> tuple[str, ...]:
 
 
 CSV_COLUMNS = _columns()
+# Appended only when LDAP was probed (scan --protocols): SMB-only CSV keeps its columns.
+CSV_LDAP_COLUMNS = ("ldap_signing", "ldap_channel_binding", "ldap_method", "ldap_reason")
 
 
 def _cell(value: Any) -> str:
@@ -209,15 +310,16 @@ def _cell(value: Any) -> str:
 class CsvWriter:
     """Flattened columns (``smb1_offered``, ``smb2_dialect``, ...), header first."""
 
-    def __init__(self, fh: TextIO) -> None:
+    def __init__(self, fh: TextIO, *, ldap: bool = False) -> None:
         self._fh = fh
+        self._columns = CSV_COLUMNS + (CSV_LDAP_COLUMNS if ldap else ())
         self._csv = csv.writer(fh, lineterminator="\n")
-        self._csv.writerow(CSV_COLUMNS)
+        self._csv.writerow(self._columns)
         fh.flush()
 
     def write(self, rec: ScanRecord) -> None:
         flat = dict(_flatten(scan_record_to_dict(rec)))
-        self._csv.writerow([_cell(flat.get(col)) for col in CSV_COLUMNS])
+        self._csv.writerow([_cell(flat.get(col)) for col in self._columns])
         self._fh.flush()
 
     def close(self, summary: dict[str, Any]) -> None:
@@ -292,6 +394,8 @@ class TableWriter:
             (rec.reason, "dim"),
         )
         self._console.print(_row(cells), soft_wrap=True)
+        if rec.ldap is not None:
+            self._console.print(_ldap_row(rec.ldap), soft_wrap=True)
 
     def close(self, summary: dict[str, Any]) -> None:
         _ = summary
@@ -305,8 +409,27 @@ _STREAM_WRITERS: dict[str, Callable[[TextIO], RecordWriter]] = {
 }
 
 
-def make_writer(fmt: str, fh: TextIO, *, console: Console | None = None) -> RecordWriter:
-    """The writer for ``fmt`` on ``fh``; ``table`` uses ``console`` (or a plain one on fh)."""
+def _ldap_row(obs: LdapObservation) -> Text:
+    """The line under a host's row when LDAP was probed (NOT marks an open relay path)."""
+    signing = "NOT required" if obs.relay_ldap else obs.signing.value.replace("_", " ")
+    binding = obs.channel_binding.value.replace("_", " ")
+    return Text.assemble(
+        ("  ldap signing ", ""),
+        (signing, "bold red" if obs.relay_ldap else ""),
+        (", ldaps channel binding ", ""),
+        (binding, "bold red" if obs.relay_ldaps else ""),
+        (f" ({obs.method}) ", ""),
+        (obs.reason, "dim"),
+    )
+
+
+def make_writer(
+    fmt: str, fh: TextIO, *, console: Console | None = None, ldap: bool = False
+) -> RecordWriter:
+    """The writer for ``fmt`` on ``fh``; ``table`` uses ``console`` (or a plain one on fh);
+    ``ldap``: CSV gets the ``ldap_*`` columns."""
     if fmt == "table":
         return TableWriter(console or Console(file=fh, no_color=True, width=200))
+    if fmt == "csv":
+        return CsvWriter(fh, ldap=ldap)
     return _STREAM_WRITERS[fmt](fh)

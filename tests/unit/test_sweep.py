@@ -1,0 +1,249 @@
+"""The SYN sweep's bookkeeping, the choice of sweep and the fast defaults (issue #10 items 1-2).
+
+Everything here is offline: the packet path runs in tests/lab/test_sweep_lab.py only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smbsign.cli import scan_cmd
+from smbsign.cli.scan_cmd import SweepMode, choose_sweep, default_concurrency
+from smbsign.errors import UsageError
+from smbsign.model import ScanRecord, ScanStatus, Smb1Observation
+from smbsign.scan.output import JsonlWriter
+from smbsign.scan.sweep import SweepResult, classify
+from smbsign.scan.targets import Target
+from smbsign.serialize import scan_record_to_dict
+
+SA, RST, ICMP = 1, 2, 4
+
+
+class _Finished:
+    """A sweep that is over: every target is settled."""
+
+    def __init__(self, result: SweepResult) -> None:
+        self.result = result
+        self.ready = 1 << 62
+
+    async def settled(self, index: int) -> None:
+        _ = index
+
+
+def run_classify(
+    targets: list[Target], result: SweepResult, *, all_ports: bool = False
+) -> tuple[list[Target], list[ScanRecord], int]:
+    records: list[ScanRecord] = []
+    done = [0]
+
+    def on_target() -> None:
+        done[0] += 1
+
+    async def go() -> list[Target]:
+        return [
+            t
+            async for t in classify(
+                targets,
+                _Finished(result),  # type: ignore[arg-type]
+                all_ports=all_ports,
+                emit=records.append,
+                on_target=on_target,
+            )
+        ]
+
+    return asyncio.run(go()), records, done[0]
+
+
+def result(ports: tuple[int, ...] = (445,), **marks: list[tuple[int, int]]) -> SweepResult:
+    res = SweepResult(ports, 1.0, tries=2)
+    for address, per_port in marks.items():
+        for port, bit in per_port:
+            res.mark(address.replace("_", "."), port, bit)
+    return res
+
+
+def test_silent_and_rst_addresses_get_todays_statuses() -> None:
+    res = result(**{"10_0_0_2": [(445, RST)]})
+    probe, records, done = run_classify([Target("10.0.0.1"), Target("10.0.0.2")], res)
+    assert probe == []
+    assert done == 2
+    silent, closed = records
+    assert (silent.target, silent.port, silent.status) == ("10.0.0.1", 445, ScanStatus.FILTERED)
+    assert silent.reason == "filtered: no SYN-ACK within 1 s (sweep, SYN sent twice)"
+    assert silent.signing_required is None and not silent.relayable
+    assert (closed.status, closed.reason) == (ScanStatus.CLOSED, "closed: RST to SYN (sweep)")
+
+
+def test_responders_go_to_the_prober_with_the_ports_that_answered() -> None:
+    res = result((445, 139), **{"10_0_0_3": [(445, RST), (139, SA)], "10_0_0_4": [(445, SA)]})
+    probe, records, done = run_classify(
+        [Target("10.0.0.3", "fs3"), Target("10.0.0.4"), Target("10.0.0.5")], res
+    )
+    assert probe == [Target("10.0.0.3", "fs3", (139,)), Target("10.0.0.4", None, (445,))]
+    assert [(r.target, r.port, r.status) for r in records] == [
+        ("10.0.0.5", 445, ScanStatus.FILTERED)  # first port, as the runner reports it
+    ]
+    assert done == 1  # the prober's own targets are counted by the runner
+
+
+def test_icmp_names_and_scoped_addresses_take_the_connect_path_unchanged() -> None:
+    res = result(**{"10_0_0_6": [(445, ICMP)]})
+    targets = [Target("10.0.0.6"), Target(None, "fs.example"), Target("fe80::1%eth0")]
+    probe, records, _ = run_classify(targets, res)
+    assert probe == targets and records == []
+
+
+def test_all_ports_one_record_per_dead_port() -> None:
+    res = result((445, 139), **{"10_0_0_7": [(139, SA)]})
+    probe, records, _ = run_classify([Target("10.0.0.7"), Target("10.0.0.8")], res, all_ports=True)
+    assert probe == [Target("10.0.0.7", None, (139,))]
+    assert [(r.target, r.port, r.transport) for r in records] == [
+        ("10.0.0.7", 445, "direct_tcp"),
+        ("10.0.0.8", 445, "direct_tcp"),
+        ("10.0.0.8", 139, "netbios"),
+    ]
+
+
+def test_unswept_family_goes_to_the_connect_path() -> None:
+    res = result()
+    res.unswept.add(10)  # AF_INET6: its raw sockets could not be opened
+    probe, records, _ = run_classify([Target("2001:db8::1"), Target("10.0.0.9")], res)
+    assert probe == [Target("2001:db8::1")]
+    assert [r.target for r in records] == ["10.0.0.9"]
+
+
+def test_marks_for_other_ports_are_ignored_and_responders_counted() -> None:
+    res = result((445,), **{"10_0_0_1": [(139, SA)], "10_0_0_2": [(445, SA)]})
+    assert res.answers == {"10.0.0.2": SA}
+    assert res.responders == 1 and res.syn_ack_ports("10.0.0.2") == (445,)
+
+
+# -------------------------------------------------------------------------- choosing
+
+
+def test_choose_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan_cmd, "raw_sockets_allowed", lambda: None)
+    kw: dict[str, Any] = {"rate": None, "connect_timeout": 2.0, "ports": (445,)}
+    assert choose_sweep(SweepMode.CONNECT, 10**6, **kw) == (None, None)
+    assert choose_sweep(SweepMode.AUTO, 256, **kw) == (None, None)  # a /24: not worth it
+    opts, note = choose_sweep(SweepMode.AUTO, 257, **kw)
+    assert note is None and opts is not None
+    assert (opts.rate, opts.timeout, opts.ports) == (scan_cmd.DEFAULT_SWEEP_RATE, 1.0, (445,))
+    opts, _ = choose_sweep(SweepMode.SYN, 1, **{**kw, "rate": 500.0})
+    assert opts is not None and opts.rate == 500.0
+
+
+def test_choose_sweep_falls_back_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    why = "raw sockets not permitted (needs root or CAP_NET_RAW)"
+    monkeypatch.setattr(scan_cmd, "raw_sockets_allowed", lambda: why)
+    kw: dict[str, Any] = {"rate": None, "connect_timeout": 2.0, "ports": (445,)}
+    opts, note = choose_sweep(SweepMode.AUTO, 65536, **kw)
+    assert opts is None and note == f"--sweep auto: connect scan, no SYN sweep: {why}"
+    with pytest.raises(UsageError, match="--sweep syn: raw sockets not permitted"):
+        choose_sweep(SweepMode.SYN, 65536, **kw)
+    opts, note = choose_sweep(SweepMode.AUTO, None, **kw)  # -iL -: the count is unknown
+    assert opts is None and note is not None and "stdin" in note
+    with pytest.raises(UsageError, match="stdin"):
+        choose_sweep(SweepMode.SYN, None, **kw)
+
+
+def test_default_concurrency_raises_the_soft_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    limits = {"soft": 1024, "hard": 4096}
+
+    def getrlimit(_: int) -> tuple[int, int]:
+        return limits["soft"], limits["hard"]
+
+    def setrlimit(_: int, value: tuple[int, int]) -> None:
+        limits["soft"] = value[0]
+
+    monkeypatch.setattr(resource, "getrlimit", getrlimit)
+    monkeypatch.setattr(resource, "setrlimit", setrlimit)
+    assert default_concurrency() == (4096 - scan_cmd.FD_HEADROOM) // 2
+    assert limits["soft"] == 4096
+    limits.update(soft=1 << 20, hard=1 << 20)
+    assert default_concurrency() == scan_cmd.MAX_DEFAULT_CONCURRENCY
+    limits.update(soft=100, hard=100)  # a tiny hard limit still gives at least one probe
+    assert default_concurrency() == (100 - scan_cmd.FD_HEADROOM) // 2
+    limits.update(soft=64, hard=64)
+    assert default_concurrency() == 1
+
+
+# -------------------------------------------------------------------------- JSONL lines
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.text = ""
+        self.flushes = 0
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+@settings(max_examples=200)
+@given(
+    st.text(max_size=40),
+    st.one_of(st.none(), st.text(max_size=20)),
+    st.sampled_from([(445, "direct_tcp"), (139, "netbios")]),
+    st.sampled_from([ScanStatus.CLOSED, ScanStatus.FILTERED, ScanStatus.ERROR]),
+    st.text(max_size=60),
+    st.floats(min_value=0, max_value=1e7, allow_nan=False),
+)
+def test_dead_record_lines_equal_full_serialisation(
+    target: str,
+    hostname: str | None,
+    port: tuple[int, str],
+    status: ScanStatus,
+    reason: str,
+    elapsed: float,
+) -> None:
+    if status is ScanStatus.ERROR:
+        reason = "unreachable: " + reason  # an error that counts as dead
+    recs = [
+        ScanRecord(
+            t,
+            port[0],
+            status,
+            None,
+            Smb1Observation(offered=None),
+            None,
+            reason,
+            hostname,
+            port[1],
+            elapsed,
+        )
+        for t in (target, target + "x")
+    ]
+    sink = _Sink()
+    writer = JsonlWriter(sink)  # type: ignore[arg-type]
+    for rec in recs:
+        writer.write(rec)
+    lines = sink.text.splitlines(keepends=False)
+    assert [json.loads(line) for line in lines] == [scan_record_to_dict(r) for r in recs]
+    full = [json.dumps(scan_record_to_dict(r), separators=(",", ":")) for r in recs]
+    assert sink.text == "".join(f"{f}\n" for f in full)  # the same bytes, not just equal JSON
+
+
+def test_jsonl_flushes_answers_at_once_and_dead_records_in_batches() -> None:
+    sink = _Sink()
+    writer = JsonlWriter(sink)  # type: ignore[arg-type]
+    dead = ScanRecord(
+        "10.0.0.1", 445, ScanStatus.FILTERED, None, Smb1Observation(None), None, "filtered"
+    )
+    for _ in range(100):
+        writer.write(dead)
+    assert sink.flushes == 0  # within FLUSH_SECONDS: buffered
+    ok = ScanRecord("10.0.0.2", 445, ScanStatus.OK, True, Smb1Observation(False), None, "required")
+    writer.write(ok)
+    assert sink.flushes == 1
