@@ -21,6 +21,7 @@ group, SYSTEM) is *unknown*, and a decision that rests on it is ``unknown``, nev
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -101,8 +102,11 @@ def _ace(ace: Any) -> Ace | None:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_security_descriptor(data: bytes) -> Dacl:
-    """The DACL of a self-relative security descriptor ([MS-DTYP] 2.4.6); ParseError if bad."""
+    """The DACL of a self-relative security descriptor ([MS-DTYP] 2.4.6); ParseError if bad.
+
+    Cached: every computer checks the same few GPO descriptors."""
     if len(data) < 20:
         raise ParseError("security descriptor shorter than its header")
     control, raw = _impacket_aces(data)

@@ -16,8 +16,9 @@ linked GPOs, Exchange/SCCM hosts) once; :func:`audit` then walks the computers o
 5. turns a verdict that rests on an uncertain GPO into ``unknown`` with the reason, and adds
    ``roles`` and the precedence explanation (which other GPOs set the value) as notes.
 
-Resolution results are cached per (SOM chain, GPO status) pair, so computers of one OU with
-the same groups cost one resolution. Hooks for later items: ``observations`` (the wire, for
+Resolution results are cached per (SOM chain, GPO status) pair, and verdicts per (resolution,
+facts, errors), so computers of one OU with the same groups and OS cost one resolution and one
+evaluation. Hooks for later items: ``observations`` (the wire, for
 ``--scan`` and ``drift``) is passed through to the engine unchanged.
 """
 
@@ -255,6 +256,7 @@ def audit(
 ) -> Iterator[HostResult]:
     """Findings per computer, one computer at a time."""
     cache: dict[tuple[object, ...], _Resolved] = {}
+    judged_cache: dict[tuple[object, ...], tuple[Finding, ...]] = {}
     site, site_note = _site(snap)
     notes_by_role = role_notes(catalog)
     for computer in computers:
@@ -303,8 +305,17 @@ def audit(
             files = snap.files.get(a.guid)
             if files is not None and st.applies is not Applies.NO:
                 errors.extend(replace(e, host=host) for e in files.errors)
-        wire = observations(computer) if observations is not None else ()
-        findings = evaluate(values, wire, facts, catalog, errors)
+        if observations is not None:
+            findings = evaluate(values, observations(computer), facts, catalog, errors)
+        else:  # same resolution, facts and errors -> same verdicts: judge the shape once
+            shape = (key, replace(facts, host=""), tuple((e.path, e.message) for e in errors))
+            judged = judged_cache.get(shape)
+            if judged is None:
+                judged = tuple(evaluate(values, (), facts, catalog, errors))
+                if len(judged_cache) > 4096:
+                    judged_cache.clear()
+                judged_cache[shape] = judged
+            findings = [f if f.host == host else replace(f, host=host) for f in judged]
         done = tuple(_finish(f, by_prov, roles, notes_by_role) for f in findings)
         yield HostResult(computer, facts, done)
 

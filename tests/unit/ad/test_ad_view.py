@@ -145,3 +145,24 @@ def test_dc_role_and_computers_stream(catalog: object) -> None:
     lab.computer("dc1", f"OU=Domain Controllers,{DOMAIN}", uac=0x82000, pg=516)
     got = run(lab, catalog)
     assert got["dc1"].roles == ("domain_controller",)
+
+
+def test_computers_of_one_shape_get_the_same_verdicts_under_their_own_names(
+    catalog: object,
+) -> None:
+    lab = Lab()
+    lab.gpo(A, "on", 1)
+    lab.ou(OU_P, link(A))
+    for n in ("s1", "s2", "s3"):
+        lab.computer(n, OU_P)
+    lab.computer("w1", OU_P, os="Windows 11 Enterprise")
+    _, results = audit_domain(lab.d, lab.fs, catalog)  # type: ignore[arg-type]
+    by_host = {r.computer.dns_name: r.findings for r in results}
+    assert all(f.host == h for h, fs in by_host.items() for f in fs)
+    strip = [
+        [(f.control, f.status, f.reason, f.source) for f in by_host[f"{n}.lab.test"]]
+        for n in ("s1", "s2", "s3")
+    ]
+    assert strip[0] == strip[1] == strip[2]
+    w1 = {f.control: f for f in by_host["w1.lab.test"]}
+    assert w1[CONTROL].roles == ("workstation",)
