@@ -189,15 +189,15 @@ def register(app: typer.Typer) -> None:
             directory = _open(dc, creds, timeout)
             try:
                 dom = read_domain(directory)
-                lines = [f"{c.dns_name}\n" for c in iter_computers(directory, dom)]
+                names = (f"{c.dns_name}\n" for c in iter_computers(directory, dom))
+                if output is None:  # streamed, page by page
+                    for line in names:
+                        sys.stdout.write(line)
+                    sys.stdout.flush()
+                else:
+                    write_atomic(output, "".join(names).encode())
             finally:
                 directory.close()
-            if output is None:
-                for line in lines:
-                    sys.stdout.write(line)
-                sys.stdout.flush()
-            else:
-                write_atomic(output, "".join(lines).encode())
         except UsageError as exc:
             fail(str(exc), EXIT_USAGE)
         except SmbsignError as exc:

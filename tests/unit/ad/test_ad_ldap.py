@@ -1,0 +1,102 @@
+"""The LDAP reader's paging, entries, referrals and errors, over impacket's own message types
+(no socket: a stand-in connection answers with real SearchResult* / LDAPMessage objects)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from impacket.ldap import ldapasn1
+from impacket.ldap.ldap import LDAPConnection
+
+from smbsign.ad.ldap import SUBTREE, DirectoryError, LdapDirectory
+
+
+def entry_msg(dn: str, **attrs: list[bytes]) -> Any:
+    e = ldapasn1.SearchResultEntry()
+    e["objectName"] = dn
+    for i, (name, vals) in enumerate(attrs.items()):
+        e["attributes"][i]["type"] = name
+        for j, v in enumerate(vals):
+            e["attributes"][i]["vals"][j] = v
+    return _msg(e)
+
+
+def _msg(op: Any, cookie: bytes | None = None) -> Any:
+    m = ldapasn1.LDAPMessage()
+    m["messageID"] = 1
+    m["protocolOp"].setComponentByType(op.getTagSet(), op)
+    if cookie is not None:
+        ctrl = ldapasn1.SimplePagedResultsControl(size=2, cookie=cookie)
+        m["controls"].setComponents(ctrl)
+    return m
+
+
+def done_msg(code: int = 0, cookie: bytes | None = b"", diag: str = "", referral: str = "") -> Any:
+    d = ldapasn1.SearchResultDone()
+    d["resultCode"] = code
+    d["matchedDN"] = ""
+    d["diagnosticMessage"] = diag
+    if referral:
+        d["referral"][0] = referral
+    return _msg(d, cookie)
+
+
+def ref_msg(url: str) -> Any:
+    r = ldapasn1.SearchResultReference()
+    r[0] = url
+    return _msg(r)
+
+
+class FakeConn(LDAPConnection):  # type: ignore[misc]
+    """impacket's connection without a socket: its filter parser, canned answers."""
+
+    def __init__(self, pages: list[list[Any]]) -> None:
+        self.pages = pages
+        self.cookies: list[bytes] = []
+
+    def sendReceive(self, req: Any, controls: Any) -> list[Any]:
+        self.cookies.append(bytes(controls[0].getCookie()))
+        return self.pages.pop(0)
+
+    def close(self) -> None:
+        pass
+
+
+def directory(pages: list[list[Any]]) -> tuple[LdapDirectory, FakeConn]:
+    d = LdapDirectory.__new__(LdapDirectory)
+    d.where, d.referrals, d._timeout = "DC x", [], 5.0
+    conn = FakeConn(pages)
+    d._conn = conn
+    return d, conn
+
+
+def test_pages_are_followed_with_the_cookie_and_entries_stream() -> None:
+    d, conn = directory(
+        [
+            [entry_msg("CN=a,DC=x", dNSHostName=[b"a.x"]), done_msg(cookie=b"c1")],
+            [
+                entry_msg("CN=b,DC=x", memberOf=[b"CN=g1", b"CN=g2"]),
+                ref_msg("ldap://other/DC=y"),
+                done_msg(cookie=b""),
+            ],
+        ]
+    )
+    got = list(d.search("DC=x", SUBTREE, "(objectClass=computer)", ["dNSHostName"]))
+    assert [e.dn for e in got] == ["CN=a,DC=x", "CN=b,DC=x"]
+    assert got[0].text("dnshostname") == "a.x" and got[1].texts("memberOf") == ("CN=g1", "CN=g2")
+    assert conn.cookies == [b"", b"c1"]
+    assert d.referrals == ["ldap://other/DC=y"]
+
+
+def test_referral_result_and_errors_are_one_line() -> None:
+    d, _ = directory([[done_msg(10, referral="ldap://dc.other/DC=other")]])
+    with pytest.raises(DirectoryError) as exc:
+        list(d.search("DC=other", SUBTREE, "(objectClass=*)", []))
+    assert "referral" in str(exc.value) and "not followed" in str(exc.value)
+    d, _ = directory([[done_msg(32)]])
+    assert list(d.search("CN=Missing,DC=x", SUBTREE, "(objectClass=*)", [])) == []
+    d, _ = directory([[done_msg(50, diag="00002098: insufficient\naccess")]])
+    with pytest.raises(DirectoryError) as exc:
+        list(d.search("DC=x", SUBTREE, "(objectClass=*)", []))
+    assert "\n" not in str(exc.value) and "insufficientAccessRights" in str(exc.value)
