@@ -166,3 +166,41 @@ def test_computers_of_one_shape_get_the_same_verdicts_under_their_own_names(
     assert strip[0] == strip[1] == strip[2]
     w1 = {f.control: f for f in by_host["w1.lab.test"]}
     assert w1[CONTROL].roles == ("workstation",)
+
+
+def test_unreadable_gpo_object_and_several_linked_sites_make_verdicts_unknown(
+    catalog: object,
+) -> None:
+    from ad_fakes import CONFIG
+
+    lab = Lab()
+    lab.ou(OU_P, link(A))  # A's object is not readable: no groupPolicyContainer for it
+    lab.computer("s1", OU_P)
+    lab.gpo(B, "site-on", 1)
+    lab.d.add(f"CN=Branch,CN=Sites,{CONFIG}", "site", gPLink=link(B))
+    _, results = audit_domain(lab.d, lab.fs, catalog)  # type: ignore[arg-type]
+    (r,) = list(results)
+    errs = [f.reason for f in r.findings if f.status is Status.ERROR]
+    assert any(A in e and "could not be read" in e for e in errs)
+    assert any("site GPOs were not considered" in e for e in errs)
+    main = next(f for f in r.findings if f.control == CONTROL)
+    assert main.status is Status.UNKNOWN and main.source is not None and main.source.gpo is None
+
+
+def test_jsonl_output_streams_to_a_file_atomically(catalog: object, tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    from smbsign.cli.ad_cmd import _run
+
+    lab = Lab()
+    lab.gpo(A, "on", 1)
+    lab.ou(OU_P, link(A))
+    lab.computer("s1", OU_P)
+    lab.computer("s2", OU_P)
+    out = Path(str(tmp_path)) / "ad.jsonl"
+    kept, passing = _run(lab.d, lab.fs, catalog, "jsonl", out, keep=False)  # type: ignore[arg-type]
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert kept == [] and not passing and len(lines) >= 2
+    assert {ln["host"] for ln in lines} == {"s1.lab.test", "s2.lab.test"}
+    assert not list(out.parent.glob(".*partial"))
