@@ -17,7 +17,9 @@ is kept in :attr:`LdapDirectory.referrals` for a note. Every socket operation ha
 
 Failures are one-line :class:`DirectoryError` values: unreachable DC, wrong credentials
 (LDAP 49 with AD's ``data 52e``), locked account (``data 775``), disabled or expired
-accounts, a referral instead of an answer, a timeout.
+accounts, a referral instead of an answer, a timeout. Samba writes the same diagnostic
+(``AcceptSecurityContext error, data %x`` with the Win32 code of the NTSTATUS, SAMBA
+``source4/ldap_server/ldap_bind.c`` ``ldapsrv_bind_error_msg``), so the causes read alike.
 """
 
 from __future__ import annotations
