@@ -55,7 +55,7 @@ from smbsign.importers import (
     wazuh_policy,
 )
 from smbsign.model import CollectError, HostFacts, SettingValue
-from smbsign.protocol import framing, netbios
+from smbsign.protocol import framing, ldap, netbios
 from smbsign.protocol.negotiate import parse_negotiate_response
 from smbsign.scan import target_files
 from smbsign.scan.target_spec import Name, Range, Single
@@ -265,6 +265,17 @@ def _negotiate(data: bytes) -> None:
     outcome.describe()
 
 
+def _ldap_bind_response(data: bytes) -> None:
+    """The LDAP probe's reply reading: BER framing with a cap, then the BindResponse
+    (RFC 4511 4.2.2; smbsign.protocol.ldap)."""
+    with contextlib.suppress(ProtocolError):
+        total = ldap.message_length(data[: ldap.HEADER_MAX], 65536)
+        assert total is None or 2 <= total <= 65536
+    result = ldap.parse_bind_response(data)
+    assert result.data_code is None or len(result.data_code) <= 8
+    assert result.describe().isprintable()
+
+
 def _netbios(data: bytes) -> None:
     """Session-service headers and responses (RFC 1002 4.3), and the SMB frame header."""
     header = data[:4]
@@ -397,6 +408,13 @@ def _targets() -> Iterator[Target]:
         _netbios_seeds,
         "the four RFC 1002 session responses (built in fuzz/targets.py)",
         max_len=64,
+    )
+    yield Target(
+        "ldap_bind_response",
+        _ldap_bind_response,
+        (ProtocolError,),
+        lambda: _files("ldap_bind_response/*", base=SEEDS),
+        "fuzz/seeds/ldap_bind_response (bind replies built by tests/unit/ldapwire_fakeserver.py)",
     )
     yield Target(
         "smb2",

@@ -231,3 +231,17 @@ def test_ldap_field_absent_for_smb_only_and_round_trips() -> None:
 
 def _fields(rec: object) -> dict[str, object]:
     return {name: getattr(rec, name) for name in rec.__dataclass_fields__}  # type: ignore[attr-defined]
+
+
+def test_nested_ber_length_beyond_index_size_is_a_protocol_error() -> None:
+    """Found by fuzzing (ldap_bind_response): an inner 8-byte BER length made pyasn1 raise
+    OverflowError instead of a parse error."""
+    from smbsign.errors import ProtocolError
+    from smbsign.protocol.ldap import parse_bind_response
+
+    data = bytes.fromhex(
+        "3063020102615e0a01310488e40004579a6f6d6d656e743a20416363657074536c00610062002e0065"
+        "00780061006d0070006c006500040016006c00610062002e006500780061006d0070006c0065000700"
+    )
+    with pytest.raises(ProtocolError, match="malformed BER"):
+        parse_bind_response(data)

@@ -130,7 +130,7 @@ def parse_bind_response(data: bytes) -> BindResult:
     that names it; so is every decoding failure.
     """
     ldapasn1, decoder, _, asn1_error = _asn1()
-    bad = (asn1_error, ValueError, TypeError, KeyError, IndexError, RecursionError)
+    bad = (asn1_error, ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError)
     try:
         message, rest = decoder.decode(data, asn1Spec=ldapasn1.LDAPMessage())
         op = message["protocolOp"]
