@@ -247,3 +247,64 @@ def test_jsonl_flushes_answers_at_once_and_dead_records_in_batches() -> None:
     ok = ScanRecord("10.0.0.2", 445, ScanStatus.OK, True, Smb1Observation(False), None, "required")
     writer.write(ok)
     assert sink.flushes == 1
+
+
+# -------------------------------------------------------------------------- starts spread out
+
+
+def test_runner_starts_probes_in_slices_not_all_in_one_loop_iteration() -> None:
+    """4096 workers must not all start a probe in one iteration of the loop: a connect costs
+    CPU, and replies that arrived meanwhile would wait past their timeout (seen in the lab: live
+    hosts reported filtered at --concurrency 4096 under load)."""
+    from smbsign.scan.runner import RunOptions, run_scan
+
+    tick = [0]
+    started: list[int] = []
+
+    async def probe(address: str, port: int, *, hostname: str | None = None) -> ScanRecord:
+        started.append(tick[0])
+        await asyncio.sleep(0.01)
+        return ScanRecord(address, port, ScanStatus.FILTERED, None, Smb1Observation(None), None)
+
+    async def go() -> None:
+        async def ticker() -> None:
+            while True:
+                tick[0] += 1
+                await asyncio.sleep(0)
+
+        ticking = asyncio.create_task(ticker())
+        targets = [Target(f"10.0.{i >> 8}.{i & 255}") for i in range(4096)]
+        await run_scan(targets, probe, lambda _: None, RunOptions(concurrency=4096))
+        ticking.cancel()
+
+    asyncio.run(go())
+    assert len(started) == 4096
+    per_tick: dict[int, int] = {}
+    for t in started:
+        per_tick[t] = per_tick.get(t, 0) + 1
+    assert max(per_tick.values()) <= 256
+
+
+def test_classify_lets_the_loop_run_while_it_writes_records() -> None:
+    res = result()
+    ticks = [0]
+
+    async def go() -> int:
+        async def ticker() -> None:
+            while True:
+                ticks[0] += 1
+                await asyncio.sleep(0)
+
+        ticking = asyncio.create_task(ticker())
+        targets = [Target(f"10.1.{i >> 8}.{i & 255}") for i in range(4096)]
+        async for _ in classify(
+            targets,
+            _Finished(res),  # type: ignore[arg-type]
+            all_ports=False,
+            emit=lambda _: None,
+        ):
+            pass
+        ticking.cancel()
+        return ticks[0]
+
+    assert asyncio.run(go()) >= 4096 // 1024

@@ -61,6 +61,7 @@ SWEEP_THRESHOLD = 256  # --sweep auto sweeps target sets larger than this (a /24
 BURST_SECONDS = 0.05  # the token bucket saves up at most 50 ms of packets
 MIN_BURST = 4
 _MARK_EVERY = 256  # the last pass notes its progress this often, for classify
+_YIELD_EVERY = 1024  # classify lets the loop run this often while it writes records
 _RCVBUF = 8 << 20
 _SEND_RETRIES = 200  # a full send queue (ENOBUFS/EAGAIN) is waited out 1 ms at a time
 _SENDQ_FULL = {errno.ENOBUFS, errno.EAGAIN, errno.EWOULDBLOCK}
@@ -504,6 +505,8 @@ async def classify(
     for count, target in enumerate(targets):
         if count >= sweep.ready:
             await sweep.settled(count)
+        elif not count % _YIELD_EVERY:
+            await asyncio.sleep(0)  # the probes of the responders run meanwhile
         fast = not all_ports and not result.unroutable and not result.unswept
         address = target.address
         if address is None or "%" in address or _family(address) in result.unswept:
