@@ -63,6 +63,8 @@ def _control(cid: str, title: str, weight: int, key: str, severity: str) -> Cont
         severity=severity,  # type: ignore[arg-type]
         weight=weight,
         applies_to=Applicability(os_families=("windows", "samba")),
+        side="client" if cid == CLIENT else "server",
+        protocol="smb",
         check=Check(
             registry=RegistryCheck(
                 key=key, value="RequireSecuritySignature", expected=Expect(equals=1)

@@ -49,6 +49,8 @@ def control(cid: str, check: Check, **kw: Any) -> Control:
         severity=kw.pop("severity", "high"),
         weight=kw.pop("weight", 5),
         applies_to=kw.pop("applies_to", Applicability(os_families=("windows",))),
+        side=kw.pop("side", "server"),
+        protocol=kw.pop("protocol", "smb1" if check.smb1_only else "smb"),
         check=check,
         desired=Desired(),
         **kw,
@@ -86,16 +88,19 @@ CONTROLS: tuple[Control, ...] = (
     control(
         "client-require",
         Check(registry=reg(WKS, "RequireSecuritySignature", Expect(equals=1))),
+        side="client",
         default_key="client_require",
     ),
     control(
         "client-enable",
         Check(registry=reg(WKS, "EnableSecuritySignature", Expect(equals=1)), smb1_only=True),
+        side="client",
         default_key="client_enable",
     ),
     control(
         "guest-off",
         Check(registry=reg(WKS, "AllowInsecureGuestAuth", Expect(equals=0), policy_key=WKS_POLICY)),
+        side="client",
         default_key=None,
     ),
     control(

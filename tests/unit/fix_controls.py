@@ -42,6 +42,8 @@ def server_required() -> Control:
         rationale="Relay of NTLM to SMB on this host is blocked only when signing is required.",
         severity="high",
         weight=9,
+        side="server",
+        protocol="smb",
         applies_to=Applicability(os_families=("windows", "samba")),
         check=_reg_check(SERVER, "RequireSecuritySignature", 1),
         desired=Desired(
@@ -84,6 +86,8 @@ def client_required() -> Control:
         rationale="Outbound sessions are signed, so a man in the middle cannot tamper with them.",
         severity="medium",
         weight=6,
+        side="client",
+        protocol="smb",
         applies_to=Applicability(os_families=("windows", "samba")),
         check=_reg_check(CLIENT, "RequireSecuritySignature", 1),
         desired=Desired(
@@ -122,6 +126,8 @@ def server_audit() -> Control:
         rationale="Logs the clients that would break before signing is required.",
         severity="low",
         weight=2,
+        side="server",
+        protocol="smb",
         applies_to=Applicability(os_families=("windows",), min_build=26100),
         check=_reg_check(SERVER_POL, "AuditClientDoesNotSupportSigning", 1),
         desired=Desired(
@@ -156,6 +162,8 @@ def client_audit() -> Control:
         rationale="Logs the servers that would break before client signing is required.",
         severity="low",
         weight=2,
+        side="client",
+        protocol="smb",
         applies_to=Applicability(os_families=("windows",), min_build=26100),
         check=_reg_check(CLIENT_POL, "AuditServerDoesNotSupportSigning", 1),
         desired=Desired(
@@ -184,6 +192,8 @@ def samba_ipc() -> Control:
         rationale="winbind and RPC over IPC$ must not be relayable.",
         severity="medium",
         weight=5,
+        side="client",
+        protocol="smb",
         applies_to=Applicability(os_families=("samba",)),
         check=Check(samba=SambaCheck(parameter="client ipc signing", passing=("required",))),
         desired=Desired(samba=(DesiredSamba(parameter="client ipc signing", value="required"),)),
@@ -199,6 +209,8 @@ def smb1_client_off() -> Control:
         rationale="SMB1 cannot require signing the way SMB2 does.",
         severity="medium",
         weight=5,
+        side="client",
+        protocol="smb1",
         applies_to=Applicability(os_families=("windows",), roles=ALL_ROLES),
         check=_reg_check("HKLM\\SYSTEM\\CurrentControlSet\\Services\\mrxsmb10", "Start", 4),
         desired=Desired(
@@ -234,6 +246,8 @@ def dc_only() -> Control:
         rationale="Exercises role filtering.",
         severity="high",
         weight=8,
+        side="server",
+        protocol="smb",
         applies_to=Applicability(os_families=("windows",), roles=("domain_controller",)),
         check=_reg_check(SERVER, "RequireSecuritySignature", 1),
         desired=Desired(

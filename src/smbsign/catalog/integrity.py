@@ -5,8 +5,10 @@ Each check returns problem strings naming the file; the loader joins them into o
 control is mapped at least once, each OS family a control applies to has a check and a
 desired state (and signing controls always do), ``Expect`` has exactly one field, the desired
 value satisfies the control's own check, Samba ``passing`` holds only explicit values
-(``default`` is resolved through defaults.yaml, reference.md §3.3), and ``default_key`` resolves
-for every OS family of the control.
+(``default`` is resolved through defaults.yaml, reference.md §3.3), ``default_key`` resolves
+for every OS family of the control, the registry keys, cmdlets and Samba parameters belong to
+the control's ``side`` (an SMB1-only check has ``protocol: smb1``), and every check lists the
+data its setting accepts (``allowed``), holding its desired value and some failing value.
 """
 
 from __future__ import annotations
@@ -15,37 +17,107 @@ from collections import Counter
 from collections.abc import Mapping
 
 from smbsign.catalog.defaults import DefaultsTable
-from smbsign.catalog.schema import Control, Expect, Framework, RegistryCheck
+from smbsign.catalog.schema import Allowed, Control, Expect, Framework, RegistryCheck, Side
+from smbsign.catalog.values import accepts, canonical_samba, registry_keys, samba_accepts
 from smbsign.regpath import setting_id
 
-# smb.conf spellings of the signing enums -> canonical value (docs/reference.md §4.3).
-_SIGNING_ALIASES = {
-    **dict.fromkeys(("no", "false", "0", "off", "disabled"), "off"),
-    **dict.fromkeys(("if_required", "yes", "true", "1", "on", "enabled", "auto"), "if_required"),
-    "desired": "desired",
-    **dict.fromkeys(("required", "mandatory", "force", "forced", "enforced"), "required"),
-    "default": "default",
+#: Registry key names of the SMB (LDAP) components and the side each belongs to
+#: (docs/reference.md §1.1, §1.3): a check of each control's ``side``, not its source.
+_COMPONENT_SIDES: dict[str, Side] = {
+    "lanmanserver": "server",
+    "ntds": "server",
+    "lanmanworkstation": "client",
+    "mrxsmb10": "client",
+    "mrxsmb20": "client",
 }
-
-
-def canonical_samba(parameter: str, value: str) -> str:
-    """Canonical form of a Samba value for comparison (signing enums; else lower-case)."""
-    low = value.strip().lower()
-    if parameter.strip().lower().endswith("signing"):
-        return _SIGNING_ALIASES.get(low, low)
-    return low
 
 
 def _expect_ok(e: Expect) -> bool:
     return sum(v is not None for v in (e.equals, e.at_least, e.one_of)) == 1
 
 
-def _satisfies(e: Expect, data: object) -> bool:
-    if e.equals is not None:
-        return type(data) is type(e.equals) and data == e.equals
-    if e.at_least is not None:
-        return isinstance(data, int) and not isinstance(data, bool) and data >= e.at_least
-    return data in (e.one_of or ())
+def _side_problems(c: Control, where: str) -> list[str]:
+    """The control's registry keys, cmdlets and Samba parameters agree with its ``side``."""
+    out: list[str] = []
+    for key in registry_keys(c):
+        for part in key.lower().split("\\"):
+            other = _COMPONENT_SIDES.get(part)
+            if other is not None and other != c.side:
+                out.append(f"{where}: side {c.side} but {key} is a {other}-side key")
+    chk, want = c.check, c.desired
+    for cmdlet in (
+        chk.cmdlet.cmdlet if chk.cmdlet else None,
+        want.cmdlet.cmdlet if want.cmdlet else None,
+    ):
+        if cmdlet is not None and ("Server" in cmdlet) != (c.side == "server"):
+            out.append(f"{where}: side {c.side} but {cmdlet} configures the other side")
+    params = [chk.samba.parameter] if chk.samba else []
+    for param in params + [s.parameter for s in want.samba]:
+        first = param.strip().lower().split(" ")[0]
+        if first in ("server", "client") and first != c.side:
+            out.append(f"{where}: side {c.side} but {param!r} is a {first}-side parameter")
+    if chk.wire is not None and c.side != "server":
+        out.append(f"{where}: a wire check observes a server, but side is {c.side}")
+    if (chk.smb1_only or (chk.wire or "").startswith("smb1")) and c.protocol != "smb1":
+        out.append(f"{where}: an SMB1-only check needs protocol smb1, not {c.protocol}")
+    return out
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _in(allowed: Allowed, v: object) -> bool:
+    return any(type(a.value) is type(v) and a.value == v for a in allowed)
+
+
+def _allowed_lists(c: Control, where: str, out: list[str]) -> list[tuple[str, Allowed, list[bool]]]:
+    """(label, allowed, passes per value) of each check; type and membership problems to out."""
+    chk, want = c.check, c.desired
+    lists: list[tuple[str, Allowed, list[bool]]] = []
+    if (reg := chk.registry) is not None:
+        numeric = reg.type in ("REG_DWORD", "REG_QWORD")
+        if any(_is_int(a.value) != numeric or isinstance(a.value, bool) for a in reg.allowed):
+            out.append(f"{where}: check.registry.allowed holds a value that is not {reg.type}")
+        for r in want.registry:
+            mine = setting_id(r.key, r.value) in _checked_ids(reg)
+            if mine and reg.allowed and not _in(reg.allowed, r.data):
+                out.append(f"{where}: desired.registry data {r.data!r} is not in allowed")
+        passes = [accepts(reg.expected, a.value) for a in reg.allowed]
+        lists.append(("check.registry", reg.allowed, passes))
+    if (cmd := chk.cmdlet) is not None:
+        d = want.cmdlet
+        mine = d is not None and d.parameter.lower() == cmd.property.lower()
+        if d is not None and mine and cmd.allowed and not _in(cmd.allowed, d.value):
+            out.append(f"{where}: desired.cmdlet value {d.value!r} is not in allowed")
+        lists.append(
+            ("check.cmdlet", cmd.allowed, [accepts(cmd.expected, a.value) for a in cmd.allowed])
+        )
+    if (sam := chk.samba) is not None:
+        canon = {canonical_samba(sam.parameter, str(a.value)) for a in sam.allowed}
+        mine_s = [s.value for s in want.samba if s.parameter.lower() == sam.parameter.lower()]
+        for v in (*sam.passing, *mine_s):
+            if sam.allowed and canonical_samba(sam.parameter, v) not in canon:
+                out.append(f"{where}: check.samba value {v!r} is not in check.samba.allowed")
+        passes = [samba_accepts(sam.parameter, sam.passing, str(a.value)) for a in sam.allowed]
+        lists.append(("check.samba", sam.allowed, passes))
+    return lists
+
+
+def _allowed_problems(c: Control, where: str) -> list[str]:
+    """Each check lists the data its setting accepts; the check and the desired state use only
+    those, and some allowed value fails (else the check could not fail)."""
+    out: list[str] = []
+    for label, allowed, passes in _allowed_lists(c, where, out):
+        if not allowed:
+            out.append(f"{where}: {label}.allowed is missing (the data the setting accepts)")
+            continue
+        values = [(type(a.value), a.value) for a in allowed]
+        if len(set(values)) != len(values):
+            out.append(f"{where}: {label}.allowed lists a value twice")
+        if all(passes) or not any(passes):
+            out.append(f"{where}: {label}.expected must pass some allowed values and fail others")
+    return out
 
 
 def _control_problems(c: Control, defaults: DefaultsTable) -> list[str]:
@@ -77,7 +149,7 @@ def _control_problems(c: Control, defaults: DefaultsTable) -> list[str]:
         if "windows" in fams and not mine:
             out.append(f"{where}: desired.registry does not set the checked value")
         for r in mine:
-            if r.type != chk.registry.type or not _satisfies(chk.registry.expected, r.data):
+            if r.type != chk.registry.type or not accepts(chk.registry.expected, r.data):
                 out.append(f"{where}: desired.registry data {r.data!r} fails its own check")
     if chk.samba is not None:
         param = chk.samba.parameter
@@ -93,6 +165,8 @@ def _control_problems(c: Control, defaults: DefaultsTable) -> list[str]:
             if canonical_samba(param, s.value) not in passing:
                 out.append(f"{where}: desired.samba {param} = {s.value} fails its own check")
     out += _default_key_problems(c, defaults, where)
+    out += _side_problems(c, where)
+    out += _allowed_problems(c, where)
     for n, k in enumerate(c.considerations):
         if set(k.targets) - fams or set(k.roles) - set(c.applies_to.roles):
             out.append(f"{where}: considerations[{n}] names a target or role outside applies_to")

@@ -21,6 +21,12 @@ RegType = Literal["REG_DWORD", "REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ", "REG_B
 Severity = Literal["critical", "high", "medium", "low", "info"]
 RoleName = Literal["workstation", "member_server", "domain_controller", "standalone"]
 OsName = Literal["windows", "samba"]
+#: The component a control configures: the SMB (LDAP) server or the SMB client of the host.
+Side = Literal["server", "client"]
+#: What the setting governs: ``smb`` every SMB dialect (SMB1 and SMB 2.x/3.x), ``smb1`` SMB1
+#: only (the "(if ... agrees)" values, docs/reference.md §2.1, and SMB1 itself), ``ldap`` LDAP
+#: (room for the domain controller's LDAP signing / channel binding controls).
+Protocol = Literal["smb", "smb1", "ldap"]
 
 
 class Expect(_Strict):
@@ -38,6 +44,18 @@ class Expect(_Strict):
         return "one of " + ", ".join(str(v) for v in self.one_of or ())
 
 
+class AllowedValue(_Strict):
+    """One datum the setting gives meaning to, and that meaning (a source in the YAML)."""
+
+    value: int | str | bool
+    meaning: str = Field(min_length=1)
+
+
+#: The data a setting accepts, ordered from the weakest to the strongest where that applies
+#: (importers normalise checklists over it; the fixture matrix takes its failing case from it).
+Allowed = tuple[AllowedValue, ...]
+
+
 class RegistryCheck(_Strict):
     """A registry value. ``key`` includes the hive (``HKLM\\...``).
 
@@ -50,6 +68,7 @@ class RegistryCheck(_Strict):
     type: RegType = "REG_DWORD"
     expected: Expect
     policy_key: str | None = None
+    allowed: Allowed = ()
 
 
 class SambaCheck(_Strict):
@@ -58,6 +77,7 @@ class SambaCheck(_Strict):
     parameter: str
     passing: tuple[str, ...]
     section: str = "global"
+    allowed: Allowed = ()
 
 
 class CmdletCheck(_Strict):
@@ -66,6 +86,7 @@ class CmdletCheck(_Strict):
     cmdlet: Literal["Get-SmbServerConfiguration", "Get-SmbClientConfiguration"]
     property: str
     expected: Expect
+    allowed: Allowed = ()
 
 
 WireCheck = Literal[
@@ -181,6 +202,10 @@ class Control(_Strict):
     severity: Severity
     weight: int = Field(ge=1, le=10)
     applies_to: Applicability
+    # Which side of the host and which protocol the control concerns (catalog data, never
+    # guessed from key names; catalog/integrity.py checks the keys agree).
+    side: Side
+    protocol: Protocol
     check: Check
     desired: Desired
     # "enforce" controls require signing; "audit" controls are the staged first step.

@@ -32,13 +32,8 @@ _SMB1_PROTOCOLS = frozenset({"nt1", "lanman2", "lanman1", "coreplus", "core", "d
 
 
 def is_client_control(control: Control) -> bool:
-    """True when the control concerns the SMB client (LanmanWorkstation / client cmdlet)."""
-    reg, cmd, samba = control.check.registry, control.check.cmdlet, control.check.samba
-    if reg is not None:
-        return "lanmanworkstation" in reg.key.lower()
-    if cmd is not None:
-        return "client" in cmd.cmdlet.lower()
-    return samba is not None and samba.parameter.lower().startswith("client")
+    """True when the control concerns the SMB client (the catalog's ``side``)."""
+    return control.side == "client"
 
 
 def _registry_state(ev: Evidence, setting: str, off_value: int) -> tuple[bool | None, str]:

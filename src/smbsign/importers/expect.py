@@ -3,7 +3,8 @@
 Checklists write the same requirement many ways: Wazuh ``-> 1``, ``-> r:^1$|^2$``,
 ``-> n:^(\\d+) compare >= 1``; HardeningKitty ``Operator >=``; Tenable ``[1..MAX]``. Each is
 turned into a predicate, evaluated over the value's *domain* (the data Windows accepts for it),
-and the passing set is named (:func:`normalise`). With the domain of
+and the passing set is named (:func:`normalise`). The domains are the catalog's: each
+control's ``check.registry.allowed`` (docs/catalog.md). With the domain of
 ``SmbServerNameHardeningLevel`` being 0-2 (reference.md §1.3), ``r:^1$|^2$`` and ``>= 1`` are both
 ``{1, 2}``, i.e. ``>= 1``. Values without a recorded domain are tried on 0-9 and 2**32-1.
 """
@@ -12,30 +13,33 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 from smbsign.catalog.schema import Expect
+from smbsign.catalog.values import domains
 from smbsign.importers.model import Expectation
 from smbsign.regpath import setting_id
 
-_SVC = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\"
-_POL = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\"
 _BOOL = (0, 1)
 
-#: Data Windows gives meaning to, per setting (docs/reference.md §1.1 REG_DWORD 0/1 for the signing
-#: values and EnablePlainTextPassword; 1.3 for the others; service Start 0-4 per the SCM).
-DOMAINS: dict[str, tuple[int, ...]] = {
-    setting_id(_SVC + "LanManServer\\Parameters", "RequireSecuritySignature"): _BOOL,
-    setting_id(_SVC + "LanManServer\\Parameters", "EnableSecuritySignature"): _BOOL,
-    setting_id(_SVC + "LanmanWorkstation\\Parameters", "RequireSecuritySignature"): _BOOL,
-    setting_id(_SVC + "LanmanWorkstation\\Parameters", "EnableSecuritySignature"): _BOOL,
-    setting_id(_SVC + "LanmanWorkstation\\Parameters", "EnablePlainTextPassword"): _BOOL,
-    setting_id(_SVC + "LanManServer\\Parameters", "SMB1"): _BOOL,
-    setting_id(_SVC + "LanManServer\\Parameters", "SmbServerNameHardeningLevel"): (0, 1, 2),
-    setting_id(_SVC + "mrxsmb10", "Start"): (0, 1, 2, 3, 4),
-    setting_id(_SVC + "Netlogon\\Parameters", "RequireSignOrSeal"): _BOOL,
-    setting_id(_POL + "LanmanServer", "AuditClientDoesNotSupportSigning"): _BOOL,
-    setting_id(_POL + "LanmanWorkstation", "AuditServerDoesNotSupportSigning"): _BOOL,
+#: A setting no catalog control reads, with the data Windows gives it meaning (docs/reference.md
+#: §1.3: Netlogon ``RequireSignOrSeal``, a Security Option, REG_DWORD 0 / 1). Every other domain
+#: is the catalog's: each control's ``check.registry.allowed``.
+OUTSIDE_CATALOG: dict[str, tuple[int, ...]] = {
+    setting_id(
+        "HKLM\\SYSTEM\\CurrentControlSet\\Services\\Netlogon\\Parameters", "RequireSignOrSeal"
+    ): _BOOL,
 }
+
+
+@lru_cache(maxsize=1)
+def _domains() -> dict[str, tuple[int, ...]]:
+    """Setting id -> the data Windows gives meaning to: the packaged catalog's ``allowed``."""
+    from smbsign.catalog import load_catalog  # lazy: the catalog is read on first use
+
+    return {**OUTSIDE_CATALOG, **domains(load_catalog().controls.values())}
+
+
 GENERIC: tuple[int, ...] = (*range(10), 0xFFFFFFFF)
 
 Predicate = Callable[[int], bool]
@@ -54,7 +58,7 @@ def domain_for(setting: str, mentioned: Iterable[int] = ()) -> tuple[int, ...]:
     """The values tried for ``setting`` (canonical id): its recorded domain, else 0-9,
     2**32-1 and every number the test mentions with its neighbours (so ``<= 15`` stays
     ``<= 15``)."""
-    known = DOMAINS.get(setting.lower())
+    known = _domains().get(setting.lower())
     if known is not None:
         return known
     near = {m + d for m in mentioned for d in (-1, 0, 1) if 0 <= m + d <= 0xFFFFFFFF}
@@ -63,7 +67,7 @@ def domain_for(setting: str, mentioned: Iterable[int] = ()) -> tuple[int, ...]:
 
 def is_boolean(setting: str) -> bool:
     """True for 0/1 values (where 'Enabled' means 1 and 'Disabled' 0, docs/reference.md §1.1)."""
-    return DOMAINS.get(setting.lower()) == _BOOL
+    return _domains().get(setting.lower()) == _BOOL
 
 
 def normalise(passing: Iterable[int], domain: tuple[int, ...], text: str = "") -> Expectation:

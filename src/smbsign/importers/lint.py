@@ -5,8 +5,9 @@ Codes (docs/policy.md; the upstream defects behind them are in docs/reference.md
 - ``wrong-hive``: the check *is* a server (client) setting by an identity the catalog knows
   (its CIS id in the platform's CIS framework file, or the Security Options name its title
   quotes, the catalog's ``security_option.dsc_name``) but reads ``LanmanWorkstation``
-  (``LanManServer``), e.g. Wazuh cis_win2016 16030/16031. Sides come from registry keys only:
-  loose words of a title ("... when it connects to an SMB server") claim nothing;
+  (``LanManServer``), e.g. Wazuh cis_win2016 16030/16031. Sides come from the catalog only
+  (each control's ``side``, and the keys its controls read or write): loose words of a title
+  ("... when it connects to an SMB server") claim nothing;
 - ``inverted-value``: the title says 'Enabled' ('Disabled') but the check accepts only 0 (1)
   for a 0/1 setting, e.g. cis_win2016 16028 ``EnablePlainTextPassword -> 1``;
 - ``contradicts-control``: the check accepts values smbsign's control fails (Tenable's
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 
 from smbsign.catalog import Catalog, resolve_default
 from smbsign.catalog.schema import Control
+from smbsign.catalog.values import key_sides, side_of_setting
 from smbsign.importers import expect
 from smbsign.importers.mapping import (
     NIST_KEYS,
@@ -78,15 +80,6 @@ class LintFinding:
     message: str
     control: str = ""
     related: tuple[str, ...] = ()
-
-
-def _side(setting: str) -> str:
-    low = setting.lower()
-    if "\\lanmanserver" in low:
-        return "server"
-    if "\\lanmanworkstation" in low:
-        return "client"
-    return ""
 
 
 def _name_key(name: str) -> str:
@@ -172,18 +165,19 @@ class _Linter:
 
     def hive(self, mc: MappedCheck) -> bool:
         """A check that is a server (client) setting but reads the other side's key. Both sides
-        come from registry keys (``_side``): the claimed controls' and the targets'."""
+        come from the catalog's ``side``: the claimed controls' and, for each key the check
+        reads, the side of the controls that read or write that key (``key_sides``)."""
         claimed, why = self.claimed(mc)
         controls = self.catalog.controls
-        sides = {_side(reg.key) for c in claimed if (reg := controls[c].check.registry)}
-        sides.discard("")
+        sides = {controls[c].side for c in claimed if controls[c].check.registry is not None}
         if len(sides) != 1:
             return False
         side = sides.pop()
-        wrong = [t for t, _ in mc.targets if _side(t.setting) not in ("", side)]
+        keys = key_sides(controls.values())
+        wrong = [t for t, _ in mc.targets if side_of_setting(keys, t.setting) not in (None, side)]
         if not wrong:
             return False
-        actual = _side(wrong[0].setting)
+        actual = side_of_setting(keys, wrong[0].setting)
         reads = "; ".join(f"{t.short} -> {c or 'no smbsign control'}" for t, c in mc.targets)
         self.add(
             "wrong-hive",

@@ -109,19 +109,6 @@ class Plan:
         return not self.changes
 
 
-def _side(control: Control) -> str | None:
-    """``server`` or ``client``: which SMB component a Windows control configures."""
-    if control.desired.cmdlet is not None:
-        return "server" if "Server" in control.desired.cmdlet.cmdlet else "client"
-    for reg in control.desired.registry:
-        key = reg.key.lower()
-        if "lanmanserver" in key:
-            return "server"
-        if "lanmanworkstation" in key:
-            return "client"
-    return None
-
-
 def _not_applicable(control: Control, target: TargetKind) -> str | None:
     """Why ``control`` cannot be applied to ``target`` (None when it can)."""
     family = "samba" if target is TargetKind.SAMBA else "windows"
@@ -281,14 +268,14 @@ def _select_for_stage(
             else:
                 keep.append(cid)
         return keep
-    sides = {_side(controls[c]) for c in chosen if controls[c].stage != "audit"}
+    sides = {controls[c].side for c in chosen if controls[c].stage != "audit"}
     audit = [c for c in chosen if controls[c].stage == "audit"]
     if not explicit or sides:
         for cid, control in controls.items():
             if (
                 control.stage == "audit"
                 and cid not in audit
-                and (not explicit or _side(control) in sides)
+                and (not explicit or control.side in sides)
             ):
                 audit.append(cid)
     for cid in chosen:
