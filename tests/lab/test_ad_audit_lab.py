@@ -132,3 +132,12 @@ def test_wrong_password_is_one_line_exit_3(addc: AdTestDomain, tmp_path: Path) -
     assert code == 3 and out == ""
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1 and "wrong user name or password" in lines[0], err
+
+
+def test_gpos_that_do_not_decide_are_explained(audited: dict[str, Any]) -> None:
+    notes = {h: " | ".join(audited["by_host"][h]["notes"]) for h in ("SCCM2", "SRV2", "WS2")}
+    assert (
+        "'SCCM Signing On (filtered)'" in notes["SCCM2"] and "security filtering" in notes["SCCM2"]
+    )
+    assert "'Tier1 Disabled Link On'" in notes["SRV2"] and "link is disabled" in notes["SRV2"]
+    assert "'Domain Signing Off'" in notes["WS2"] and "blocks inheritance" in notes["WS2"]

@@ -41,6 +41,7 @@ from smbsign.ad.directory import (
     read_soms,
     som_chain,
 )
+from smbsign.ad.explain import control_settings, not_deciding, notes_for
 from smbsign.ad.facts import SCCM, computer_facts, extra_roles, roles_of
 from smbsign.ad.ldap import Searcher
 from smbsign.ad.resolve import (
@@ -98,7 +99,7 @@ def linked_guids(soms: Soms) -> list[str]:
     seen: dict[str, None] = {}
     for som in (*soms.by_dn.values(), *soms.sites):
         for link in som.links:
-            if link.guid and not link.disabled:
+            if link.guid:  # disabled links too: their files explain why they do not decide
                 seen[link.guid] = None
     return list(seen)
 
@@ -166,6 +167,7 @@ def token_of(computer: Computer, snap: Snapshot, dc: bool) -> Token:
 class _Resolved:
     decisions: tuple[Decision, ...]
     skipped: tuple[tuple[AppliedLink, GpoStatus], ...]
+    why_not: Mapping[str, tuple[str, ...]]  # canonical setting -> GPOs that set it but do not apply
 
 
 def _site(snap: Snapshot) -> tuple[list[Som], str]:
@@ -204,8 +206,9 @@ def _finish(
     by_prov: Mapping[Provenance, Decision],
     roles: tuple[str, ...],
     role_notes: Mapping[str, tuple[frozenset[str], str]],
+    why_not: tuple[str, ...] = (),
 ) -> Finding:
-    notes = list(f.notes)
+    notes = [*f.notes, *why_not]
     status, reason = f.status, f.reason
     d = by_prov.get(f.source) if f.source is not None else None
     if d is not None:
@@ -259,6 +262,7 @@ def audit(
     judged_cache: dict[tuple[object, ...], tuple[Finding, ...]] = {}
     site, site_note = _site(snap)
     notes_by_role = role_notes(catalog)
+    settings = control_settings(catalog)
     for computer in computers:
         facts = computer_facts(
             computer.dns_name,
@@ -283,7 +287,8 @@ def audit(
             names = {g: o.name for g, o in snap.gpos.items()}
             vals = {g: f.values for g, f in snap.files.items()}
             kept, dropped = candidates(order, status, names, vals)
-            resolved = _Resolved(tuple(decide(kept)), tuple(dropped))
+            why = not_deciding([*chain, *site], dropped, names, vals)
+            resolved = _Resolved(tuple(decide(kept)), tuple(dropped), why)
             if len(cache) > 4096:
                 cache.clear()
             cache[key] = resolved
@@ -316,7 +321,12 @@ def audit(
                     judged_cache.clear()
                 judged_cache[shape] = judged
             findings = [f if f.host == host else replace(f, host=host) for f in judged]
-        done = tuple(_finish(f, by_prov, roles, notes_by_role) for f in findings)
+        done = tuple(
+            _finish(
+                f, by_prov, roles, notes_by_role, notes_for(f.control, resolved.why_not, settings)
+            )
+            for f in findings
+        )
         yield HostResult(computer, facts, done)
 
 

@@ -204,3 +204,19 @@ def test_jsonl_output_streams_to_a_file_atomically(catalog: object, tmp_path: ob
     assert kept == [] and not passing and len(lines) >= 2
     assert {ln["host"] for ln in lines} == {"s1.lab.test", "s2.lab.test"}
     assert not list(out.parent.glob(".*partial"))
+
+
+def test_gpos_that_set_the_value_but_do_not_apply_are_explained(catalog: object) -> None:
+    lab = Lab()
+    lab.gpo(A, "dom-on", 1)
+    lab.gpo(B, "link-disabled-on", 1)
+    lab.gpo(C, "computer-off-on", 1, flags=2)
+    lab.ou(DOMAIN, link(A))
+    lab.ou(OU_P, link(B, 1), link(C), block=True)
+    lab.computer("s1", OU_P)
+    f = run(lab, catalog)["s1"]
+    assert f.status is Status.FAIL and gpo_of(f) is None  # the default decides
+    text = " | ".join(f.notes)
+    assert "'dom-on'" in text and "blocks inheritance" in text
+    assert "'link-disabled-on'" in text and "link is disabled" in text
+    assert "'computer-off-on'" in text and "computer settings are disabled" in text
