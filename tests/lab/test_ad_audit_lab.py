@@ -141,3 +141,22 @@ def test_gpos_that_do_not_decide_are_explained(audited: dict[str, Any]) -> None:
     )
     assert "'Tier1 Disabled Link On'" in notes["SRV2"] and "link is disabled" in notes["SRV2"]
     assert "'Domain Signing Off'" in notes["WS2"] and "blocks inheritance" in notes["WS2"]
+
+
+def test_stored_run_reads_back_with_source_gpo_and_no_secret(addc: AdTestDomain) -> None:
+    store = addc.ad.password_file.parent / "ad-history.db"
+    db = f"sqlite:///{store}"
+    code, _, err = ad_cli(
+        addc, "audit", "-f", "jsonl", "-o", str(store.with_suffix(".jsonl")), "--db", db
+    )
+    assert code == 1, err
+    proc = addc.ad.run_client([SMBSIGN, "report", "latest", "--db", db, "-f", "json"])
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    srv1 = next(
+        f for f in doc["findings"] if f["host"].startswith("srv1.") and f["control"] == CONTROL
+    )
+    assert srv1["source"]["gpo"]["name"] == "Servers Signing On"
+    assert srv1["roles"] == ["member_server"]
+    secret = addc.auditor_password_file.read_text().strip()
+    assert secret not in store.read_bytes().decode("utf-8", "replace")
