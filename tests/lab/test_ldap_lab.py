@@ -75,16 +75,22 @@ asyncio.run(main())
 
 
 @pytest.fixture(scope="module", params=["yes", "no", "allow_sasl_over_tls"])
-def measured(request: pytest.FixtureRequest) -> Iterator[tuple[str, dict[str, Any]]]:
+def dc(request: pytest.FixtureRequest) -> Iterator[tuple[str, AdLab]]:
     require_lab()
     require_addc()
     with AdLab(DcSpec(strong_auth=request.param)) as ad:
-        argv = [sys.executable, "-c", _MEASURE, ad.address, ad.spec.domain, str(ad.password_file)]
-        proc = ad.run_client(argv, timeout=180)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        data: dict[str, Any] = json.loads(proc.stdout)
-        print(f"\nstrong auth = {request.param}:\n{json.dumps(data, indent=1)}")
-        yield request.param, data
+        yield request.param, ad
+
+
+@pytest.fixture(scope="module")
+def measured(dc: tuple[str, AdLab]) -> tuple[str, dict[str, Any]]:
+    setting, ad = dc
+    argv = [sys.executable, "-c", _MEASURE, ad.address, ad.spec.domain, str(ad.password_file)]
+    proc = ad.run_client(argv, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data: dict[str, Any] = json.loads(proc.stdout)
+    print(f"\nstrong auth = {setting}:\n{json.dumps(data, indent=1)}")
+    return setting, data
 
 
 def test_raw_answers_are_recorded(measured: tuple[str, dict[str, Any]]) -> None:
@@ -123,3 +129,31 @@ def test_channel_binding_verdict(measured: tuple[str, dict[str, Any]]) -> None:
     assert data["admin"]["method"] == "authenticated"
     assert data["anon"]["channel_binding"] == "unknown", data["anon"]
     assert "--user" in data["anon"]["reason"]
+
+
+def test_cli_scan_relay_list_carries_every_open_ldap_path(
+    dc: tuple[str, AdLab], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """``smbsign scan --protocols smb,ldap,ldaps --user ... --relay-format ntlmrelayx`` in the
+    client namespace: the record validates, and the relay list holds exactly the open paths
+    (the DC requires SMB signing, so never smb://)."""
+    setting, ad = dc
+    out = tmp_path_factory.mktemp("ldapscan")
+    out.chmod(0o755)
+    records, relay = out / "r.json", out / "relay.txt"
+    user = f"{ad.spec.domain}\\Administrator"
+    argv = [sys.executable, "-c", "from smbsign.cli import main; main()", "scan", ad.address]
+    argv += ["--protocols", "smb,ldap,ldaps", "--user", user]
+    argv += ["--password-file", str(ad.password_file), "--format", "json", "-o", str(records)]
+    argv += ["--relay-list", str(relay), "--relay-format", "ntlmrelayx", "--no-store", "-q"]
+    proc = ad.run_client(argv, timeout=180)
+    (rec,) = json.loads(records.read_text())["records"]
+    assert rec["signing_required"] is True
+    expected = {
+        "yes": "",
+        "no": f"ldap://{ad.address}\nldaps://{ad.address}\n",
+        "allow_sasl_over_tls": f"ldaps://{ad.address}\n",
+    }[setting]
+    assert relay.read_text() == expected, rec["ldap"]
+    assert proc.returncode == (1 if expected else 0), proc.stderr
+    assert "Lab-only" not in records.read_text() + proc.stderr  # the secret is nowhere
