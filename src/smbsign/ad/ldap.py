@@ -2,7 +2,7 @@
 
 Transport: impacket's ``LDAPConnection`` (``impacket.ldap.ldap``, impacket >= 0.12) binds
 with SASL GSS-SPNEGO carrying NTLM and, with ``signing=True``, wraps every later message with
-the NTLM session key (sign and seal), as [MS-ADTS] 5.1.1.1.2 (SASL) describes; the Group
+the NTLM session key (sign and seal): the SASL GSS-SPNEGO bind of [MS-ADTS] 5.1.1.1; the Group
 Policy client itself requires LDAP signing ([MS-GPOL] 3.2.5.1.1, LDAP_OPT_SIGN). There is no
 simple bind: the password never crosses the wire. The secret comes from the caller
 (:mod:`smbsign.cli.audit_remote` reads it from ``--password-file``, ``SMBSIGN_PASSWORD``,
