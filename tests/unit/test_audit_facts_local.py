@@ -17,19 +17,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from smbsign.audit import registry_wanted
+from smbsign.audit.facts import parse_edition, parse_os_family, parse_role
 from smbsign.catalog import load_catalog
 from smbsign.cli import app
-from smbsign.cli.audit_gather import registry_wanted
 from smbsign.collect.winreg_local import RecordedRegistry, collect_registry
 from smbsign.engine.evaluate import evaluate
-from smbsign.engine.facts import (
-    infer_os_family,
-    merge_facts,
-    parse_edition,
-    parse_os_family,
-    parse_role,
-    samba_role,
-)
+from smbsign.engine.facts import infer_os_family, merge_facts, samba_role
 from smbsign.errors import UsageError
 from smbsign.model import HostFacts, Layer, OsFamily, Provenance, Role, SettingValue, Status
 from smbsign.regpath import setting_id

@@ -35,6 +35,8 @@ from regf_builder import (
     sz,
 )
 
+from smbsign.audit import registry_wanted
+from smbsign.catalog import load_catalog
 from smbsign.collect import collect_file, collect_paths, hive, sniff_kind
 from smbsign.collect.base import CollectResult
 from smbsign.collect.hivefile import MAX_WORK, Hive
@@ -52,9 +54,19 @@ HIVEXSH = shutil.which("hivexsh")
 needs_hivex = pytest.mark.skipif(HIVEXSH is None, reason="hivexsh (Debian libhivex-bin) missing")
 
 
+#: What an audit asks a hive for: every registry value the catalog checks or sets (the
+#: collector itself never loads the catalog).
+WANTED = registry_wanted(load_catalog().controls.values(), desired=True)
+
+
+def hive_collect(data: bytes, path: str, host: str, **kw: object) -> CollectResult:
+    kw.setdefault("wanted", WANTED)
+    return hive.collect(data, path, host, **kw)  # type: ignore[arg-type]
+
+
 def read(name: str, **kw: object) -> CollectResult:
     path = HIVES / name
-    return hive.collect(path.read_bytes(), str(path), "h1", **kw)  # type: ignore[arg-type]
+    return hive_collect(path.read_bytes(), str(path), "h1", **kw)  # type: ignore[arg-type]
 
 
 def server(*values: tuple[str, int, bytes], current: int = 1) -> bytes:
@@ -131,7 +143,7 @@ def test_fixtures_agree_with_hivex():
     for path in sorted(HIVES.glob("*.hive")):
         if ".error." in path.name:
             continue
-        for value in hive.collect(path.read_bytes(), str(path), "h").values:
+        for value in hive_collect(path.read_bytes(), str(path), "h").values:
             key, _, name = (
                 value.provenance.location.partition("\\")[2].partition("\\")[2].rpartition("\\")
             )
@@ -166,23 +178,23 @@ def test_controlset_resolution_and_missing_sets():
     tree = system_tree(
         2, {n: {SRV: [("RequireSecuritySignature", REG_DWORD, dword(2 - n))]} for n in (1, 2)}
     )
-    got = by_id(hive.collect(build_hive(tree), "SYSTEM", "h"))
+    got = by_id(hive_collect(build_hive(tree), "SYSTEM", "h"))
     assert got[SRV_REQ].value == 0 and "ControlSet002" in got[SRV_REQ].provenance.location
     tree.key("Select").set("Current", REG_DWORD, dword(3))
-    result = hive.collect(build_hive(tree), "SYSTEM", "h")
+    result = hive_collect(build_hive(tree), "SYSTEM", "h")
     assert "names ControlSet003, which the hive does not have" in messages(result)
     assert SRV_REQ not in by_id(result)
     tree.key("Select").set("Current", REG_SZ, sz("2"))
-    assert "not a control set number" in messages(hive.collect(build_hive(tree), "S", "h"))
+    assert "not a control set number" in messages(hive_collect(build_hive(tree), "S", "h"))
     tree.subkeys = [k for k in tree.subkeys if k.name != "Select"]
-    assert "Select\\Current is missing" in messages(hive.collect(build_hive(tree), "S", "h"))
+    assert "Select\\Current is missing" in messages(hive_collect(build_hive(tree), "S", "h"))
 
 
 def test_absent_values_are_absent_without_errors():
-    result = hive.collect(server(("Other", REG_DWORD, dword(1))), "SYSTEM", "h")
+    result = hive_collect(server(("Other", REG_DWORD, dword(1))), "SYSTEM", "h")
     assert result.errors == () and SRV_REQ not in by_id(result) and PRODUCT_TYPE in by_id(result)
     bare = system_tree(1, {1: {}}, product_type=None)
-    result = hive.collect(build_hive(bare), "SYSTEM", "h")
+    result = hive_collect(build_hive(bare), "SYSTEM", "h")
     assert result.errors == () and result.values == () and result.facts is None
 
 
@@ -197,7 +209,7 @@ def test_names_match_case_insensitively_and_location_keeps_stored_case():
             }
         },
     )
-    got = by_id(hive.collect(build_hive(tree), "SYSTEM", "h"))
+    got = by_id(hive_collect(build_hive(tree), "SYSTEM", "h"))
     assert got[SRV_REQ].provenance.location == (
         "HKLM\\SYSTEM\\ControlSet001\\SERVICES\\lanmanserver\\PARAMETERS\\requiresecuritysignature"
     )
@@ -220,7 +232,7 @@ def test_data_in_cells_and_types():
     names = ("RequireSecuritySignature", "EnableSecuritySignature", "NullSessionPipes", "Blob")
     wanted = [(f"HKLM\\SYSTEM\\CurrentControlSet\\{SRV}", n) for n in names]
     for inline in (True, False):
-        got = by_id(hive.collect(build_hive(tree, inline=inline), "S", "h", wanted=wanted))
+        got = by_id(hive_collect(build_hive(tree, inline=inline), "S", "h", wanted=wanted))
         base = SRV_REQ.rpartition("\\")[0]
         assert got[SRV_REQ].value == 1
         assert got[SRV_EN].value == "1" and got[SRV_EN].value_type == "REG_SZ"
@@ -233,11 +245,11 @@ def test_bad_dword_size_and_big_data_are_errors_other_values_still_read():
         ("RequireSecuritySignature", REG_DWORD, b"\x01\x00"),
         ("EnableSecuritySignature", REG_DWORD, dword(1)),
     )
-    result = hive.collect(short, "S", "h")
+    result = hive_collect(short, "S", "h")
     assert "REG_DWORD data is 2 bytes, expected 4" in messages(result)
     assert by_id(result)[SRV_EN].value == 1 and SRV_REQ not in by_id(result)
     big = server(("RequireSecuritySignature", REG_SZ, sz("x" * 9000)))
-    assert "big-data value" in messages(hive.collect(big, "S", "h"))
+    assert "big-data value" in messages(hive_collect(big, "S", "h"))
 
 
 def test_index_root_lists_are_followed():
@@ -246,18 +258,18 @@ def test_index_root_lists_are_followed():
     for i in range(300):
         services.key(f"Svc{i:04d}")
     data = build_hive(tree, leaf_size=32)
-    assert b"ri" in data and by_id(hive.collect(data, "S", "h"))[SRV_REQ].value == 1
+    assert b"ri" in data and by_id(hive_collect(data, "S", "h"))[SRV_REQ].value == 1
 
 
 def test_damaged_subkey_list_is_an_error_never_absent():
     data = server(("RequireSecuritySignature", REG_DWORD, dword(1)))
     nk = find_nk(data, "Services")
     claims_more = patch_u32(data, nk + 20, 2)  # claims 2 subkeys, its list holds 1
-    result = hive.collect(claims_more, "S", "h")
+    result = hive_collect(claims_more, "S", "h")
     assert "subkey list holds 1 of the 2 subkeys" in messages(result)
     assert SRV_REQ not in by_id(result)
     unknown_list = patch_u32(data, 4096 + 4 + struct.unpack_from("<I", data, nk + 28)[0], 0x4141)
-    assert "unknown subkey list type" in messages(hive.collect(unknown_list, "S", "h"))
+    assert "unknown subkey list type" in messages(hive_collect(unknown_list, "S", "h"))
     # the list entry of LanmanServer made to point at a value record instead of a key node
     params = find_nk(data, "Parameters")
     vk = struct.unpack_from("<I", data, 4096 + 4 + struct.unpack_from("<I", data, params + 40)[0])[
@@ -265,7 +277,7 @@ def test_damaged_subkey_list_is_an_error_never_absent():
     ]
     lanman_list = 4096 + 4 + struct.unpack_from("<I", data, nk + 28)[0]
     not_a_key = patch_u32(data, lanman_list + 4, vk)
-    result = hive.collect(not_a_key, "S", "h")
+    result = hive_collect(not_a_key, "S", "h")
     assert "is not a key node" in messages(result) and SRV_REQ not in by_id(result)
 
 
@@ -274,7 +286,7 @@ def test_unreadable_value_record_blocks_absence_but_not_other_values():
     nk = find_nk(data, "Parameters")
     values_list = 4096 + 4 + struct.unpack_from("<I", data, nk + 40)[0]
     broken = patch_u32(data, values_list + 4, 0x00FFFFF0)  # second vk points past the end
-    result = hive.collect(broken, "S", "h")
+    result = hive_collect(broken, "S", "h")
     assert by_id(result)[SRV_EN].value == 1  # found before any doubt
     assert "cannot tell whether RequireSecuritySignature is set" in messages(result)
 
@@ -285,11 +297,11 @@ def test_header_problems_are_reported_and_values_still_read():
         system_tree(1, {1: {SRV: [("RequireSecuritySignature", REG_DWORD, dword(1))]}}),
         sequence=(7, 6),
     )
-    result = hive.collect(dirty, "S", "h")
+    result = hive_collect(dirty, "S", "h")
     assert "hive is dirty (sequence numbers 7 != 6)" in messages(result)
     assert by_id(result)[SRV_REQ].value == 1
     bad_sum = patch_u32(data, 508, 0x12345678, fix_checksum=False)
-    assert "checksum mismatch" in messages(hive.collect(bad_sum, "S", "h"))
+    assert "checksum mismatch" in messages(hive_collect(bad_sum, "S", "h"))
 
 
 @pytest.mark.parametrize(
@@ -302,7 +314,7 @@ def test_header_problems_are_reported_and_values_still_read():
     ],
 )
 def test_unusable_headers(patch, message):
-    result = hive.collect(patch_u32(server(), *patch), "S", "h")
+    result = hive_collect(patch_u32(server(), *patch), "S", "h")
     assert result.values == () and message in messages(result)
 
 
@@ -310,24 +322,24 @@ def test_other_hives_are_named_in_the_error():
     ntuser = Key("ROOT")
     ntuser.key("Software\\Microsoft")
     ntuser.key("Control Panel")
-    result = hive.collect(build_hive(ntuser, file_name="\\??\\C:\\Users\\a\\ntuser.dat"), "N", "h")
+    result = hive_collect(build_hive(ntuser, file_name="\\??\\C:\\Users\\a\\ntuser.dat"), "N", "h")
     assert "not a SYSTEM or SOFTWARE hive" in messages(result) and "ntuser.dat" in messages(result)
     software = Key("ROOT")  # no Microsoft/Policies keys: the base block name decides
-    assert hive.collect(build_hive(software, file_name="SOFTWARE"), "x", "h").errors == ()
+    assert hive_collect(build_hive(software, file_name="SOFTWARE"), "x", "h").errors == ()
 
 
 def test_hostile_counts_are_bounded():
     data = server(("RequireSecuritySignature", REG_DWORD, dword(1)))
     nk = find_nk(data, "Parameters")
     assert "claims 4294967295 values" in messages(
-        hive.collect(patch_u32(data, nk + 36, 0xFFFFFFFF), "S", "h")
+        hive_collect(patch_u32(data, nk + 36, 0xFFFFFFFF), "S", "h")
     )
     services = find_nk(data, "Services")
-    result = hive.collect(patch_u32(data, services + 20, 0xFFFFFFFF), "S", "h")
+    result = hive_collect(patch_u32(data, services + 20, 0xFFFFFFFF), "S", "h")
     assert "holds 1 of the 4294967295 subkeys it claims" in messages(result)
     lanman_list = 4096 + 4 + struct.unpack_from("<I", data, services + 28)[0]
     huge = struct.unpack("<I", b"lh\xff\xff")[0]  # a leaf claiming 65535 entries
-    result = hive.collect(patch_u32(data, lanman_list, huge), "S", "h")
+    result = hive_collect(patch_u32(data, lanman_list, huge), "S", "h")
     assert f"stopped after {MAX_WORK} records" in messages(result)
 
 
@@ -350,7 +362,7 @@ def test_crafted_index_root_is_bounded(elements, claimed, empty):
     data, extra = build(tree, extra_cells=(*cells, ri))
     data = patch_u32(data, services + 28, extra[-1])
     data = patch_u32(data, services + 20, claimed)
-    result = hive.collect(data, "S", "h")
+    result = hive_collect(data, "S", "h")
     if elements == claimed == 1 and not empty:
         assert by_id(result)[SRV_REQ].value == 1
     else:
@@ -373,7 +385,7 @@ def check(result: CollectResult) -> None:
 @given(cut=st.integers(0, len(SEED)))
 @settings(max_examples=200, deadline=timedelta(seconds=5))
 def test_truncations_never_raise(cut):
-    result = hive.collect(SEED[:cut], "S", "h")
+    result = hive_collect(SEED[:cut], "S", "h")
     check(result)
     if cut < len(SEED):
         assert result.errors  # a cut copy is always reported
@@ -389,14 +401,14 @@ def test_byte_flips_never_raise(flips):
     data = bytearray(SEED)
     for pos, xor in flips:
         data[pos] ^= xor
-    check(hive.collect(bytes(data), "S", "h"))
+    check(hive_collect(bytes(data), "S", "h"))
 
 
 @given(body=st.binary(max_size=9000))
 @settings(max_examples=200, deadline=timedelta(seconds=5))
 def test_random_bodies_never_raise(body):
-    check(hive.collect(b"regf" + body, "S", "h"))
-    check(hive.collect(SEED[:4096] + body, "S", "h"))
+    check(hive_collect(b"regf" + body, "S", "h"))
+    check(hive_collect(SEED[:4096] + body, "S", "h"))
 
 
 # ------------------------------------------------------------- independent readers of the builder
@@ -476,7 +488,7 @@ def test_directory_walk_picks_up_both_hives(tmp_path):
     host.mkdir()
     shutil.copy(HIVES / "SYSTEM.server-required.pass.hive", host / "SYSTEM")
     shutil.copy(HIVES / "SOFTWARE.24h2-enterprise.hive", host / "SOFTWARE")
-    out = list(collect_paths([host], None))
+    out = list(collect_paths([host], None, wanted=WANTED))
     assert [h for h, _ in out] == ["srv01", "srv01"]
     merged = {v.setting: v for _, r in out for v in r.values}
     assert merged[SRV_REQ].value == 1 and merged[POL_SRV].value == 1
@@ -491,7 +503,7 @@ def test_hives_may_exceed_the_general_file_limit(tmp_path):
     with big.open("wb") as handle:  # a real hive followed by slack, 17 MiB in all
         handle.write(SEED)
         handle.truncate(17 * 2**20)
-    result = collect_file(big, "h")
+    result = collect_file(big, "h", wanted=WANTED)
     assert by_id(result)[SRV_REQ].value == 1 and result.errors == ()
     text = tmp_path / "big.reg"
     with text.open("wb") as handle:
@@ -507,7 +519,7 @@ def test_unicode_digits_are_not_numbers():
 
     software = Key("ROOT")
     software.key("Microsoft\\Windows NT\\CurrentVersion").set("CurrentBuild", REG_SZ, sz("²6100"))
-    facts = hive.collect(build_hive(software, file_name="SOFTWARE"), "S", "h").facts
+    facts = hive_collect(build_hive(software, file_name="SOFTWARE"), "S", "h").facts
     assert facts is None or facts.build is None
     reg = (
         "Windows Registry Editor Version 5.00\r\n\r\n"
@@ -552,3 +564,12 @@ def test_audit_verdicts_from_hives(tmp_path, fixture, status):
     assert findings["smb-server-signing-required"]["status"] == status
     if status == "unknown":
         assert findings["evidence-error"]["source"]["kind"] == "hive"
+
+
+def test_a_hive_asked_for_nothing_reads_facts_and_says_so():
+    """The collector does not load the catalog: the caller names the values; asked for none,
+    it reads the host facts only and reports an error, so such an audit never looks clean."""
+    result = hive.collect((HIVES / "SYSTEM.server-required.pass.hive").read_bytes(), "S", "h1")
+    assert SRV_REQ not in by_id(result)  # not even the signing values the catalog checks
+    assert result.facts is not None and result.facts.role is Role.MEMBER_SERVER
+    assert "no registry values were asked for" in messages(result)

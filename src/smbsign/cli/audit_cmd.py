@@ -8,42 +8,33 @@ unreadable file or an undeterminable default is never counted as compliant), 2 u
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from smbsign.catalog import Catalog
 from smbsign.cli._common import (
     EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_RUNTIME,
     EXIT_USAGE,
     fail,
     write_atomic,
 )
-from smbsign.cli.audit_checklists import checklist_findings
-from smbsign.cli.audit_gather import (
-    HostEvidence,
-    gather_local,
-    gather_paths,
-    gather_remote,
-    ip_literal,
-    merge_hosts,
-    probe,
-)
 from smbsign.cli.audit_remote import remote_targets
-from smbsign.cli.audit_wazuh import WazuhSource, gather_wazuh, wazuh_source
+from smbsign.cli.audit_wazuh import insecure_warning, wazuh_source
 from smbsign.cli.report_cmd import DbOption, NoStoreOption, record_cli_run
-from smbsign.collect.winreg_remote import Credentials
-from smbsign.engine.evaluate import evaluate
-from smbsign.engine.facts import merge_facts, parse_edition, parse_os_family, parse_role
 from smbsign.errors import SmbsignError, UsageError
-from smbsign.model import Finding, HostFacts, OsFamily, Status
+from smbsign.model import Finding, HostFacts, Status
 from smbsign.report.findings_out import FORMATS, clean_text, printable
+
+if TYPE_CHECKING:
+    from smbsign.audit import EvidenceSource, HostResult
+    from smbsign.catalog import Catalog
+    from smbsign.collect.winreg_remote import Credentials
 
 _PASSING = frozenset({Status.PASS, Status.NOT_APPLICABLE})
 _BY_SUFFIX = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".txt": "table"}
@@ -65,8 +56,9 @@ def exit_code(findings: Sequence[Finding]) -> int:
     return EXIT_OK if all(f.status in _PASSING for f in findings) else EXIT_FINDINGS
 
 
-def select_controls(catalog: Catalog, ids: str | None, framework: str | None) -> Catalog:
-    """Controls named by ``--controls`` and/or ``--framework``; unknown names are usage errors."""
+def select_controls(catalog: Catalog, ids: str | None, framework: str | None) -> list[str]:
+    """Ids of the controls named by ``--controls`` and/or ``--framework`` (catalog order);
+    unknown names are usage errors."""
     controls = catalog.controls
     chosen = dict(controls)
     if framework is not None:
@@ -89,39 +81,7 @@ def select_controls(catalog: Catalog, ids: str | None, framework: str | None) ->
         chosen = {k: v for k, v in chosen.items() if k in names}
     if not chosen:
         raise UsageError("no control left to check (--controls and --framework exclude each other)")
-    return catalog.only(chosen)
-
-
-#: ``--smb1-feature``: is the optional SMB1 component installed (docs/reference.md §1.3)?
-SMB1_FEATURE = {"installed": True, "absent": False, "not-installed": False}
-
-
-def parse_smb1_feature(text: str) -> bool:
-    value = SMB1_FEATURE.get(text.strip().lower())
-    if value is None:
-        raise UsageError(f"unknown --smb1-feature {text!r} (installed or absent)")
-    return value
-
-
-def _cli_facts(
-    host: str,
-    os_family: str | None,
-    os_build: int | None,
-    edition: str | None,
-    role: str | None,
-    smb1_feature: str | None = None,
-) -> HostFacts | None:
-    given = (os_family, os_build, edition, role, smb1_feature)
-    if all(v is None for v in given):
-        return None
-    return HostFacts(
-        host=host,
-        os_family=parse_os_family(os_family) if os_family else None,
-        build=os_build,
-        edition=parse_edition(edition) if edition else None,
-        role=parse_role(role) if role else None,
-        smb1_installed=parse_smb1_feature(smb1_feature) if smb1_feature else None,
-    )
+    return list(chosen)
 
 
 def _local_host(host: str | None) -> str:
@@ -134,37 +94,52 @@ def _note(message: str) -> None:
     sys.stderr.write(f"smbsign: note: {' '.join(message.split())}\n")
 
 
-def run_audit(
+def _check_text(*options: tuple[str, str | None]) -> None:
+    for option, text in options:
+        if text is not None and (not text.strip() or not text.isprintable()):
+            raise UsageError(f"{option} needs a non-empty value without control characters")
+
+
+def host_facts(
+    os_family: str | None,
+    os_build: int | None,
+    edition: str | None,
+    role: str | None,
+    smb1_feature: str | None,
+) -> HostFacts | None:
+    """The host facts the options give (for every audited host)."""
+    from smbsign.audit.facts import given_facts
+
+    _check_text(
+        ("--os-family", os_family),
+        ("--edition", edition),
+        ("--role", role),
+        ("--smb1-feature", smb1_feature),
+    )
+    return given_facts(os_family, os_build, edition, role, smb1_feature)
+
+
+def build_sources(
     paths: Sequence[Path],
     *,
     local: bool,
     host: str | None,
     samba_conf: Path | None,
-    cli_family: str | None,
-    os_build: int | None,
-    edition: str | None,
-    role: str | None,
     want_probe: bool | None,
-    smb1_feature: str | None = None,
     address: str | None,
-    subset: Catalog,
     remote: Sequence[str] = (),
     creds: Credentials | None = None,
     host_per_dir: bool = False,
-    wazuh: WazuhSource | None = None,
-) -> list[Finding]:
-    """Gather, then evaluate every host; usage problems raise :class:`UsageError`."""
+    wazuh: EvidenceSource | None = None,
+) -> list[EvidenceSource]:
+    """The evidence sources the options name, in audit order; usage problems raise
+    :class:`UsageError` before anything is read."""
+    from smbsign.audit import LocalSource, PathsSource, ProbeSource, RemoteSource
+    from smbsign.audit.sources import ip_literal
+
     if not paths and not local and not remote and wazuh is None:
         raise UsageError("give evidence files or directories, --local, --remote or --wazuh")
-    for option, text in (
-        ("--host", host),
-        ("--os-family", cli_family),
-        ("--edition", edition),
-        ("--role", role),
-        ("--smb1-feature", smb1_feature),
-    ):
-        if text is not None and (not text.strip() or not text.isprintable()):
-            raise UsageError(f"{option} needs a non-empty value without control characters")
+    _check_text(("--host", host))
     for p in paths:
         if not p.exists():
             raise UsageError(f"no such file or directory: {str(p)!r}")
@@ -184,55 +159,29 @@ def run_audit(
     elif address is not None:
         raise UsageError("--address goes with --probe and evidence files")
 
-    groups: list[dict[str, HostEvidence]] = []
-    local_name: str | None = None
+    sources: list[EvidenceSource] = []
     if paths:
-        groups.append(gather_paths(paths, host, host_per_dir=host_per_dir))
+        sources.append(PathsSource(tuple(paths), host, host_per_dir))
     if local:
-        local_name = _local_host(host)
-        ev = gather_local(
-            local_name, samba_conf, subset.controls.values(), with_probe=want_probe is not False
-        )
-        groups.append({local_name: ev})
+        sources.append(LocalSource(_local_host(host), samba_conf, probe=want_probe is not False))
     if remote:
         if creds is None:
             raise UsageError("--remote needs --user and a password")
-        groups.append(gather_remote(remote, creds, subset.controls.values()))
+        sources.append(RemoteSource(tuple(remote), creds))
     if wazuh is not None:
-        groups.append(gather_wazuh(wazuh))
-    hosts = merge_hosts(*groups)
+        sources.append(wazuh)
     if probe_target is not None:
-        if len(hosts) > 1:
-            raise UsageError("--probe with evidence of several hosts: give --host to name one")
-        name = next(iter(hosts), host or probe_target)
-        hosts.setdefault(name, HostEvidence(name)).observations.extend(probe([probe_target], host))
+        sources.append(ProbeSource(probe_target, host))
+    return sources
 
-    findings: list[Finding] = []
-    for name, ev in hosts.items():
-        for n in ev.notes:
-            _note(f"host {name}: {n}" if not ev.only_notes else n)
-        if ev.only_notes:  # e.g. what was skipped at the top of --host-per-dir
-            continue
-        cli = _cli_facts(name, cli_family, os_build, edition, role, smb1_feature)
-        if name == local_name and (cli is None or cli.os_family is None):
-            family = OsFamily.WINDOWS if sys.platform == "win32" else OsFamily.SAMBA
-            cli = replace(cli or HostFacts(host=name), os_family=family)
-        elif name in remote and (cli is None or cli.os_family is None):  # a Windows registry
-            cli = replace(cli or HostFacts(host=name), os_family=OsFamily.WINDOWS)
-        listed, notes = checklist_findings(
-            name, ev.checklists, cli, ev.facts, ev.values, subset.controls
-        )
-        for n in dict.fromkeys(notes):
-            _note(f"host {name}: {n}")
-        if ev.only_checklists:  # a checklist is not evidence: nothing else to evaluate
-            findings.extend(listed)
-            continue
-        merged = merge_facts(name, cli, ev.facts, ev.values)
-        for n in merged.notes:
-            _note(f"host {name}: {n}")
-        findings.extend(evaluate(ev.values, ev.observations, merged.facts, subset, ev.errors))
-        findings.extend(listed)
-    return findings
+
+def run_audit(results: Iterator[HostResult], found: list[Finding]) -> None:
+    """Drain the auditor: each host's notes on stderr as it is judged, findings into
+    ``found`` (so an interrupted audit keeps what it has)."""
+    for result in results:
+        for n in result.notes:
+            _note(n)
+        found.extend(result.findings)
 
 
 def register(app: typer.Typer) -> None:
@@ -363,33 +312,43 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Audit SMB signing settings from evidence files, this machine or remote registries."""
         started = datetime.now(UTC)
+        findings: list[Finding] = []
+        complete = True
         try:
             chosen = pick_format(fmt, output)
+            from smbsign.audit import Auditor
             from smbsign.catalog import load_catalog
 
-            subset = select_controls(load_catalog(), controls, framework)
+            catalog = load_catalog()
+            ids = select_controls(catalog, controls, framework)
             wz = wazuh_source(wazuh, user, password_file, insecure, remote=remote)
             targets, creds = (
                 remote_targets(remote, user, password_file) if wz is None else ([], None)
             )
-            findings = run_audit(
+            sources = build_sources(
                 paths or [],
                 local=local,
                 host=host,
                 samba_conf=samba_conf,
-                cli_family=os_family,
-                os_build=os_build,
-                edition=edition,
-                role=role,
                 want_probe=want_probe,
-                smb1_feature=smb1_feature,
                 address=address,
-                subset=subset,
                 remote=targets,
                 creds=creds,
                 host_per_dir=host_per_dir,
                 wazuh=wz,
             )
+            facts = host_facts(os_family, os_build, edition, role, smb1_feature)
+            warning = insecure_warning(wz) if wz is not None else None
+            if warning:
+                sys.stderr.write(warning + "\n")
+            try:
+                run_audit(Auditor(catalog, controls=ids, facts=facts).audit(sources), findings)
+            except KeyboardInterrupt:  # keep (and store) the hosts judged so far
+                complete = False
+                sys.stderr.write(
+                    f"smbsign: interrupted: findings of the hosts judged so far "
+                    f"({len({f.host for f in findings})}) are kept\n"
+                )
         except UsageError as exc:
             fail(str(exc), EXIT_USAGE)
         except SmbsignError as exc:
@@ -406,6 +365,12 @@ def register(app: typer.Typer) -> None:
                 fail(f"cannot write {str(output)!r}: {exc.strerror or exc}", EXIT_USAGE)
         argv = [clean_text(a) for a in sys.argv]  # a file name need not be UTF-8
         record_cli_run(
-            "audit", argv, findings=findings, db_url=db, started=started, no_store=no_store
+            "audit",
+            argv,
+            findings=findings,
+            db_url=db,
+            started=started,
+            no_store=no_store,
+            complete=complete,
         )
-        raise SystemExit(exit_code(findings))
+        raise SystemExit(exit_code(findings) if complete else EXIT_INTERRUPTED)

@@ -3,36 +3,19 @@
 The secret comes as for ``--remote`` (:mod:`smbsign.cli.audit_remote`): ``--password-file``
 (first line), else ``SMBSIGN_PASSWORD``, else a hidden prompt when stdin is a terminal; never
 from argv. Each agent becomes a host whose SCA checks are checklists with results, judged
-exactly as a dashboard export (:mod:`smbsign.cli.audit_checklists`); an agent whose results
-cannot be read, or that has none, gets an ``error`` (docs/wazuh.md).
+exactly as a dashboard export (:class:`smbsign.audit.sources.WazuhApiSource`); an agent whose
+results cannot be read, or that has none, gets an ``error`` (docs/wazuh.md).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from smbsign.cli.audit_checklists import Checklist
-from smbsign.cli.audit_gather import HostEvidence
+from smbsign.audit.sources import WazuhApiSource
 from smbsign.cli.audit_remote import PASSWORD_ENV, _read_password_file, prompt_secret
 from smbsign.errors import UsageError
-from smbsign.model import CollectError
-
-KIND = "wazuh_api"
-NO_RESULTS = "Wazuh has no SCA results for this agent (not scanned yet, or no policy ran)"
-
-
-@dataclass(frozen=True, slots=True)
-class WazuhSource:
-    """Where and as whom to read the Wazuh API; ``repr`` never shows the secret."""
-
-    url: str
-    user: str
-    secret: str = field(repr=False)
-    insecure: bool = False
 
 
 def wazuh_source(
@@ -44,7 +27,7 @@ def wazuh_source(
     remote: str | None = None,
     env: Mapping[str, str] | None = None,
     interactive: bool | None = None,
-) -> WazuhSource | None:
+) -> WazuhApiSource | None:
     """``--wazuh``/``--user``/``--password-file``/``--insecure``; usage errors raise."""
     if url is None:
         if insecure:
@@ -70,29 +53,11 @@ def wazuh_source(
             "--password-file, or run in a terminal to be asked",
             interactive,
         )
-    return WazuhSource(url.strip(), name, secret, insecure)
+    return WazuhApiSource(url.strip(), name, secret, insecure)
 
 
-def gather_wazuh(source: WazuhSource) -> dict[str, HostEvidence]:
-    """Evidence per Windows agent, agents in the manager's order."""
-    from smbsign.collect.wazuh_api import fetch_agents_sca
-    from smbsign.importers.wazuh_api import agent_evidence
-
-    if source.insecure:
-        sys.stderr.write(
-            "smbsign: warning: --insecure: the Wazuh manager's TLS certificate is not verified\n"
-        )
-    out: dict[str, HostEvidence] = {}
-    for agent in fetch_agents_sca(
-        source.url, source.user, source.secret, verify_tls=not source.insecure
-    ):
-        got = agent_evidence(agent)
-        host = got.host if got.host not in out else f"agent-{agent.agent_id}"
-        ev = out.setdefault(host, HostEvidence(host))
-        error = got.error or ("" if got.policies else NO_RESULTS)
-        if error:
-            ev.facts.append(got.facts)
-            ev.errors.append(CollectError(host, agent.url, KIND, error))
-            continue
-        ev.checklists.extend(Checklist(url, pol, got.facts) for url, pol in got.policies)
-    return out
+def insecure_warning(source: WazuhApiSource) -> str | None:
+    """The warning line ``--insecure`` earns (printed before the manager is read)."""
+    if not source.insecure:
+        return None
+    return "smbsign: warning: --insecure: the Wazuh manager's TLS certificate is not verified"

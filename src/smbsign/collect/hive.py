@@ -2,9 +2,10 @@
 
 Recognised by the ``regf`` magic at offset 0; which hive it is comes from its root keys
 (``Select`` + ``ControlSet00N`` = SYSTEM, ``Microsoft`` or ``Policies`` = SOFTWARE), else from
-the file name in its base block. Only the (key, value) pairs asked for are read (``wanted``;
-default: every registry value the catalog checks or sets, plus the host-fact values of
-DOMAIN.md 3.5), never the whole hive (reading is bounded, see :mod:`smbsign.collect.hivefile`).
+the file name in its base block. Only the (key, value) pairs the caller asks for are read
+(``wanted``: the audit passes every registry value its catalog checks or sets), plus the
+host-fact values of DOMAIN.md 3.5, never the whole hive (reading is bounded, see
+:mod:`smbsign.collect.hivefile`).
 
 A SYSTEM hive has no ``CurrentControlSet``: ``Select\\Current`` names the control set in use
 (``3`` = ``ControlSet003``); values under it get the canonical
@@ -21,13 +22,12 @@ that could be read are still returned.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from smbsign.collect.base import CollectResult, failed, registry_layer
 from smbsign.collect.regdata import REG_DWORD, type_name
 from smbsign.collect.winfacts import FACT_VALUES, windows_facts
-from smbsign.errors import CatalogError, ParseError
+from smbsign.errors import ParseError
 from smbsign.model import CollectError, Layer, Provenance, SettingValue
 from smbsign.regpath import setting_id, split_hive
 
@@ -45,22 +45,6 @@ SOFTWARE = "SOFTWARE"
 def sniff(data: bytes, name: str) -> bool:
     """A registry hive starts with ``regf`` (msuhanov/regf, "Base block")."""
     return data[:4] == MAGIC
-
-
-@lru_cache(maxsize=1)
-def catalog_wanted() -> tuple[tuple[str, str], ...]:
-    """(key, value) pairs of every registry check and desired registry value in the catalog."""
-    from smbsign.catalog import load_catalog
-
-    pairs: list[tuple[str, str]] = []
-    for control in load_catalog().controls.values():
-        reg = control.check.registry
-        if reg is not None:
-            pairs.append((reg.key, reg.value))
-            if reg.policy_key:
-                pairs.append((reg.policy_key, reg.value))
-        pairs.extend((d.key, d.value) for d in control.desired.registry)
-    return tuple(dict.fromkeys(pairs))
 
 
 def hive_kind(hive: Hive) -> str | None:
@@ -104,17 +88,19 @@ def _hive_path(key: str, kind: str, control_set: str | None) -> tuple[str, ...] 
 
 
 def collect(
-    data: bytes, path: str, host: str, *, wanted: Iterable[tuple[str, str]] | None = None
+    data: bytes, path: str, host: str, *, wanted: Iterable[tuple[str, str]] = ()
 ) -> CollectResult:
-    """The ``wanted`` values (default :func:`catalog_wanted`) and host facts; never raises."""
+    """The ``wanted`` (key, value) pairs and the host facts; never raises.
+
+    The caller says what to read (:func:`smbsign.audit.sources.registry_wanted` of the catalog
+    being judged); asked for nothing, only the facts are read and an error says so, as an
+    audit that read nothing must not look clean.
+    """
     if len(data) > MAX_HIVE_BYTES:
         return failed(
             host, path, KIND, f"hive is {len(data)} bytes, over the {MAX_HIVE_BYTES} limit"
         )
-    try:
-        pairs = list(catalog_wanted() if wanted is None else wanted)
-    except CatalogError as exc:
-        return failed(host, path, KIND, f"catalog unavailable: {exc}")
+    pairs = list(wanted)
     from smbsign.collect.hivefile import Hive, printable
 
     try:
@@ -123,6 +109,8 @@ def collect(
     except ParseError as exc:
         return failed(host, path, KIND, str(exc))
     messages = list(hive.problems)
+    if not pairs:
+        messages.append("no registry values were asked for: only host facts read")
     if kind is None:
         messages.append(
             f"not a SYSTEM or SOFTWARE hive (file name {printable(hive.file_name)!r}): nothing read"

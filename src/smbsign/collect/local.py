@@ -38,6 +38,12 @@ def samba_conf_path() -> Path | None:
     return DEFAULT_CONF if DEFAULT_CONF.exists() else None
 
 
+def local_kind() -> str:
+    """Collector kind of this machine's evidence: the live registry on Windows, else the
+    Samba config (its OS family follows from it, :data:`smbsign.engine.facts.KIND_FAMILY`)."""
+    return winreg_local.KIND if sys.platform == "win32" else smbconf.KIND
+
+
 def collect_local(
     host: str | None = None,
     *,
@@ -46,7 +52,7 @@ def collect_local(
 ) -> CollectResult:
     """Evidence of this machine; never raises."""
     name = host or socket.gethostname() or "localhost"
-    if sys.platform == "win32":
+    if local_kind() == winreg_local.KIND:
         try:
             reader = winreg_local.WinregReader()
         except ImportError as exc:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
@@ -111,8 +111,18 @@ def _read(path: Path, host: str, max_bytes: int) -> bytes | CollectResult:
         return failed(host, str(path), "io", f"cannot read: {exc.strerror or exc}")
 
 
+#: (key, value) registry pairs an offline hive is read for (:func:`hive.collect`).
+Wanted = Sequence[tuple[str, str]]
+
+
 def _dispatch(
-    data: bytes, path: Path, host: str, *, lint: bool = True, root: Path | None = None
+    data: bytes,
+    path: Path,
+    host: str,
+    *,
+    lint: bool = True,
+    root: Path | None = None,
+    wanted: Wanted = (),
 ) -> list[tuple[str, CollectResult]]:
     module = sniff_kind(data, path.name)
     if module is None:
@@ -125,19 +135,27 @@ def _dispatch(
         if lint:  # offline evidence: what the real testparm says of it becomes notes
             conf = replace(conf, notes=conf.notes + testparm.offline_notes(data))
         return [(host, conf)]
+    if module is hive:
+        return [(host, hive.collect(data, str(path), host, wanted=wanted))]
     result: CollectResult = module.collect(data, str(path), host)
     return [(host, result)]
 
 
 def collect_file(
-    path: Path, host: str, *, max_bytes: int = MAX_FILE_BYTES, lint: bool = True
+    path: Path,
+    host: str,
+    *,
+    max_bytes: int = MAX_FILE_BYTES,
+    lint: bool = True,
+    wanted: Wanted = (),
 ) -> CollectResult:
     """Read, recognise and collect one file; never raises. ``lint``: cross-check an
-    smb.conf with the real testparm (:func:`smbsign.collect.testparm.offline_notes`)."""
+    smb.conf with the real testparm (:func:`smbsign.collect.testparm.offline_notes`);
+    ``wanted``: the registry values a hive is read for."""
     data = _read(path, host, max_bytes)
     if isinstance(data, CollectResult):
         return data
-    parts = _dispatch(data, path, host, lint=lint)
+    parts = _dispatch(data, path, host, lint=lint, wanted=wanted)
     if len(parts) == 1:
         return parts[0][1]
     facts = [r.facts for _, r in parts if r.facts is not None]
@@ -248,28 +266,28 @@ def _walk(directory: Path, depth: int, walk: _Walk) -> Iterator[Path]:
 
 
 def _file_results(
-    path: Path, derived: str, explicit: str | None, root: Path | None = None
+    path: Path, derived: str, explicit: str | None, root: Path | None, wanted: Wanted
 ) -> list[tuple[str, CollectResult]]:
     """Results of one file; ``root`` bounds what an smb.conf include may read (default: the
     file's own directory)."""
     data = _read(path, derived, MAX_FILE_BYTES)
     if isinstance(data, CollectResult):
         return [(explicit or derived, data)]
-    parts = _dispatch(data, path, derived, root=root or path.absolute().parent)
+    parts = _dispatch(data, path, derived, root=root or path.absolute().parent, wanted=wanted)
     if explicit is not None and len({h for h, _ in parts}) == 1:
         return [(explicit, _rehost(r, explicit)) for _, r in parts]
     return parts
 
 
 def _collect_dir(
-    arg: Path, root: Path, derived: str, host: str | None
+    arg: Path, root: Path, derived: str, host: str | None, wanted: Wanted
 ) -> Iterator[tuple[str, CollectResult]]:
     """Every file under ``arg`` (resolved ``root``) as evidence of ``host`` or ``derived``."""
     walk = _Walk(root)
     found = False
     for path in _walk(arg, 0, walk):  # paths as given; links checked against ``root``
         found = True
-        yield from _file_results(path, derived, host, root)
+        yield from _file_results(path, derived, host, root, wanted)
     name = host or derived
     if not found:  # an audit of nothing must not look like a clean audit
         why = "no evidence file in this directory (names starting with '.' are skipped"
@@ -279,7 +297,7 @@ def _collect_dir(
         yield (name, CollectResult(notes=walk.notes()))
 
 
-def _host_dirs(arg: Path, host: str | None) -> Iterator[tuple[str, CollectResult]]:
+def _host_dirs(arg: Path, host: str | None, wanted: Wanted) -> Iterator[tuple[str, CollectResult]]:
     """``--host-per-dir``: each immediate subfolder of ``arg`` is one host named after it;
     files directly in ``arg`` are single-file evidence (named by their stem)."""
     root = arg.resolve()
@@ -294,12 +312,12 @@ def _host_dirs(arg: Path, host: str | None) -> Iterator[tuple[str, CollectResult
     for entry, is_link, is_dir in _entries(entries):
         if is_dir:
             hosts += 1
-            yield from _collect_dir(Path(entry.path), root / entry.name, entry.name, None)
+            yield from _collect_dir(Path(entry.path), root / entry.name, entry.name, None, wanted)
             continue
         path = _link_target(entry, walk) if is_link else Path(entry.path)
         if path is not None:
             hosts += 1
-            yield from _file_results(path, path.stem or path.name, None)
+            yield from _file_results(path, path.stem or path.name, None, None, wanted)
     name = root.name or "localhost"
     if hosts == 0:
         yield (name, failed(name, str(arg), "io", "no host folder or evidence file in it"))
@@ -308,19 +326,20 @@ def _host_dirs(arg: Path, host: str | None) -> Iterator[tuple[str, CollectResult
 
 
 def collect_paths(
-    paths: Iterable[Path], host: str | None, *, host_per_dir: bool = False
+    paths: Iterable[Path], host: str | None, *, host_per_dir: bool = False, wanted: Wanted = ()
 ) -> Iterator[tuple[str, CollectResult]]:
     """``(host, result)`` for every evidence file named or found under a named directory.
 
     A directory is walked without leaving it (:func:`_walk`); what was skipped comes back as
     ``notes`` of a result of its host. With ``host_per_dir`` each immediate subfolder of a
-    directory argument is its own host (``host`` must then be None).
+    directory argument is its own host (``host`` must then be None). ``wanted``: the
+    registry values an offline hive is read for (the caller's catalog decides them).
     """
     for arg in paths:
         if arg.is_dir() and host_per_dir:
-            yield from _host_dirs(arg, host)
+            yield from _host_dirs(arg, host, wanted)
         elif arg.is_dir():
             root = arg.resolve()
-            yield from _collect_dir(arg, root, host or root.name or "localhost", host)
+            yield from _collect_dir(arg, root, host or root.name or "localhost", host, wanted)
         else:
-            yield from _file_results(arg, host or arg.stem or arg.name, host)
+            yield from _file_results(arg, host or arg.stem or arg.name, host, None, wanted)

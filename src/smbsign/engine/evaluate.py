@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from smbsign.catalog.schema import Control
-from smbsign.engine.facts import family_of_kinds, infer_os_family
+from smbsign.engine.facts import implied_family
 from smbsign.engine.readings import bound_notes, summarise
 from smbsign.engine.samba import samba_outcome
 from smbsign.engine.smb1 import is_client_control, smb1_state
@@ -236,9 +236,7 @@ def evaluate(
     another root is judged with its own defaults.
     """
     resolve = catalog.defaults.resolve
-    family = facts.os_family or infer_os_family(values)
-    if family is None and not values:
-        family = family_of_kinds(e.kind for e in errors)
+    family = facts.os_family or implied_family(values, (e.kind for e in errors))
     if family is not None and facts.os_family is None:
         facts = replace(facts, os_family=family)  # defaults depend on it
     ev = Evidence.build(

@@ -3,8 +3,9 @@
 The default that applies to an absent setting depends on OS family, build, edition and role
 (DOMAIN.md 3.1-3.5), so the engine needs them. They come from two places:
 
-- the command line (``--os-family``, ``--os-build``, ``--edition``, ``--role``), which always
-  wins: the operator knows what the host is better than a stray file does;
+- the command line (``--os-family``, ``--os-build``, ``--edition``, ``--role``, parsed by
+  :mod:`smbsign.audit.facts`), which always wins: the operator knows what the host is better
+  than a stray file does;
 - the evidence: collectors return :class:`~smbsign.model.HostFacts` (Windows ``CurrentBuild``,
   ``EditionID``, ``ProductType``, DOMAIN.md 3.5) and Samba ``server role`` values.
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from smbsign.errors import UsageError
 from smbsign.model import HostFacts, OsFamily, Role, SettingValue
 
 #: Samba ``server role`` values as testparm prints them (SAMBA ``lib/param/param_table.c``
@@ -58,15 +58,6 @@ class MergedFacts:
     notes: tuple[str, ...] = ()
 
 
-def parse_role(text: str) -> Role:
-    """``--role`` value to :class:`Role`; :class:`UsageError` when unknown."""
-    role = ROLE_ALIASES.get(text.strip().lower().replace(" ", "_"))
-    if role is None:
-        choices = ", ".join(r.value for r in Role)
-        raise UsageError(f"unknown role {text!r} (choose one of: {choices})")
-    return role
-
-
 #: Common names for ``--edition`` mapped to Windows ``EditionID`` values (DOMAIN.md 3.5:
 #: Home is ``Core``); anything else is kept as given (``ServerStandard``, ``EnterpriseS``...).
 EDITION_ALIASES: dict[str, str] = {
@@ -77,25 +68,6 @@ EDITION_ALIASES: dict[str, str] = {
     "enterprise": "Enterprise",
     "education": "Education",
 }
-
-
-def parse_edition(text: str) -> str:
-    """``--edition`` value to an ``EditionID``; :class:`UsageError` when blank."""
-    word = text.strip()
-    if not word or not word.replace("_", "").replace("-", "").isalnum():
-        raise UsageError(
-            f"bad edition {text!r} (e.g. Enterprise, Professional, Core, ServerStandard)"
-        )
-    return EDITION_ALIASES.get(word.lower(), word)
-
-
-def parse_os_family(text: str) -> OsFamily:
-    """``--os-family`` value to :class:`OsFamily`; :class:`UsageError` when unknown."""
-    try:
-        return OsFamily(text.strip().lower())
-    except ValueError:
-        choices = ", ".join(f.value for f in OsFamily)
-        raise UsageError(f"unknown OS family {text!r} (choose one of: {choices})") from None
 
 
 def samba_role(values: Iterable[SettingValue]) -> tuple[Role | None, str]:
@@ -165,6 +137,17 @@ def family_of_kinds(kinds: Iterable[str]) -> OsFamily | None:
     return families.pop() if len(families) == 1 else None
 
 
+def implied_family(
+    values: Sequence[SettingValue], error_kinds: Iterable[str] = ()
+) -> OsFamily | None:
+    """The OS family the evidence implies: from the values (:func:`infer_os_family`), else,
+    when no value could be read at all, from the kinds of the unreadable sources."""
+    family = infer_os_family(values)
+    if family is None and not values:
+        family = family_of_kinds(error_kinds)
+    return family
+
+
 _FIELDS_ALL = (
     "os_family",
     "build",
@@ -216,7 +199,7 @@ def merge_facts(
         elif why:
             notes.append(f"role not derived from the Samba config: {why}")
     if "os_family" not in found:
-        family = infer_os_family(values)
+        family = implied_family(values)
         if family is not None:
             found["os_family"], origin["os_family"] = family, "kind of evidence"
 

@@ -1,4 +1,4 @@
-"""`smbsign audit` hooks for checklist files (docs/audit.md "Checklists and third-party results").
+"""Checklist files among the evidence (docs/audit.md "Checklists and third-party results").
 
 The collectors report a file they do not recognise as an ``unknown`` evidence error. Before
 that becomes an ``evidence-error`` finding, :func:`split_checklists` re-reads such files (I/O,
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from smbsign.catalog import load_catalog
+from smbsign.catalog import Catalog
 from smbsign.catalog.schema import Control
 from smbsign.collect.base import CollectResult
 from smbsign.collect.walk import MAX_FILE_BYTES
@@ -83,13 +83,15 @@ def checklist_findings(
     evidence: Sequence[HostFacts],
     values: Sequence[SettingValue],
     controls: Mapping[str, Control],
+    catalog: Catalog,
 ) -> tuple[list[Finding], list[str]]:
-    """Findings (and stderr notes) for the checklists met for ``host``."""
+    """Findings (and notes) for the checklists met for ``host``: ``controls`` are the ones
+    judged, ``catalog`` the whole catalog they come from (checks are mapped and linted
+    against all of it)."""
     findings: list[Finding] = []
     notes: list[str] = []
     if not checklists:
         return findings, notes
-    catalog = load_catalog()
     for item in checklists:
         loaded = item.loaded
         if isinstance(loaded, ImportFailure):
