@@ -367,6 +367,100 @@ BROKEN: list[tuple[str, Callable[[Path], None], str]] = [
         lambda r: (r / "defaults.yaml").unlink(),
         r"defaults\.yaml: file missing",
     ),
+    # side, protocol and allowed values (#8 item 4): the catalog says them, integrity checks them
+    (
+        "side missing",
+        lambda r: _edit(r / SRV, "\nside: server\n", "\n"),
+        r"smb-server-signing-required\.yaml: side: Field required",
+    ),
+    (
+        "unknown protocol",
+        lambda r: _edit(r / SRV, "protocol: smb\n", "protocol: smb2\n"),
+        r"protocol: Input should be 'smb', 'smb1' or 'ldap'",
+    ),
+    (
+        "server control on the client's key",
+        lambda r: _edit(r / SRV, "side: server", "side: client"),
+        r"side client but HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanManServer\\Parameters "
+        r"is a server-side key",
+    ),
+    (
+        "client control with a server cmdlet",
+        lambda r: _edit(
+            r / "controls/smb-client-signing-required.yaml",
+            "cmdlet: Get-SmbClientConfiguration",
+            "cmdlet: Get-SmbServerConfiguration",
+        ),
+        r"side client but Get-SmbServerConfiguration configures the other side",
+    ),
+    (
+        "Samba-only control on the other side's parameter",
+        lambda r: _edit(
+            r / "controls/samba-client-ipc-signing-required.yaml", "side: client", "side: server"
+        ),
+        r"side server but 'client ipc signing' is a client-side parameter",
+    ),
+    (
+        "SMB1-only check that claims every dialect",
+        lambda r: _edit(
+            r / "controls/smb-server-signing-enabled.yaml", "protocol: smb1", "protocol: smb"
+        ),
+        r"an SMB1-only check needs protocol smb1, not smb",
+    ),
+    (
+        "allowed values missing",
+        lambda r: _edit(
+            r / "controls/smb-server-spn-hardening.yaml",
+            "    allowed:\n      - {value: 0, meaning: 'off'}\n"
+            "      - {value: 1, meaning: 'accept if provided by the client'}\n"
+            "      - {value: 2, meaning: 'required from the client'}\n  cmdlet:",
+            "  cmdlet:",
+        ),
+        r"spn-hardening\.yaml: check\.registry\.allowed is missing",
+    ),
+    (
+        "allowed values the check cannot fail",
+        lambda r: _edit(
+            r / "controls/smb1-server-disabled.yaml",
+            "      - {value: 1, meaning: 'SMB1 server on (where the SMB1 component is "
+            "installed)'}\n",
+            "",
+        ),
+        r"smb1-server-disabled\.yaml: check\.registry\.expected must pass some allowed values "
+        r"and fail others",
+    ),
+    (
+        "desired data outside allowed",
+        lambda r: _edit(
+            r / "controls/smb1-client-disabled.yaml",
+            "      - {value: 4, meaning: 'disabled'}\n",
+            "      - {value: 5, meaning: 'no such start type'}\n",
+        ),
+        r"smb1-client-disabled\.yaml: desired\.registry data 4 is not in allowed",
+    ),
+    (
+        "allowed value of the wrong type",
+        lambda r: _edit(
+            r / SRV,
+            "      - {value: 0, meaning: 'signing not required'}",
+            "      - {value: '0', meaning: 'signing not required'}",
+        ),
+        r"check\.registry\.allowed holds a value that is not REG_DWORD",
+    ),
+    (
+        "Samba passing value outside allowed",
+        lambda r: _edit(r / SRV, "    passing: [required]", "    passing: [required, bogus]"),
+        r"check\.samba value 'bogus' is not in check\.samba\.allowed",
+    ),
+    (
+        "cmdlet desired value outside allowed",
+        lambda r: _edit(
+            r / "controls/smb-server-spn-hardening.yaml",
+            "    parameter: SmbServerNameHardeningLevel\n    value: 1",
+            "    parameter: SmbServerNameHardeningLevel\n    value: 7",
+        ),
+        r"desired\.cmdlet value 7 is not in allowed",
+    ),
 ]
 
 
