@@ -220,3 +220,21 @@ def test_gpos_that_set_the_value_but_do_not_apply_are_explained(catalog: object)
     assert "'dom-on'" in text and "blocks inheritance" in text
     assert "'link-disabled-on'" in text and "link is disabled" in text
     assert "'computer-off-on'" in text and "computer settings are disabled" in text
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_every_findings_format_renders_the_domain_view(
+    catalog: object, tmp_path: object, fmt: str
+) -> None:
+    from pathlib import Path
+
+    from smbsign.cli.ad_cmd import _run
+
+    lab = Lab()
+    lab.gpo(A, "on", 1)
+    lab.ou(OU_P, link(A))
+    lab.computer("s1", OU_P)
+    out = Path(str(tmp_path)) / f"ad.{fmt}"
+    kept, _ = _run(lab.d, lab.fs, catalog, fmt, out, keep=True)  # type: ignore[arg-type]
+    text = out.read_text()
+    assert "s1.lab.test" in text and len(kept) > 0
