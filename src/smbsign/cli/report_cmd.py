@@ -29,7 +29,7 @@ from smbsign.model import Finding, ScanRecord
 from smbsign.report import FORMATS, markdown
 from smbsign.report.compliance import COMPLIANCE_FORMATS
 from smbsign.report.diff import CATEGORIES, Diff, diff_runs, diff_to_dict
-from smbsign.report.run import (
+from smbsign.run import (
     CatalogLike,
     Run,
     RunInfo,

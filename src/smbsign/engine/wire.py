@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from smbsign.model import Layer, Provenance, ScanRecord, ScanStatus, Smb1Signing
+from smbsign.verdict import SENTENCE, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +28,10 @@ class WireFact:
     notes: tuple[str, ...] = ()
 
 
-#: Report wording of docs/reference.md §7 ("likely", never "vulnerable").
+#: Report wording of docs/reference.md §7 ("likely", never "vulnerable"): smbsign.verdict.
 RELAY_WORDING = {
-    True: "SMB signing required — relay to SMB on this host blocked (other protocols not covered)",
-    False: "SMB signing not required (relay to SMB likely)",
+    True: SENTENCE[Verdict.REQUIRED],
+    False: SENTENCE[Verdict.NOT_REQUIRED],
 }
 
 

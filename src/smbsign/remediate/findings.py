@@ -9,7 +9,7 @@ report's typed lines, of which only ``"type": "finding"`` ones are used. A findi
 Scan output is accepted too (:func:`parse_fix_input`): ``smbsign scan --format json``
 (``{"kind": "smbsign.scan", "records": [...]}``, or a report JSON whose ``findings`` is empty),
 a JSON list of records, ``scan --format jsonl`` lines and the report's ``"type": "record"``
-lines. Records are rebuilt with :func:`smbsign.report.decode.scan_record_from_dict`
+lines. Records are rebuilt with :func:`smbsign.decode.scan_record_from_dict`
 (``relayable`` is recomputed, and a file whose ``relayable`` disagrees is refused); a target
 that is not a printable address or name is refused, since it is echoed to the terminal.
 """
@@ -20,9 +20,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from smbsign.decode import scan_record_from_dict
 from smbsign.errors import ParseError
 from smbsign.model import ScanRecord
-from smbsign.report.decode import scan_record_from_dict
 
 MAX_BYTES = 256 * 2**20
 MAX_TARGET = 300  # a DNS name is at most 253 characters; an IPv6 address with %scope fits

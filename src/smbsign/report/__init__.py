@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from smbsign.report import csv_out, html, json_out, jsonl, junit, markdown, sarif, table
-from smbsign.report.run import CatalogLike, Run, RunInfo
+from smbsign.run import CatalogLike, Run, RunInfo
 
 
 class Renderer(Protocol):

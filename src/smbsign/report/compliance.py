@@ -15,7 +15,6 @@ from rich.text import Text
 from smbsign.catalog.schema import Framework
 from smbsign.report import markdown
 from smbsign.report.csv_out import cell
-from smbsign.report.run import CatalogLike, Run
 from smbsign.report.scores import (
     RequirementStatus,
     framework_scores,
@@ -24,6 +23,7 @@ from smbsign.report.scores import (
     score_to_dict,
 )
 from smbsign.report.table import to_text
+from smbsign.run import CatalogLike, Run
 from smbsign.serialize import SCHEMA_VERSION
 
 _BAD = ("fail", "error", "unknown")

@@ -12,10 +12,10 @@ import io
 from collections.abc import Sequence
 
 from smbsign.model import Finding, ScanRecord
-from smbsign.report.run import CatalogLike, Run, RunInfo, clean
 from smbsign.report.scores import weight_of
-from smbsign.report.verdict import verdict, wording
+from smbsign.run import CatalogLike, Run, RunInfo, clean
 from smbsign.textutil import formula_safe
+from smbsign.verdict import verdict, wording
 
 COLUMNS = (
     "run_id",

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from smbsign.model import Status
-from smbsign.report.run import Run
-from smbsign.report.verdict import RELAYABLE, Verdict, verdict
+from smbsign.run import Run
+from smbsign.verdict import RELAYABLE, Verdict, verdict
 
 _BAD = frozenset({*(v.value for v in RELAYABLE), Status.FAIL.value})
 _GOOD = frozenset({Verdict.REQUIRED.value, Status.PASS.value})

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from smbsign.report.run import CatalogLike, Run, iso, summary_to_dict
 from smbsign.report.scores import framework_scores, score_to_dict
+from smbsign.run import CatalogLike, Run, iso, summary_to_dict
 from smbsign.serialize import SCHEMA_VERSION, finding_to_dict, scan_record_to_dict
 
 

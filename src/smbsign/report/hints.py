@@ -6,7 +6,7 @@ One short line per way of fixing: the registry value (docs/reference.md §1.1), 
 
 from __future__ import annotations
 
-from smbsign.report.run import CatalogLike
+from smbsign.run import CatalogLike
 
 # Server-side signing on the wire (docs/reference.md §1.1 and §4.3).
 WIRE_RULE = "smb-signing-not-required"

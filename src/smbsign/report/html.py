@@ -18,7 +18,15 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from smbsign.model import Finding, Status
 from smbsign.report.hints import WIRE_HINTS, control_hints
-from smbsign.report.run import (
+from smbsign.report.scores import (
+    FrameworkScore,
+    StatusCounts,
+    control_rows,
+    framework_scores,
+    requirement_view,
+    weight_of,
+)
+from smbsign.run import (
     CatalogLike,
     Run,
     RunInfo,
@@ -28,16 +36,8 @@ from smbsign.report.run import (
     iso,
     server_rows,
 )
-from smbsign.report.scores import (
-    FrameworkScore,
-    StatusCounts,
-    control_rows,
-    framework_scores,
-    requirement_view,
-    weight_of,
-)
-from smbsign.report.verdict import RELAYABLE, Verdict, verdict, wording
 from smbsign.serialize import provenance_to_dict
+from smbsign.verdict import RELAYABLE, Verdict, verdict, wording
 
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "

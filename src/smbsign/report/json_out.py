@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from smbsign.report.document import report_document
-from smbsign.report.run import CatalogLike, Run, RunInfo
+from smbsign.run import CatalogLike, Run, RunInfo
 
 
 def render(run: Run, catalog: CatalogLike | None = None, *, trend: Sequence[RunInfo] = ()) -> bytes:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from smbsign.report.document import report_document
-from smbsign.report.run import CatalogLike, Run, RunInfo
+from smbsign.run import CatalogLike, Run, RunInfo
 from smbsign.serialize import json_line
 
 

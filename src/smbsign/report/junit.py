@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from smbsign.model import Finding, ScanRecord, Status
 from smbsign.report.hints import WIRE_HINTS, WIRE_RULE, control_hints
-from smbsign.report.run import CatalogLike, Run, RunInfo
-from smbsign.report.verdict import RELAYABLE, Verdict, verdict, wording
+from smbsign.run import CatalogLike, Run, RunInfo
+from smbsign.verdict import RELAYABLE, Verdict, verdict, wording
 
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

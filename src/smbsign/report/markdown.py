@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 
 from smbsign.model import Status
 from smbsign.report.hints import WIRE_HINTS, control_hints
-from smbsign.report.run import (
+from smbsign.report.scores import framework_scores
+from smbsign.run import (
     CatalogLike,
     Run,
     RunInfo,
@@ -22,8 +23,7 @@ from smbsign.report.run import (
     iso,
     server_rows,
 )
-from smbsign.report.scores import framework_scores
-from smbsign.report.verdict import RELAYABLE, verdict, wording
+from smbsign.verdict import RELAYABLE, verdict, wording
 
 _NOT_PASSING = frozenset({Status.FAIL, Status.ERROR, Status.UNKNOWN})
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~])")

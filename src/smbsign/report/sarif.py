@@ -27,8 +27,8 @@ from urllib.parse import quote
 
 from smbsign.model import Finding, Provenance, ScanRecord, Status
 from smbsign.report.hints import WIRE_HINTS, WIRE_RULE, control_hints
-from smbsign.report.run import CatalogLike, Run, RunInfo, clean, iso, summary_to_dict
-from smbsign.report.verdict import RELAYABLE, Verdict, verdict, wording
+from smbsign.run import CatalogLike, Run, RunInfo, clean, iso, summary_to_dict
+from smbsign.verdict import RELAYABLE, Verdict, verdict, wording
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/smbsign/"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from smbsign.catalog.schema import Framework
 from smbsign.model import Finding, Status
-from smbsign.report.run import CatalogLike
+from smbsign.run import CatalogLike
 from smbsign.scan.target_spec import address_sort_key
 
 SCORED = frozenset({Status.PASS, Status.FAIL, Status.ERROR})

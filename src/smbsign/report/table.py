@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from smbsign.report.run import CatalogLike, Run, RunInfo, clean, finding_order, iso, server_rows
 from smbsign.report.scores import framework_scores
-from smbsign.report.verdict import wording
+from smbsign.run import CatalogLike, Run, RunInfo, clean, finding_order, iso, server_rows
+from smbsign.verdict import wording
 
 WIDTH = 160
 # rich lays out about a thousand rows a second; larger tables use the plain grid below.
