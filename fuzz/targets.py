@@ -234,6 +234,19 @@ def _collector(module: ModuleType, name: str, path: str) -> Harness:
     return harness
 
 
+@cache
+def _hive_wanted() -> tuple[tuple[str, str], ...]:
+    from smbsign.audit import registry_wanted
+
+    return registry_wanted(load_catalog().controls.values(), desired=True)
+
+
+def _hive(data: bytes) -> None:
+    """As an audit reads a hive: for every registry value the catalog checks or sets."""
+    hive.sniff(data, "SYSTEM")
+    _check_collect(hive.collect(data, "config/SYSTEM", HOST, wanted=_hive_wanted()))
+
+
 def _pwsh_json(data: bytes) -> None:
     pwsh_json.sniff(data, "smbconfig.json")
     parts = pwsh_json.collect_hosts(data, "smbconfig.json", HOST)
@@ -479,7 +492,7 @@ def _targets() -> Iterator[Target]:
     )
     yield Target(
         "hive",
-        _collector(hive, "SYSTEM", "config/SYSTEM"),
+        _hive,
         _NONE,
         lambda: _files("collect/hive/*.hive"),
         "tests/fixtures/collect/hive/*.hive",
