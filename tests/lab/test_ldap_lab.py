@@ -39,7 +39,9 @@ opts = lp.LdapProbeOptions(connect_timeout=3, read_timeout=5, host_deadline=60)
 async def bind(port, tls, ntlm):
     try:
         r = await lp._bind(address, port, opts, ntlm, tls=tls)
-        return {"result": r.result_code, "data": r.data_code, "diag": r.diagnostic[:160]}
+        step = "NEGOTIATE" if r.message_id == 1 else "AUTHENTICATE"
+        return {"result": r.result_code, "data": r.data_code, "step": step,
+                "diag": r.diagnostic[:160]}
     except lp._Unknown as exc:
         return {"error": str(exc)}
 
@@ -97,6 +99,13 @@ def test_raw_answers_are_recorded(measured: tuple[str, dict[str, Any]]) -> None:
     """Every bind got an LDAP answer (no transport error): the measurement is complete."""
     _, data = measured
     assert all("error" not in v for v in data["raw"].values()), data["raw"]
+
+
+def test_samba_answers_after_the_authenticate(measured: tuple[str, dict[str, Any]]) -> None:
+    """Samba 4.17 takes every NEGOTIATE (saslBindInProgress) and decides on the AUTHENTICATE,
+    strongerAuthRequired included."""
+    _, data = measured
+    assert {v["step"] for v in data["raw"].values()} == {"AUTHENTICATE"}
 
 
 def test_signing_verdict(measured: tuple[str, dict[str, Any]]) -> None:
