@@ -157,6 +157,10 @@ class WindowsLikeDc:
     enforce_channel_binding: int = 0  # LdapEnforceChannelBinding
     anonymous_ntlm: bool = True  # an anonymous NTLM AUTHENTICATE is accepted
     ntlm: bool = True  # GSS-SPNEGO with NTLM offered at all
+    stronger_at_negotiate: bool = False  # integrity refusal already at the NEGOTIATE
+    # Samba "ldap server require strong auth = yes" (measured, docs/ldap.md): over TLS an
+    # unsigned bind gets 8 and one asking for signing gets 53; None: not this behaviour
+    tls_signed_answer: int | None = None
     seen: list[Authenticate] = field(default_factory=list)
 
     def answer(self, msg_id: int, creds: bytes, state: dict[str, int], tls: bool) -> bytes:
@@ -168,9 +172,17 @@ class WindowsLikeDc:
             )
         if creds[:1] == b"\x60":  # NegTokenInit: the NEGOTIATE
             state["flags"] = negotiate_flags(creds)
+            unsigned = not state["flags"] & ntlm.NTLMSSP_NEGOTIATE_SIGN
+            if self.stronger_at_negotiate and not tls and self.server_integrity == 2 and unsigned:
+                return bind_response(msg_id, 8, STRONGER)
             return bind_response(msg_id, 14, "", sasl_challenge())
         auth = parse_authenticate(creds, state.get("flags", 0))
         self.seen.append(auth)
+        if tls and self.tls_signed_answer is not None:
+            if not auth.negotiate_flags & ntlm.NTLMSSP_NEGOTIATE_SIGN:
+                return bind_response(msg_id, 8, "SASL:[GSS-SPNEGO]: Sign or Seal are required.")
+            if self.tls_signed_answer:
+                return bind_response(msg_id, self.tls_signed_answer, "Sign or Seal not allowed")
         if tls:
             if auth.channel_binding is None and self.enforce_channel_binding == 2:
                 return bind_response(msg_id, 49, BAD_BINDINGS)

@@ -245,3 +245,24 @@ def test_nested_ber_length_beyond_index_size_is_a_protocol_error() -> None:
     )
     with pytest.raises(ProtocolError, match="malformed BER"):
         parse_bind_response(data)
+
+
+def test_stronger_auth_at_negotiate_is_required(tmp_path: Path) -> None:
+    """A server refusing the unsigned bind already at the NEGOTIATE step (no CHALLENGE)."""
+    dc = WindowsLikeDc(server_integrity=2, stronger_at_negotiate=True)
+    obs = _run(dc, tmp_path)
+    assert obs.signing is LdapSigning.REQUIRED
+    assert not [a for a in dc.seen if a.user == ""]  # no AUTHENTICATE was needed
+
+
+def test_tls_requiring_sign_then_refusing_it_is_unknown(tmp_path: Path) -> None:
+    """Samba 'yes' as measured: unsigned over TLS 8, signing asked 53: tokens untestable."""
+    obs = _run(WindowsLikeDc(tls_signed_answer=53), tmp_path, creds=ALICE)
+    assert obs.channel_binding is ChannelBinding.UNKNOWN
+    assert "resultCode 53" in obs.reason and "strongerAuthRequired" in obs.reason
+
+
+def test_tls_requiring_sign_then_accepting_it_tests_tokens_signed(tmp_path: Path) -> None:
+    obs = _run(WindowsLikeDc(tls_signed_answer=0), tmp_path, creds=ALICE)
+    assert obs.channel_binding is ChannelBinding.NEVER
+    assert "tested with signing asked" in obs.reason
