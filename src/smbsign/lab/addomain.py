@@ -237,16 +237,20 @@ def _admin(ad: AdLab) -> list[str]:
     return ["-H", ad.ldap_url, "-U", "Administrator", "--use-kerberos=off"]
 
 
-def build_domain(ad: AdLab, spec: DomainSpec) -> BuiltDomain:
-    """Create everything in ``spec`` on the running DC of ``ad``; raise LabError on failure."""
+def build_domain(ad: AdLab, spec: DomainSpec, *, local: bool = False) -> BuiltDomain:
+    """Create everything in ``spec`` on the running DC of ``ad``; raise LabError on failure.
+
+    ``local`` writes the directory objects straight into the DC's ``sam.ldb`` (about 90
+    computers/s here, against 16/s over LDAP): for large domains such as the benchmark's.
+    """
     from smbsign.lab.adgpo import apply_gpo_settings
 
     base, dns_domain = ad.spec.base_dn, ad.spec.dns_domain
     add, mod = objects_ldif(spec, base, dns_domain)
     if add:
-        ad.ldif("ldbadd", add)
+        ad.ldif("ldbadd", add, timeout=3600, local=local)
     if mod:
-        ad.ldif("ldbmodify", mod)
+        ad.ldif("ldbmodify", mod, timeout=3600, local=local)
     creates = [["gpo", "create", g.name, *_admin(ad)] for g in spec.gpos]
     guids: dict[str, str] = {}
     for g, out in zip(spec.gpos, samba_tool_batch(ad, creates), strict=True):

@@ -126,3 +126,19 @@ def standard_domain(addresses: dict[str, str]) -> DomainSpec:
         links=links,
         computers=computers,
     )
+
+
+def bench_domain(computers: int = 10_000, ous: int = 200, gpos: int = 50) -> DomainSpec:
+    """A large domain for the benchmark: ``ous`` OUs (top-level OUs of 20 children each, every
+    25th blocked), ``gpos`` GPOs alternating on/off, linked round-robin (every 7th enforced),
+    ``computers`` computers spread over the OUs. Build it with ``build_domain(..., local=True)``.
+    """
+    names = tuple(
+        f"Bench{i // 20}" if i % 20 == 0 else f"Bench{i // 20}/Sub{i % 20}" for i in range(ous)
+    )
+    gpo_specs = tuple(GpoSpec(f"Bench GPO {i}", ON if i % 2 else OFF) for i in range(gpos))
+    links = tuple(
+        LinkSpec(names[(i * 4) % ous], g.name, enforced=i % 7 == 0) for i, g in enumerate(gpo_specs)
+    )
+    comps = tuple(ComputerSpec(f"B{i:05d}", names[i % ous]) for i in range(computers))
+    return DomainSpec(ous=names, blocked=names[5::25], gpos=gpo_specs, links=links, computers=comps)
