@@ -1,8 +1,13 @@
 """`smbsign audit`: check configuration evidence against the control catalog (docs/audit.md).
 
+The options become one call of the audit core (:class:`smbsign.audit.Auditor` over the
+sources :func:`build_sources` names); this module prints its notes, writes the findings and
+records the run.
+
 Exit codes (public interface): 0 every applicable control passes on every host (``pass`` or
 ``not_applicable`` only), 1 at least one finding is ``fail``, ``unknown`` or ``error`` (an
-unreadable file or an undeterminable default is never counted as compliant), 2 usage error.
+unreadable file or an undeterminable default is never counted as compliant), 2 usage error,
+130 interrupted (the hosts judged so far are written and stored as an incomplete run).
 """
 
 from __future__ import annotations
