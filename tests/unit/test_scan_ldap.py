@@ -289,3 +289,25 @@ def test_ldap_probe_bug_keeps_the_smb_verdict() -> None:
     assert rec.relayable and rec.ldap is not None
     assert rec.ldap.signing is LdapSigning.UNKNOWN
     assert rec.ldap.reason == "internal_error: RuntimeError"
+
+
+def test_all_ports_probes_ldap_once_per_address() -> None:
+    calls: list[str] = []
+
+    async def smb(address: str, port: int, *, hostname: str | None = None) -> ScanRecord:
+        return ScanRecord(**{**_fields(_smb(address, True)), "port": port})
+
+    async def fake(address: str, opts: LdapProbeOptions) -> LdapObservation:
+        calls.append(address)
+        return _obs(LdapSigning.REQUIRED, ChannelBinding.ALWAYS)
+
+    async def main() -> list[ScanRecord]:
+        out: list[ScanRecord] = []
+        probe = with_ldap(smb, LdapProbeOptions(), fake)
+        opts = RunOptions(ports=(445, 139), all_ports=True, concurrency=1)
+        await run_scan([Target("10.0.0.7", None)], probe, out.append, opts)
+        return out
+
+    records = asyncio.run(main())
+    assert [r.port for r in records] == [445, 139]
+    assert all(r.ldap is not None for r in records) and calls == ["10.0.0.7"]

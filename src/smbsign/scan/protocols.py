@@ -22,6 +22,7 @@ __all__ = ["NOT_PROBED", "PROTOCOLS", "parse_protocols", "with_ldap"]
 
 PROTOCOLS = ("smb", "ldap", "ldaps")
 NOT_PROBED = "not_probed"  # reason token of a record whose SMB was not asked for
+_REMEMBER = 4096
 
 ProbeLdap = Callable[[str, LdapProbeOptions], Awaitable[LdapObservation]]
 
@@ -39,7 +40,12 @@ def parse_protocols(text: str) -> tuple[str, ...]:
 
 
 def with_ldap(smb: Probe | None, opts: LdapProbeOptions, probe_ldap: ProbeLdap) -> Probe:
-    """A probe that adds ``ldap`` to the SMB record (or to a ``not_probed`` one without SMB)."""
+    """A probe that adds ``ldap`` to the SMB record (or to a ``not_probed`` one without SMB).
+
+    An address is probed for LDAP once per scan (``--all-ports`` gives it several records);
+    the answers are kept for the last :data:`_REMEMBER` addresses only.
+    """
+    seen: dict[str, LdapObservation] = {}
 
     async def probe(address: str, port: int, *, hostname: str | None = None) -> ScanRecord:
         if smb is not None:
@@ -48,6 +54,9 @@ def with_ldap(smb: Probe | None, opts: LdapProbeOptions, probe_ldap: ProbeLdap) 
                 return rec
         else:
             rec = error_record(address, port, f"{NOT_PROBED}: smb not in --protocols", hostname)
+        known = seen.get(address)
+        if known is not None:
+            return dataclasses.replace(rec, ldap=known)
         try:
             obs = await probe_ldap(address, opts)
         except Exception as exc:  # noqa: BLE001 (a probe bug is this host's unknown, not a crash)
@@ -55,6 +64,9 @@ def with_ldap(smb: Probe | None, opts: LdapProbeOptions, probe_ldap: ProbeLdap) 
             obs = LdapObservation(
                 LdapSigning.UNKNOWN, ChannelBinding.UNKNOWN, "unauthenticated", why
             )
+        if len(seen) >= _REMEMBER:
+            seen.clear()
+        seen[address] = obs
         return dataclasses.replace(rec, ldap=obs)
 
     return probe
