@@ -59,6 +59,8 @@ def test_link_order_1_wins_and_version_mismatch_is_a_note(
     servers = addc.built.som_dn("Servers")
     assert deciding(audited, "SRV1") == ("pass", "Servers Signing On", servers, False)
     assert "Servers Signing On" in audited["stderr"] and "GPT.INI" in audited["stderr"]
+    notes = " | ".join(audited["by_host"]["SRV1"]["notes"])
+    assert "version in the directory" in notes and "GPT.INI" in notes
 
 
 def test_child_ou_beats_parent_and_disabled_link_is_ignored(

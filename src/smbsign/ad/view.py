@@ -207,12 +207,14 @@ def _finish(
     roles: tuple[str, ...],
     role_notes: Mapping[str, tuple[frozenset[str], str]],
     why_not: tuple[str, ...] = (),
+    gpo_notes: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Finding:
     notes = [*f.notes, *why_not]
     status, reason = f.status, f.reason
     d = by_prov.get(f.source) if f.source is not None else None
     if d is not None:
         notes.extend(d.notes)
+        notes.extend((gpo_notes or {}).get(d.winner.link.guid, ()))  # e.g. a version mismatch
         if d.uncertain and status in (Status.PASS, Status.FAIL):
             status = Status.UNKNOWN
             reason = f"{reason}; but the deciding GPO may not apply: {d.uncertain}"
@@ -263,6 +265,7 @@ def audit(
     site, site_note = _site(snap)
     notes_by_role = role_notes(catalog)
     settings = control_settings(catalog)
+    gpo_notes = {g: files.notes for g, files in snap.files.items() if files.notes}
     for computer in computers:
         facts = computer_facts(
             computer.dns_name,
@@ -323,7 +326,12 @@ def audit(
             findings = [f if f.host == host else replace(f, host=host) for f in judged]
         done = tuple(
             _finish(
-                f, by_prov, roles, notes_by_role, notes_for(f.control, resolved.why_not, settings)
+                f,
+                by_prov,
+                roles,
+                notes_by_role,
+                notes_for(f.control, resolved.why_not, settings),
+                gpo_notes,
             )
             for f in findings
         )

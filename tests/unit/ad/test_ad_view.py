@@ -238,3 +238,16 @@ def test_every_findings_format_renders_the_domain_view(
     kept, _ = _run(lab.d, lab.fs, catalog, fmt, out, keep=True)  # type: ignore[arg-type]
     text = out.read_text()
     assert "s1.lab.test" in text and len(kept) > 0
+
+
+def test_a_version_mismatch_of_the_deciding_gpo_is_a_note_on_its_findings(
+    catalog: object,
+) -> None:
+    lab = Lab()
+    lab.gpo(A, "on", 1)
+    lab.ou(OU_P, link(A))
+    lab.computer("s1", OU_P)
+    key = next(k for k in lab.fs.files if k.endswith("gpt.ini"))
+    lab.fs.files[key] = b"[General]\r\nVersion=7\r\n"
+    f = run(lab, catalog)["s1"]
+    assert f.status is Status.PASS and any("version in the directory 1" in n for n in f.notes)
