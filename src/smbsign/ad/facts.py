@@ -22,7 +22,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 
 from smbsign.engine.facts import EDITION_ALIASES
 from smbsign.model import HostFacts, OsFamily, Role
@@ -128,7 +128,7 @@ def exchange_names(network_addresses: Iterable[str]) -> set[str]:
     return names
 
 
-def extra_roles(dns_name: str, exchange: set[str], sccm: set[str]) -> tuple[str, ...]:
+def extra_roles(dns_name: str, exchange: Set[str], sccm: Set[str]) -> tuple[str, ...]:
     name = dns_name.lower().rstrip(".")
     return tuple(r for r, names in ((EXCHANGE, exchange), (SCCM, sccm)) if name in names)
 

@@ -274,7 +274,7 @@ def audit(
             computer.uac,
             computer.primary_group,
         )
-        roles = roles_of(facts, extra_roles(computer.dns_name, set(snap.exchange), set(snap.sccm)))
+        roles = roles_of(facts, extra_roles(computer.dns_name, snap.exchange, snap.sccm))
         chain, som_errors = som_chain(computer.dn, snap.soms)
         order = gpo_order([*chain, *site])
         token = token_of(computer, snap, facts.role is Role.DOMAIN_CONTROLLER)
