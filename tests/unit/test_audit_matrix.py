@@ -5,8 +5,11 @@ there; a case may be a directory holding the evidence file and an ``smb1-on.*`` 
 each case ``smbsign audit`` must give the control the outcome in the name, decided by the
 file under test, read by the collector the name says. Which cases must exist is derived from
 the catalog, so a new control, or a new place a control's setting can live, fails here until
-its fixtures are written. Windows evidence is hand-made (no Windows host runs in these tests);
-the hives are written by hivex.
+its fixtures are written. The cases themselves are derived from each control's YAML (check,
+desired state, allowed values; no per-control Python): the committed files are what
+``make_matrix.py`` writes from the catalog, and a control added to a copy of the catalog gets
+its cases with no edit of Python. Windows evidence is hand-made (no Windows host runs in these
+tests); the hives are written by hivex.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
+import sys
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -23,11 +27,16 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from smbsign.catalog import load_catalog
+from smbsign.audit import Auditor, PathsSource
+from smbsign.catalog import Catalog, load_catalog
 from smbsign.catalog.schema import Control
 from smbsign.cli import app
+from smbsign.serialize import finding_to_dict
 
 MATRIX = Path(__file__).resolve().parents[1] / "fixtures" / "matrix"
+sys.path.insert(0, str(MATRIX))
+import make_matrix  # noqa: E402
+
 SCHEMA = json.loads(
     (resources.files("smbsign") / "schemas" / "finding.schema.json").read_text(encoding="utf-8")
 )
@@ -212,3 +221,169 @@ def test_a_wrongly_named_fixture_is_reported(
     assert any(complaint in p for p in problems(case, control, found)), problems(
         case, control, found
     )
+
+
+# ------------------------------------------------------------- derived from the YAML
+
+
+needs_hivex = pytest.mark.skipif(shutil.which("hivexsh") is None, reason="needs hivexsh")
+
+
+@needs_hivex
+def test_committed_matrix_is_what_each_controls_yaml_gives(tmp_path: Path) -> None:
+    """Every committed case file is byte for byte what make_matrix.py derives from the YAML."""
+    make_matrix.write_matrix(load_catalog(), tmp_path)
+    mine = {p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()}
+    committed = {
+        p.relative_to(MATRIX)
+        for p in MATRIX.rglob("*")
+        if p.is_file() and p.parent != MATRIX and "__pycache__" not in p.parts
+    }
+    assert mine == committed
+    for rel in sorted(mine):
+        assert (tmp_path / rel).read_bytes() == (MATRIX / rel).read_bytes(), rel
+
+
+#: Two controls the catalog does not have, written only as YAML: a server Security Option with
+#: a cmdlet property and an smb.conf parameter, and a client setting that only matters on SMB1
+#: (whose failing cases need SMB1 on, taken from smb1-client-disabled).
+SYNTHETIC = {
+    "synthetic-server-reject-unencrypted": """\
+title: "Synthetic: server rejects unencrypted access"
+rationale: A control that exists only in this test.
+severity: medium
+weight: 4
+applies_to:
+  os_families: [windows, samba]
+side: server
+protocol: smb
+check:
+  registry:
+    key: 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters'
+    value: RejectUnencryptedAccess
+    type: REG_DWORD
+    expected: {equals: 1}
+    allowed:
+      - {value: 0, meaning: accepted}
+      - {value: 1, meaning: rejected}
+  samba:
+    parameter: server smb encrypt
+    passing: [required]
+    allowed:
+      - {value: 'No', meaning: 'off'}
+      - {value: if_required, meaning: offered}
+      - {value: desired, meaning: offered}
+      - {value: required, meaning: required}
+  cmdlet:
+    cmdlet: Get-SmbServerConfiguration
+    property: RejectUnencryptedAccess
+    expected: {equals: true}
+    allowed:
+      - {value: false, meaning: accepted}
+      - {value: true, meaning: rejected}
+desired:
+  registry:
+    - key: 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters'
+      value: RejectUnencryptedAccess
+      data: 1
+      gpo_file: GptTmpl.inf
+  samba:
+    - parameter: server smb encrypt
+      value: required
+  cmdlet:
+    cmdlet: Set-SmbServerConfiguration
+    parameter: RejectUnencryptedAccess
+    value: true
+""",
+    "synthetic-client-smb1-offer": """\
+title: "Synthetic: client offers something on SMB1"
+rationale: A control that exists only in this test.
+severity: low
+weight: 2
+applies_to:
+  os_families: [windows]
+side: client
+protocol: smb1
+check:
+  registry:
+    key: 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanWorkstation\\Parameters'
+    policy_key: 'HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\LanmanWorkstation'
+    value: SyntheticOffer
+    type: REG_DWORD
+    expected: {at_least: 2}
+    allowed:
+      - {value: 0, meaning: never}
+      - {value: 1, meaning: sometimes}
+      - {value: 2, meaning: often}
+      - {value: 3, meaning: always}
+  cmdlet:
+    cmdlet: Get-SmbClientConfiguration
+    property: SyntheticOffer
+    expected: {at_least: 2}
+    allowed:
+      - {value: 0, meaning: never}
+      - {value: 1, meaning: sometimes}
+      - {value: 2, meaning: often}
+      - {value: 3, meaning: always}
+  smb1_only: true
+desired:
+  registry:
+    - key: 'HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\LanmanWorkstation'
+      value: SyntheticOffer
+      data: 3
+      gpo_file: Registry.pol
+  cmdlet:
+    cmdlet: Set-SmbClientConfiguration
+    parameter: SyntheticOffer
+    value: 3
+""",
+}
+
+
+def _synthetic_catalog(root: Path) -> Catalog:
+    """A copy of the packaged catalog with the SYNTHETIC controls, mapped by one requirement."""
+    packaged = Path(str(resources.files("smbsign.catalog")))
+    for part in ("controls", "frameworks"):
+        shutil.copytree(packaged / part, root / part)
+    shutil.copy(packaged / "defaults.yaml", root / "defaults.yaml")
+    for cid, text in SYNTHETIC.items():
+        (root / "controls" / f"{cid}.yaml").write_text(text)
+    with (root / "frameworks" / "edca.yaml").open("a") as f:
+        f.write(f"  - id: SYNTHETIC-1\n    controls: [{', '.join(SYNTHETIC)}]\n")
+    return load_catalog(root)
+
+
+@needs_hivex
+def test_a_new_control_gets_its_matrix_cases_from_its_yaml_alone(tmp_path: Path) -> None:
+    """Controls added as YAML only: make_matrix.py writes every case the catalog asks of them
+    (sources x encodings x pass/fail), and an audit with that catalog meets each case's name."""
+    catalog = _synthetic_catalog(tmp_path / "catalog")
+    out = tmp_path / "matrix"
+    make_matrix.write_matrix(catalog, out, SYNTHETIC)
+    for cid in SYNTHETIC:
+        cases = _cases(out / cid)
+        have = {split_name(c) for c in cases}
+        want = {(s, o) for s in expected_sources(catalog.controls[cid]) for o in ("pass", "fail")}
+        assert have == want, f"{cid}: missing {sorted(want - have)}, extra {sorted(have - want)}"
+        assert not any(c.name.endswith(".args") for c in (out / cid).iterdir())
+        results = Auditor(catalog, controls=[cid]).audit([PathsSource(tuple(cases))])
+        hosts = {r.host: [finding_to_dict(f) for f in r.findings] for r in results}
+        for case in cases:
+            found = hosts.get(case.stem if case.is_file() else case.name, [])
+            assert found, f"{cid}/{case.name}: no finding names this host"
+            assert problems(case, cid, found) == []
+    offer = out / "synthetic-client-smb1-offer"
+    assert (offer / "reg-utf8.fail.reg").read_text().count("mrxsmb10") == 1  # SMB1 on, in-file
+    assert (offer / "pwsh-utf8.fail" / "smb1-on.reg").is_file()  # SMB1 on, beside the file
+    assert (offer / "reg-param-utf8.pass.reg").is_file()  # the policy value's other key
+
+
+def test_a_control_whose_cases_cannot_be_derived_is_one_clear_error(tmp_path: Path) -> None:
+    catalog = load_catalog()
+    spn = catalog.controls["smb-server-spn-hardening"]
+    reg = spn.check.registry
+    assert reg is not None
+    check = spn.check.model_copy(update={"registry": reg.model_copy(update={"allowed": ()})})
+    bare = spn.model_copy(update={"check": check})
+    with pytest.raises(make_matrix.MatrixError, match="no passing and failing registry data"):
+        make_matrix.case_for(bare, catalog.controls.values())
