@@ -162,3 +162,30 @@ def test_stored_run_reads_back_with_source_gpo_and_no_secret(addc: AdTestDomain)
     assert srv1["roles"] == ["member_server"]
     secret = addc.auditor_password_file.read_text().strip()
     assert secret not in store.read_bytes().decode("utf-8", "replace")
+
+
+def test_nt_hash_from_the_environment_binds_ldap_and_smb(addc: AdTestDomain) -> None:
+    from impacket.ntlm import compute_nthash
+
+    nthash = compute_nthash(addc.auditor_password_file.read_text().strip()).hex()
+    user = f"{addc.ad.spec.domain}\\{addc.auditor}"
+    proc = addc.ad.run_client(
+        [
+            "env",
+            f"SMBSIGN_NTHASH={nthash}",
+            SMBSIGN,
+            "ad",
+            "audit",
+            "--dc",
+            addc.ad.address,
+            "--user",
+            user,
+            "-f",
+            "jsonl",
+            "--no-store",
+        ],
+        timeout=600,
+    )
+    assert proc.returncode == 1, proc.stderr
+    hosts = {json.loads(line)["host"].split(".")[0].upper() for line in proc.stdout.splitlines()}
+    assert {"SRV1", "WS1", "LOOSE1"} <= hosts
