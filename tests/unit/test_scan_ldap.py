@@ -311,3 +311,21 @@ def test_all_ports_probes_ldap_once_per_address() -> None:
     records = asyncio.run(main())
     assert [r.port for r in records] == [445, 139]
     assert all(r.ldap is not None for r in records) and calls == ["10.0.0.7"]
+
+
+def test_a_check_not_asked_for_is_not_counted_unknown() -> None:
+    tally = Tally()
+    only_ldap = LdapObservation(
+        LdapSigning.REQUIRED,
+        ChannelBinding.UNKNOWN,
+        "unauthenticated",
+        "ldap: an anonymous NTLM bind without signing: strongerAuthRequired; ldaps: not probed",
+    )
+    only_ldaps = LdapObservation(
+        LdapSigning.UNKNOWN, ChannelBinding.ALWAYS, "unauthenticated", "ldap: not probed; ldaps: x"
+    )
+    for obs in (only_ldap, only_ldaps):
+        tally.add(
+            ScanRecord("10.0.0.5", 445, ScanStatus.OK, True, Smb1Observation(False), None, ldap=obs)
+        )
+    assert tally.ldap_hosts == 2 and tally.ldap_unknown == 0

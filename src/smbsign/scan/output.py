@@ -105,10 +105,11 @@ class Tally:
             self.ldap_relay.add(("ldap", address))
         if obs.relay_ldaps:
             self.ldap_relay.add(("ldaps", address))
-        unknown_signing = obs.signing is LdapSigning.UNKNOWN and not obs.reason.startswith(
-            "ldap: not probed"
-        )
-        if unknown_signing or obs.channel_binding is ChannelBinding.UNKNOWN:
+        asked_signing = not obs.reason.startswith("ldap: not probed")
+        asked_binding = not obs.reason.endswith("ldaps: not probed")
+        if (asked_signing and obs.signing is LdapSigning.UNKNOWN) or (
+            asked_binding and obs.channel_binding is ChannelBinding.UNKNOWN
+        ):
             self.ldap_unknown += 1
 
     def exit_code(self) -> int:
