@@ -10,7 +10,7 @@ from typing import Any
 
 from smbsign.catalog.defaults import DefaultsTable, Entry, Rule
 from smbsign.catalog.loader import Catalog
-from smbsign.catalog.schema import Check, Control, Desired, DesiredRegistry
+from smbsign.catalog.schema import Allowed, Check, Control, Desired, DesiredRegistry
 from smbsign.regpath import split_hive
 
 _PLACEHOLDER = re.compile(r"\{(build|edition|role|samba_version)\}")
@@ -32,20 +32,31 @@ def _ps(value: object) -> str:
     return str(value)
 
 
+def allowed_line(allowed: Allowed) -> str:
+    """``0 = off; 1 = on``: the data a setting accepts and what each means."""
+    return "; ".join(f"{_ps(a.value)} = {a.meaning}" for a in allowed)
+
+
 def check_lines(check: Check) -> list[str]:
-    """What is checked, one line per evidence kind."""
+    """What is checked, one line per evidence kind (and one for the values it accepts)."""
     out = []
     if check.registry:
         r = check.registry
         out.append(f"registry: {r.key}\\{r.value} ({r.type}) {r.expected.describe()}")
         if r.policy_key:
             out.append(f"registry (policy, wins when set): {r.policy_key}\\{r.value}")
+        if r.allowed:
+            out.append(f"registry values: {allowed_line(r.allowed)}")
     if check.samba:
         s = check.samba
         out.append(f"smb.conf: [{s.section}] {s.parameter} one of {', '.join(s.passing)}")
+        if s.allowed:
+            out.append(f"smb.conf values: {allowed_line(s.allowed)}")
     if check.cmdlet:
         c = check.cmdlet
         out.append(f"cmdlet: {c.cmdlet} .{c.property} {c.expected.describe()}")
+        if c.allowed:
+            out.append(f"cmdlet values: {allowed_line(c.allowed)}")
     if check.wire:
         out.append(f"wire: {check.wire} (NEGOTIATE probe)")
     if check.smb1_only:
@@ -118,6 +129,8 @@ def control_summary(catalog: Catalog, control: Control) -> dict[str, Any]:
         "weight": control.weight,
         "stage": control.stage,
         "enforces_signing": control.enforces_signing,
+        "side": control.side,
+        "protocol": control.protocol,
         "os_families": list(control.applies_to.os_families),
         "roles": list(control.applies_to.roles),
         "min_build": control.applies_to.min_build,

@@ -35,12 +35,13 @@ def render_markdown(catalog: Catalog) -> str:
         "",
         "## Controls",
         "",
-        "| Id | Title | Severity | Weight | Stage | OS | Default key |",
-        "|---|---|---|---|---|---|---|",
+        "| Id | Title | Severity | Weight | Stage | Side | Protocol | OS | Default key |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in catalog.controls.values():
         out.append(
             f"| `{c.id}` | {_cell(c.title)} | {c.severity} | {c.weight} | {c.stage} | "
+            f"{c.side} | {c.protocol} | "
             f"{', '.join(c.applies_to.os_families)} | `{c.default_key or '-'}` |"
         )
     out += [
@@ -58,7 +59,7 @@ def render_markdown(catalog: Catalog) -> str:
         )
     for c in catalog.controls.values():
         out += ["", f"## `{c.id}`", "", f"**{_cell(c.title)}** - {c.severity}, weight {c.weight},"]
-        flags = [f"stage {c.stage}"]
+        flags = [f"stage {c.stage}", f"{c.side} side", f"protocol {c.protocol}"]
         if c.enforces_signing:
             flags.append("enforces signing")
         if c.applies_to.min_build:
