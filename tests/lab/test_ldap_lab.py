@@ -166,3 +166,22 @@ def test_cli_scan_relay_list_carries_every_open_ldap_path(
     assert relay.read_text() == expected, rec["ldap"]
     assert proc.returncode == (1 if expected else 0), proc.stderr
     assert "Lab-only" not in records.read_text() + proc.stderr  # the secret is nowhere
+
+
+def test_dc_without_tls_is_no_tls() -> None:
+    """``tls enabled = no``: nothing listens on 636, so LDAPS is ``no_tls`` (no relay path);
+    signing is still decided on 389."""
+    require_lab()
+    require_addc()
+    with AdLab(DcSpec(strong_auth="no", tls=False)) as ad:
+        code = (
+            "import asyncio, json, sys\n"
+            "from smbsign.scan.ldap_probe import LdapProbeOptions, probe_ldap\n"
+            "o = asyncio.run(probe_ldap(sys.argv[1], LdapProbeOptions(read_timeout=5)))\n"
+            "print(json.dumps([o.signing.value, o.channel_binding.value, o.reason]))\n"
+        )
+        proc = ad.run_client([sys.executable, "-c", code, ad.address], timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        signing, binding, reason = json.loads(proc.stdout)
+    assert (signing, binding) == ("not_required", "no_tls"), reason
+    assert "port 636 closed" in reason

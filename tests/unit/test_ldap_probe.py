@@ -40,7 +40,7 @@ def _run(
     creds: Credentials | None = None,
     ldap_mode: str | None = None,
     ldaps_mode: str | None = None,
-    ldaps: str = "tls",  # "tls", "closed", "plain" (TCP without TLS: handshake fails)
+    ldaps: str = "tls",  # "tls", "closed", "plain" (TCP, closes on the ClientHello), "plain_silent"
     **kw: float,
 ) -> LdapObservation:
     async def main() -> LdapObservation:
@@ -49,8 +49,9 @@ def _run(
         tls_handler = hostile_handler(ldaps_mode) if ldaps_mode else dc_handler(dc_, tls=True)
         ctx = self_signed(tmp_path) if ldaps == "tls" else None
         async with serve(plain_handler) as p389, serve(tls_handler, tls=ctx) as p636:
-            if ldaps == "plain":
-                async with serve(hostile_handler("eof")) as bare:
+            if ldaps in ("plain", "plain_silent"):
+                mode = "silent" if ldaps == "plain_silent" else "eof"
+                async with serve(hostile_handler(mode)) as bare:
                     p636 = bare
                     return await probe_ldap("127.0.0.1", _opts(p389, p636, creds, **kw))
             if ldaps == "closed":
@@ -171,6 +172,14 @@ def test_tls_refused_is_no_tls(tmp_path: Path) -> None:
     """A DC without a certificate resets the TLS handshake (NetExec maps ECONNRESET the same)."""
     obs = _run(WindowsLikeDc(), tmp_path, ldaps="plain")
     assert obs.channel_binding is ChannelBinding.NO_TLS
+
+
+def test_tls_handshake_that_never_answers_is_unknown_not_no_tls(tmp_path: Path) -> None:
+    """A handshake left hanging (LdapRelayScan reads that as 'no certificate') is only a
+    timeout here: unknown, with the reason."""
+    obs = _run(WindowsLikeDc(), tmp_path, ldaps="plain_silent", read_timeout=0.5)
+    assert obs.channel_binding is ChannelBinding.UNKNOWN
+    assert "TLS handshake" in obs.reason and "timed out" in obs.reason
 
 
 # --------------------------------------------------------------------- hostile servers
