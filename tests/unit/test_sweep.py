@@ -155,7 +155,7 @@ def test_choose_sweep_falls_back_with_one_line(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_default_concurrency_raises_the_soft_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    limits = {"soft": 1024, "hard": 4096}
+    limits = {"soft": 256, "hard": 1024}
 
     def getrlimit(_: int) -> tuple[int, int]:
         return limits["soft"], limits["hard"]
@@ -165,8 +165,8 @@ def test_default_concurrency_raises_the_soft_limit(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(resource, "getrlimit", getrlimit)
     monkeypatch.setattr(resource, "setrlimit", setrlimit)
-    assert default_concurrency() == (4096 - scan_cmd.FD_HEADROOM) // 2
-    assert limits["soft"] == 4096
+    assert default_concurrency() == (1024 - scan_cmd.FD_HEADROOM) // 2
+    assert limits["soft"] == 1024
     limits.update(soft=1 << 20, hard=1 << 20)
     assert default_concurrency() == scan_cmd.MAX_DEFAULT_CONCURRENCY
     limits.update(soft=100, hard=100)  # a tiny hard limit still gives at least one probe

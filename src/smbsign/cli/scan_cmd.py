@@ -62,10 +62,11 @@ DNS_THREADS = 32  # host-name lookups in flight at once
 EXIT_BROKEN_PIPE = 141  # stdout closed by the reader (128 + SIGPIPE, as a shell reports it)
 EXIT_INTERRUPTED = 130
 LARGE_SCAN = 1 << 16  # more targets than a /16 need --force or a yes on a terminal
-# --concurrency when not given: what the open-file limit allows, at most this many. Beyond
-# it a connect scan is CPU-bound, not fd-bound (issue #10: 16,384 in flight ran no faster
-# than 4,096), and each probe in flight costs memory.
-MAX_DEFAULT_CONCURRENCY = 4096
+# --concurrency when not given: what the open-file limit allows, at most this many. A dead
+# address costs a connect (~200 us of CPU) per connect timeout, so 1,024 in flight start ~512
+# connects a second; at 4,096 a loaded 2-core lab machine fell behind and reported 128 of 191
+# live hosts "filtered" (their SYN-ACK waited in the loop past the timeout; docs/lab.md).
+MAX_DEFAULT_CONCURRENCY = 1024
 DEFAULT_SWEEP_RATE = 20_000.0  # SYNs a second when --rate is not given (docs/scan.md "Sweep")
 
 
