@@ -1,6 +1,7 @@
 """Reports: one small module a format, all reading the same ``Run`` (ARCHITECTURE.md).
 
-``FORMATS`` is the explicit wiring table (no discovery): name -> renderer returning bytes.
+``FORMATS`` (name -> renderer returning bytes) is derived from the one registry of formats,
+:mod:`smbsign.output.registry`.
 Every renderer has the signature ``render(run, catalog=None, *, trend=())``; ``trend`` (older
 runs of the same kind, oldest first) is used by the HTML report only.
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from smbsign.report import csv_out, html, json_out, jsonl, junit, markdown, sarif, table
+from smbsign.output.base import Kind
+from smbsign.output.registry import FORMATS as _REGISTRY
 from smbsign.run import CatalogLike, Run, RunInfo
 
 
@@ -20,27 +22,12 @@ class Renderer(Protocol):
     ) -> bytes: ...
 
 
+# Derived from the one registry (smbsign.output.registry): a stored run in every format.
 FORMATS: dict[str, Renderer] = {
-    "table": table.render,
-    "json": json_out.render,
-    "jsonl": jsonl.render,
-    "csv": csv_out.render,
-    "sarif": sarif.render,
-    "junit": junit.render,
-    "markdown": markdown.render,
-    "html": html.render,
+    name: f.render for name, f in _REGISTRY.items() if f.carries(Kind.RUN)
 }
 
 # Suggested file name suffix per format (``-o`` is free-form).
-SUFFIX = {
-    "table": ".txt",
-    "json": ".json",
-    "jsonl": ".jsonl",
-    "csv": ".csv",
-    "sarif": ".sarif",
-    "junit": ".xml",
-    "markdown": ".md",
-    "html": ".html",
-}
+SUFFIX = {name: f.suffix for name, f in _REGISTRY.items() if f.carries(Kind.RUN)}
 
 __all__ = ["FORMATS", "SUFFIX", "Renderer"]

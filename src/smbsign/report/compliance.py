@@ -13,8 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from smbsign.catalog.schema import Framework
+from smbsign.output.cells import cell
 from smbsign.report import markdown
-from smbsign.report.csv_out import cell
 from smbsign.report.scores import (
     RequirementStatus,
     framework_scores,

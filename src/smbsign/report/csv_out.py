@@ -12,9 +12,9 @@ import io
 from collections.abc import Sequence
 
 from smbsign.model import Finding, ScanRecord
+from smbsign.output.cells import cell
 from smbsign.report.scores import weight_of
-from smbsign.run import CatalogLike, Run, RunInfo, clean
-from smbsign.textutil import formula_safe
+from smbsign.run import CatalogLike, Run, RunInfo
 from smbsign.verdict import verdict, wording
 
 COLUMNS = (
@@ -43,16 +43,6 @@ COLUMNS = (
     "reason",
     "message",
 )
-
-
-def cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return formula_safe(clean(value))
 
 
 def _record_row(run: Run, r: ScanRecord) -> dict[str, object]:
