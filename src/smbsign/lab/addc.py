@@ -251,9 +251,9 @@ class AdLab:
                 raise
 
     def start(self) -> None:
-        cleanup_stale_etc()
-        self.lab.start()
+        self.lab.start()  # removes namespaces of dead runs first ...
         atexit.register(self.close)
+        cleanup_stale_etc()  # ... then their /etc/netns entries
         try:
             self._build()
         except BaseException:
