@@ -18,11 +18,14 @@ RAWPROBE = Path(__file__).with_name("rawprobe.py")
 
 def require_lab() -> None:
     """Skip (or, under SMBSIGN_REQUIRE_LAB=1, fail) when no lab can be built here."""
-    reason = lab_unavailable_reason()
+    _require(lab_unavailable_reason(), "lab tests")
+
+
+def _require(reason: str | None, what: str) -> None:
     if reason is None:
         return
     if os.environ.get("SMBSIGN_REQUIRE_LAB") == "1":
-        pytest.fail(f"lab tests are required here but cannot run: {reason}")
+        pytest.fail(f"{what} are required here but cannot run: {reason}")
     pytest.skip(reason)
 
 
@@ -43,9 +46,4 @@ def require_addc() -> None:
     """Skip (or, under SMBSIGN_REQUIRE_LAB=1, fail) when no lab AD DC can run here."""
     from smbsign.lab.addc import addc_unavailable_reason
 
-    reason = addc_unavailable_reason()
-    if reason is None:
-        return
-    if os.environ.get("SMBSIGN_REQUIRE_LAB") == "1":
-        pytest.fail(f"lab AD DC tests are required here but cannot run: {reason}")
-    pytest.skip(reason)
+    _require(addc_unavailable_reason(), "lab AD DC tests")
