@@ -189,3 +189,39 @@ def test_nt_hash_from_the_environment_binds_ldap_and_smb(addc: AdTestDomain) -> 
     assert proc.returncode == 1, proc.stderr
     hosts = {json.loads(line)["host"].split(".")[0].upper() for line in proc.stdout.splitlines()}
     assert {"SRV1", "WS1", "LOOSE1"} <= hosts
+
+
+_BIG_SEARCH = r"""
+import sys, time
+from pathlib import Path
+from smbsign.ad.ldap import LdapDirectory, SUBTREE
+from smbsign.collect.winreg_remote import Credentials
+dc, domain, user, pwfile, base = sys.argv[1:6]
+creds = Credentials(user, domain, password=Path(pwfile).read_text().strip())
+t = time.monotonic()
+with LdapDirectory(dc, creds, timeout=60) as d:
+    n = sum(1 for _ in d.search(base, SUBTREE, "(objectClass=*)", ["*"]))
+print(n, round(time.monotonic() - t, 1))
+"""
+
+
+def test_sealed_paged_search_of_thousands_of_entries(addc: AdTestDomain) -> None:
+    """Many sealed SASL buffers per page: the whole schema partition (about 1,500 objects with
+    every attribute) reads back completely, page after page."""
+    base = f"CN=Schema,CN=Configuration,{addc.built.base_dn}"
+    proc = addc.ad.run_client(
+        [
+            sys.executable,
+            "-c",
+            _BIG_SEARCH,
+            addc.ad.address,
+            addc.ad.spec.domain,
+            addc.auditor,
+            str(addc.auditor_password_file),
+            base,
+        ],
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    count = int(proc.stdout.split()[0])
+    assert count > 1000, proc.stdout

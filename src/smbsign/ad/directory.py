@@ -118,17 +118,18 @@ def dns_of(dn: str) -> str:
 
 
 def read_domain(s: Searcher) -> Domain:
-    root = next(
+    roots = list(
         s.search(
             "", BASE, "(objectClass=*)", ["defaultNamingContext", "configurationNamingContext"]
-        ),
-        None,
+        )
     )
+    root = roots[0] if roots else None
     if root is None or not root.text("defaultNamingContext"):
         raise DirectoryError("the rootDSE did not name a defaultNamingContext")
     dn = str(root.text("defaultNamingContext"))
     config = root.text("configurationNamingContext") or f"CN=Configuration,{dn}"
-    dom = next(s.search(dn, BASE, "(objectClass=*)", ["objectSid", "gPLink", "gPOptions"]), None)
+    doms = list(s.search(dn, BASE, "(objectClass=*)", ["objectSid", "gPLink", "gPOptions"]))
+    dom = doms[0] if doms else None
     if dom is None:
         raise DirectoryError(f"the domain object {dn} could not be read")
     som, _ = _som(dom, SomKind.DOMAIN)

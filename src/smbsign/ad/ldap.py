@@ -39,6 +39,7 @@ DEFAULT_TIMEOUT = 30.0
 PAGE_SIZE = 500
 MAX_VALUES = 100_000  # values kept per attribute (memberOf of a huge group stays bounded)
 MAX_REFERRALS = 100
+MAX_SASL_BUFFER = 16 * 1024 * 1024  # Samba and Windows stay far below (RFC 4422 3.7 bounds it)
 
 BASE, ONELEVEL, SUBTREE = 0, 1, 2
 _DATA = re.compile(r"\bdata ([0-9a-fA-F]{3,8})\b")
@@ -166,6 +167,7 @@ class LdapDirectory:
         except Exception as exc:  # noqa: BLE001 - impacket raises bare exceptions
             self.close()
             raise bind_error(self.where, str(exc), creds) from None
+        self._link: Any = _SealedLink(self._conn, self.where)
 
     def _reachable(self, dc: str, port: int, timeout: float) -> None:
         try:
@@ -221,16 +223,8 @@ class LdapDirectory:
         if security_descriptor:
             controls.append(ldapasn1.SDFlagsControl(criticality=True, flags=0x04))
         while True:
-            try:
-                messages = self._conn.sendReceive(req, controls)
-            except TimeoutError:
-                raise DirectoryError(
-                    f"{self.where}: no answer within {self._timeout:g} s (search of {base})"
-                ) from None
-            except Exception as exc:  # noqa: BLE001 - impacket raises bare exceptions
-                raise DirectoryError(f"{self.where}: search of {base} failed: {exc}") from None
             cookie = b""
-            for message in messages:
+            for message in self._exchange(req, controls, base):
                 op = message["protocolOp"].getComponent()
                 if op.isSameTypeWith(ldapasn1.SearchResultEntry()):
                     yield _entry(op)
@@ -242,6 +236,78 @@ class LdapDirectory:
             if not cookie:
                 return
             paged.setCookie(cookie)
+
+    def _exchange(self, req: Any, controls: list[Any], base: str) -> Iterator[Any]:
+        """Send ``req``; the answers as they arrive, up to the SearchResultDone."""
+        try:
+            yield from self._link.send_receive(req, controls)
+        except DirectoryError:
+            raise
+        except TimeoutError:
+            raise DirectoryError(
+                f"{self.where}: no answer within {self._timeout:g} s (search of {base})"
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - impacket raises bare exceptions
+            raise DirectoryError(f"{self.where}: search of {base} failed: {exc}") from None
+
+
+class _SealedLink:
+    """Reads a sealed session one SASL buffer at a time ([MS-ADTS] 5.1.1.1; RFC 4422 section
+    3.7: each buffer is a 4-byte big-endian length and that many bytes).
+
+    impacket's own ``recv`` assumes one buffer per read and waits forever when a page arrives
+    in several; here every buffer is read exactly, unsealed with impacket's session cipher, and
+    the LDAP messages are decoded from the clear text as soon as they are complete.
+    """
+
+    def __init__(self, conn: Any, where: str) -> None:
+        self._conn = conn
+        self._where = where
+        self._clear = b""
+        self._unfinished = False  # a caller stopped reading before the SearchResultDone
+
+    def _read_exact(self, size: int) -> bytes:
+        sock = self._conn._socket
+        chunks: list[bytes] = []
+        while size:
+            chunk = sock.recv(min(size, 1 << 16))
+            if not chunk:
+                raise DirectoryError(f"{self._where}: the DC closed the connection")
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    def send_receive(self, req: Any, controls: list[Any]) -> Iterator[Any]:
+        from impacket.ldap import ldapasn1
+        from impacket.ldap.ldap import SubstrateUnderrunError, decoder  # pyasn1's, re-exported
+
+        if self._unfinished:  # finish the abandoned answer first (its messages are dropped)
+            for _ in self._answers(ldapasn1, decoder, SubstrateUnderrunError):
+                pass
+        self._conn.send(req, controls)
+        self._unfinished = True
+        yield from self._answers(ldapasn1, decoder, SubstrateUnderrunError)
+
+    def _answers(self, ldapasn1: Any, decoder: Any, underrun: Any) -> Iterator[Any]:
+        while True:
+            while self._clear:
+                try:
+                    message, rest = decoder.decode(self._clear, asn1Spec=ldapasn1.LDAPMessage())
+                except underrun:
+                    break
+                self._clear = bytes(rest)
+                op = message["protocolOp"].getComponent()
+                done = op.isSameTypeWith(ldapasn1.SearchResultDone())
+                if done:
+                    self._unfinished = False
+                yield message
+                if done:
+                    return
+            head = self._read_exact(4)
+            size = int.from_bytes(head, "big")
+            if not 16 <= size <= MAX_SASL_BUFFER:
+                raise DirectoryError(f"{self._where}: bad SASL buffer length {size}")
+            self._clear += bytes(self._conn.decrypt(head + self._read_exact(size)))
 
 
 def _entry(op: Any) -> Entry:

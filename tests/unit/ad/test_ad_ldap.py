@@ -55,7 +55,7 @@ class FakeConn(LDAPConnection):  # type: ignore[misc]
         self.pages = pages
         self.cookies: list[bytes] = []
 
-    def sendReceive(self, req: Any, controls: Any) -> list[Any]:
+    def send_receive(self, req: Any, controls: Any) -> list[Any]:
         self.cookies.append(bytes(controls[0].getCookie()))
         return self.pages.pop(0)
 
@@ -68,6 +68,7 @@ def directory(pages: list[list[Any]]) -> tuple[LdapDirectory, FakeConn]:
     d.where, d.referrals, d._timeout = "DC x", [], 5.0
     conn = FakeConn(pages)
     d._conn = conn
+    d._link = conn
     return d, conn
 
 
@@ -100,3 +101,69 @@ def test_referral_result_and_errors_are_one_line() -> None:
     with pytest.raises(DirectoryError) as exc:
         list(d.search("DC=x", SUBTREE, "(objectClass=*)", []))
     assert "\n" not in str(exc.value) and "insufficientAccessRights" in str(exc.value)
+
+
+class FakeSock:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def recv(self, n: int) -> bytes:
+        n = min(n, 7)  # tiny reads: buffers never arrive whole
+        out, self.data = self.data[:n], self.data[n:]
+        return out
+
+
+class ClearConn:
+    """A 'sealed' session whose cipher is the identity: buffers are length + clear text."""
+
+    def __init__(self, stream: bytes) -> None:
+        self._socket = FakeSock(stream)
+        self.sent = 0
+
+    def send(self, req: Any, controls: Any) -> None:
+        self.sent += 1
+
+    def decrypt(self, data: bytes) -> bytes:
+        return data[4:]
+
+
+def sasl(*messages: Any, split: int = 0) -> bytes:
+    from impacket.ldap.ldap import encoder
+
+    clear = b"".join(encoder.encode(m) for m in messages)
+    parts = [clear[:split], clear[split:]] if split else [clear]
+    return b"".join(len(p).to_bytes(4, "big") + p for p in parts if p)
+
+
+def test_sealed_link_reads_several_buffers_and_messages_split_across_them() -> None:
+    from smbsign.ad.ldap import _SealedLink
+
+    first = sasl(
+        entry_msg("CN=a,DC=x", cn=[b"a" * 40]), entry_msg("CN=b,DC=x"), done_msg(), split=30
+    )
+    second = sasl(entry_msg("CN=c,DC=x"), done_msg())
+    link = _SealedLink(ClearConn(first + second), "DC x")
+    got = [m["protocolOp"].getComponent() for m in link.send_receive(None, [])]
+    assert [str(op["objectName"]) for op in got[:2]] == ["CN=a,DC=x", "CN=b,DC=x"] and len(got) == 3
+    gen = link.send_receive(None, [])
+    assert str(next(gen)["protocolOp"].getComponent()["objectName"]) == "CN=c,DC=x"
+
+
+def test_an_abandoned_answer_is_drained_before_the_next_request() -> None:
+    from smbsign.ad.ldap import _SealedLink
+
+    stream = sasl(entry_msg("CN=a,DC=x"), entry_msg("CN=b,DC=x"), done_msg())
+    stream += sasl(entry_msg("CN=z,DC=x"), done_msg())
+    link = _SealedLink(ClearConn(stream), "DC x")
+    next(iter(link.send_receive(None, [])))  # stop after the first entry
+    ops = [m["protocolOp"].getComponent() for m in link.send_receive(None, [])]
+    assert str(ops[0]["objectName"]) == "CN=z,DC=x" and len(ops) == 2
+
+
+def test_a_closed_connection_or_absurd_buffer_is_a_directory_error() -> None:
+    from smbsign.ad.ldap import _SealedLink
+
+    with pytest.raises(DirectoryError, match="closed the connection"):
+        list(_SealedLink(ClearConn(b"\x00\x00"), "DC x").send_receive(None, []))
+    with pytest.raises(DirectoryError, match="bad SASL buffer length"):
+        list(_SealedLink(ClearConn(b"\x7f\xff\xff\xff"), "DC x").send_receive(None, []))
