@@ -1,8 +1,11 @@
 """Strict schema of the control catalog (``controls/*.yaml``) and framework files.
 
 A control is data: what to check, where the value lives, what state to put it in, and
-what changing it may break. Unknown keys are rejected (``extra="forbid"``) so that a typo
-in a YAML file is an error, not a silently ignored setting. Framework mappings live only
+what changing it may break; also which side of the host it configures (``side``), which
+protocol it governs (``protocol``) and the data each checked setting accepts (``allowed``), so
+that no code guesses them from key names (docs/catalog.md "Side, protocol and allowed
+values"). Unknown keys are rejected (``extra="forbid"``) so that a typo in a YAML file is an
+error, not a silently ignored setting. Framework mappings live only
 in ``frameworks/*.yaml`` (requirement -> control ids), never inside a control.
 """
 
