@@ -17,9 +17,20 @@ from lab_helpers import require_addc, require_lab
 
 from conftest import AdTestDomain
 from smbsign.collect.registrypol import decode_registry_pol
+from smbsign.errors import LabError
 from smbsign.lab import netns
 from smbsign.lab.addc import AdLab
-from smbsign.lab.addomain import SECURITY_CSE, gpttmpl_inf, parse_gplink
+from smbsign.lab.addomain import (
+    SECURITY_CSE,
+    BuiltDomain,
+    ComputerSpec,
+    DomainSpec,
+    GpoSpec,
+    LinkSpec,
+    build_domain,
+    gpttmpl_inf,
+    parse_gplink,
+)
 from smbsign.lab.adprovision import STRONG_AUTH, DcSpec
 from smbsign.lab.adstandard import EXEMPT, ON
 
@@ -225,3 +236,30 @@ def test_teardown_leaves_no_namespace_process_or_file() -> None:
     assert not any(Path(f"/proc/{p}").exists() for p in pids)
     assert not instance.exists()
     assert not list(Path("/etc/netns").glob(f"{ad.lab.run_id}*"))
+
+
+def test_a_saved_tree_starts_with_the_built_domain(tmp_path: Path) -> None:
+    """save_tree + AdLab(seed=...): the built domain comes back without building it again."""
+    require_lab()
+    require_addc()
+    spec = DomainSpec(
+        ous=("Servers",),
+        gpos=(GpoSpec("Saved On", ON),),
+        links=(LinkSpec("Servers", "Saved On", enforced=True),),
+        computers=(ComputerSpec("SAVED1", "Servers"),),
+    )
+    seed = tmp_path / "seed"
+    with AdLab() as ad:
+        built = build_domain(ad, spec, local=True)
+        ad.save_tree(seed, {"built.json": built.to_json()})
+    again = BuiltDomain.from_json((seed / "built.json").read_bytes())
+    assert again == built
+    with AdLab(seed=seed) as ad:
+        out = ad.admin(
+            ["ldbsearch", "-H", ad.ldap_url, "-U", "Administrator", "--use-kerberos=off",
+             "-b", again.som_dn("Servers"), "-s", "sub", "(|(gPLink=*)(cn=SAVED1))", "gPLink"]
+        )  # fmt: skip
+        assert "CN=SAVED1,OU=Servers" in out
+        assert parse_gplink(_attr(out, "gPLink"))[0] == (again.gpo_guids["Saved On"], 2)
+    with pytest.raises(LabError, match="not a saved tree"):
+        AdLab(DcSpec(realm="OTHER.SMBSIGN.TEST"), seed=seed).start()

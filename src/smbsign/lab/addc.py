@@ -38,14 +38,22 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from smbsign.errors import LabError
 from smbsign.lab import netns
-from smbsign.lab.adprovision import ADMIN_PASSWORD, DcSpec, provisioned_tree, render_conf
+from smbsign.lab.adprovision import (
+    ADMIN_PASSWORD,
+    DcSpec,
+    cache_key,
+    cleanup_stale_etc,
+    provisioned_tree,
+    render_conf,
+    write_resolv,
+)
 from smbsign.lab.hosts import LabHost
 from smbsign.lab.lab import Lab, lab_unavailable_reason
 from smbsign.lab.samba import _set_pdeathsig
@@ -55,8 +63,8 @@ STOP_GRACE = 10.0
 # ldbadd runs all its input in one transaction, which slows down steeply with its size
 # (10,000 computers in one call did not finish in 11 min); 500 per call keeps it linear.
 LOCAL_CHUNK = 500
+SEED_KEY = "seed.key"  # in a saved tree: the cache key of the DC it belongs to
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-samba bindings live there
-_ETC_NETNS = Path("/etc/netns")
 _ADMIN_OPTS = ("-U", "Administrator", "--use-kerberos=off")
 
 
@@ -179,37 +187,27 @@ def addc_unavailable_reason() -> str | None:
     return None
 
 
-def write_resolv(namespace: str, nameserver: str, search: str) -> Path:
-    """``/etc/netns/<ns>/resolv.conf`` (bind-mounted by ``ip netns exec``, ip-netns(8))."""
-    d = _ETC_NETNS / namespace
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "resolv.conf").write_text(f"nameserver {nameserver}\nsearch {search}\n")
-    return d
-
-
-def cleanup_stale_etc() -> list[str]:
-    """Remove ``/etc/netns/sslab-*`` directories whose namespace is gone."""
-    removed = []
-    for d in _ETC_NETNS.glob("sslab-*") if _ETC_NETNS.is_dir() else ():
-        if not (netns.NETNS_DIR / d.name).exists():
-            shutil.rmtree(d, ignore_errors=True)
-            removed.append(str(d))
-    return removed
-
-
 class AdLab:
     """A lab with a running Samba AD DC; context manager, torn down on exit or signal.
 
     ``members`` are plain smbd hosts (the lab's :class:`LabHost`) on the same segment, for DNS
-    A records that point computers at servers with known signing.
+    A records that point computers at servers with known signing. ``seed`` starts the DC from
+    a tree saved by :meth:`save_tree` (a built domain) instead of the provisioned one.
     """
 
-    def __init__(self, spec: DcSpec | None = None, members: Sequence[LabHost] = ()) -> None:
+    def __init__(
+        self,
+        spec: DcSpec | None = None,
+        members: Sequence[LabHost] = (),
+        seed: Path | None = None,
+    ) -> None:
         self.spec = spec or DcSpec()
+        self.seed = seed
         self.lab = Lab(hosts=members)
         self.dc: SambaDc | None = None
         self.timings: dict[str, float] = {}
         self._instance: Path | None = None
+        self._tree: Path | None = None
         self._etc: list[Path] = []
 
     @property
@@ -265,7 +263,15 @@ class AdLab:
         ns = self.lab.attach_namespace("dc", self.spec.octet)
         self._etc.append(write_resolv(ns, self.spec.address, self.spec.dns_domain))
         self._etc.append(write_resolv(self.client_ns, self.spec.address, self.spec.dns_domain))
-        tree, self.timings["provision_s"] = provisioned_tree(self.spec, ns)
+        if self.seed is not None:
+            key_file = self.seed / SEED_KEY
+            key = key_file.read_text().strip() if key_file.is_file() else ""
+            if key != cache_key(self.spec):
+                raise LabError(f"{self.seed} is not a saved tree of this DC (realm, names, Samba)")
+            tree, self.timings["provision_s"] = self.seed, 0.0
+        else:
+            tree, self.timings["provision_s"] = provisioned_tree(self.spec, ns)
+        self._tree = tree
         self._instance = Path(tempfile.mkdtemp(prefix=f"{self.lab.run_id}-addc-"))
         self._instance.chmod(0o711)  # smbd serves SYSVOL under the user's own uid
         fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -291,6 +297,31 @@ class AdLab:
             if time.monotonic() > deadline:
                 raise LabError(f"the DC's LDAP does not answer: {netns._one_line(proc.stderr)}")
             time.sleep(0.2)
+
+    def save_tree(self, dest: Path, files: Mapping[str, bytes] | None = None) -> None:
+        """Stop the DC and publish its tree (with ``files``, e.g. a built domain's JSON) at
+        ``dest`` for ``AdLab(seed=dest)``; the DC stays stopped (close this lab next)."""
+        if self.dc is None or self._tree is None:
+            raise LabError("no DC is running")
+        self.dc.stop()
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        netns.run(["cp", "-a", f"{self.dc.instance}/.", str(tmp)], timeout=600)
+        for name in ("log", "run", "samba.out"):
+            path = tmp / name
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        shutil.copyfile(self._tree / "etc" / "smb.conf", tmp / "etc" / "smb.conf")
+        (tmp / SEED_KEY).write_text(cache_key(self.spec) + "\n")
+        for name, data in (files or {}).items():
+            if "/" in name or name.startswith("."):
+                raise LabError(f"bad file name {name!r}")
+            (tmp / name).write_bytes(data)
+        tmp.chmod(0o700)
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.rename(dest)
 
     def close(self) -> None:
         """Stop samba, delete the lab (namespaces), the instance and /etc/netns entries."""

@@ -126,6 +126,23 @@ class BuiltDomain:
     def som_dn(self, som: str) -> str:
         return som_dn(som, self.base_dn)
 
+    def to_json(self) -> bytes:
+        """For a saved tree (``AdLab.save_tree(dest, {"built.json": built.to_json()})``)."""
+        doc = {
+            "base_dn": self.base_dn,
+            "dns_domain": self.dns_domain,
+            "gpo_guids": dict(self.gpo_guids),
+            "gplinks": {dn: [list(x) for x in links] for dn, links in self.gplinks.items()},
+            "wmi_ids": dict(self.wmi_ids),
+        }
+        return json.dumps(doc, indent=1, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> BuiltDomain:
+        doc = json.loads(data)
+        links = {dn: tuple((str(g), int(o)) for g, o in v) for dn, v in doc["gplinks"].items()}
+        return cls(doc["base_dn"], doc["dns_domain"], doc["gpo_guids"], links, doc["wmi_ids"])
+
     def gpo_dn(self, name: str) -> str:
         return f"CN={self.gpo_guids[name]},CN=Policies,CN=System,{self.base_dn}"
 

@@ -31,6 +31,7 @@ DC_OCTET = 40
 PROVISION_TIMEOUT = 300.0
 CACHE_ENV = "SMBSIGN_LAB_CACHE"
 DEFAULT_CACHE = Path("/var/cache/smbsign-lab")
+_ETC_NETNS = Path("/etc/netns")
 _TREE = "@TREE@"  # the provisioned tree's own path in its cached smb.conf
 _DROP = ("dns forwarder", "panic action", "log file", "logging", "max log size")
 
@@ -181,3 +182,21 @@ def render_conf(provisioned: str, inst: Path, spec: DcSpec) -> str:
     lines += ["", "[sysvol]", f"\tpath = {sysvol}", "\tread only = No", ""]
     lines += ["[netlogon]", f"\tpath = {sysvol / spec.dns_domain / 'scripts'}", "\tread only = No"]
     return "\n".join(lines) + "\n"
+
+
+def write_resolv(namespace: str, nameserver: str, search: str) -> Path:
+    """``/etc/netns/<ns>/resolv.conf`` (bind-mounted by ``ip netns exec``, ip-netns(8))."""
+    d = _ETC_NETNS / namespace
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "resolv.conf").write_text(f"nameserver {nameserver}\nsearch {search}\n")
+    return d
+
+
+def cleanup_stale_etc() -> list[str]:
+    """Remove ``/etc/netns/sslab-*`` directories whose namespace is gone."""
+    removed = []
+    for d in _ETC_NETNS.glob("sslab-*") if _ETC_NETNS.is_dir() else ():
+        if not (netns.NETNS_DIR / d.name).exists():
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(str(d))
+    return removed
