@@ -7,6 +7,7 @@ across its addresses); the words of both come from :mod:`smbsign.verdict`.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,9 @@ class Tally:
     ldap_relay: set[tuple[str, str]] = field(default_factory=set)
     ldap_hosts: int = 0
     ldap_unknown: int = 0
+    # hosts whose LDAP server answered but a check that was asked for stayed unknown: an
+    # undetermined host for the exit code, as an SMB unknown (docs/scan.md "Exit codes")
+    ldap_undetermined: int = 0
 
     def add(self, rec: ScanRecord) -> None:
         self.statuses[rec.status.value] += 1
@@ -62,17 +66,22 @@ class Tally:
             self.ldap_relay.add(("ldaps", address))
         asked_signing = not obs.reason.startswith("ldap: not probed")
         asked_binding = not obs.reason.endswith("ldaps: not probed")
-        if (asked_signing and obs.signing is LdapSigning.UNKNOWN) or (
-            asked_binding and obs.channel_binding is ChannelBinding.UNKNOWN
-        ):
+        signing_unknown = asked_signing and obs.signing is LdapSigning.UNKNOWN
+        binding_unknown = asked_binding and obs.channel_binding is ChannelBinding.UNKNOWN
+        if signing_unknown or binding_unknown:
             self.ldap_unknown += 1
+        ldap_why, _, ldaps_why = obs.reason.rpartition("; ldaps: ")
+        if (signing_unknown and not _no_server(ldap_why.removeprefix("ldap: "))) or (
+            binding_unknown and not _no_server(ldaps_why)
+        ):
+            self.ldap_undetermined += 1
 
     def exit_code(self) -> int:
         """1: some host proven not to require signing (SMB, or LDAP: a relay target); 3:
-        none, but some SMB host unknown; else 0."""
+        none, but some SMB host unknown or some LDAP server undetermined; else 0."""
         if self.not_required or self.ldap_relay:
             return 1
-        return EXIT_UNDETERMINED if self.unknown else 0
+        return EXIT_UNDETERMINED if self.unknown or self.ldap_undetermined else 0
 
     def relay_addresses(self) -> list[str]:
         return sorted(self.relay, key=address_sort_key)
@@ -111,6 +120,15 @@ class Tally:
             f"{self.unknown} {SHORT_UNKNOWN}; {st['closed']} closed, {st['filtered']} filtered, "
             f"{st['not_smb']} not SMB, {plural(st['error'], 'error')}"
         )
+
+
+#: What the LDAP probe says when nothing listens (smbsign.scan.ldap_probe._connect): no LDAP
+#: server there, as a closed or filtered SMB port is no SMB server.
+_NO_SERVER = re.compile(r"port \d+ (closed|filtered)\b")
+
+
+def _no_server(why: str) -> bool:
+    return _NO_SERVER.match(why) is not None
 
 
 def _unreachable(rec: ScanRecord) -> bool:
