@@ -223,5 +223,6 @@ def test_sealed_paged_search_of_thousands_of_entries(addc: AdTestDomain) -> None
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-1500:]
+    print("schema partition:", proc.stdout.strip())
     count = int(proc.stdout.split()[0])
     assert count > 1000, proc.stdout

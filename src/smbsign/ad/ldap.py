@@ -31,8 +31,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from smbsign.ad.ber import (
+    SEARCH_RESULT_DONE,
+    SEARCH_RESULT_ENTRY,
+    message_size,
+    op_tag,
+    search_entry,
+)
 from smbsign.collect.winreg_remote import Credentials
-from smbsign.errors import SmbsignError
+from smbsign.errors import ParseError, SmbsignError
 
 LDAP_PORT = 389
 DEFAULT_TIMEOUT = 30.0
@@ -206,6 +213,7 @@ class LdapDirectory:
     ) -> Iterator[Entry]:
         """Entries under ``base``, one page at a time (a generator)."""
         from impacket.ldap import ldapasn1
+        from impacket.ldap.ldap import decoder
 
         if self._conn is None:
             raise DirectoryError(f"{self.where}: the session is closed")
@@ -224,11 +232,19 @@ class LdapDirectory:
             controls.append(ldapasn1.SDFlagsControl(criticality=True, flags=0x04))
         while True:
             cookie = b""
-            for message in self._exchange(req, controls, base):
+            for raw in self._exchange(req, controls, base):
+                try:
+                    tag = op_tag(raw)
+                    if tag == SEARCH_RESULT_ENTRY:  # the common case: read without pyasn1
+                        yield Entry(*search_entry(raw, MAX_VALUES))
+                        continue
+                    message, _ = decoder.decode(raw, asn1Spec=ldapasn1.LDAPMessage())
+                except ParseError as exc:
+                    raise DirectoryError(f"{self.where}: bad answer to {base}: {exc}") from None
+                except Exception as exc:  # noqa: BLE001 - pyasn1 raises its own errors
+                    raise DirectoryError(f"{self.where}: bad answer to {base}: {exc}") from None
                 op = message["protocolOp"].getComponent()
-                if op.isSameTypeWith(ldapasn1.SearchResultEntry()):
-                    yield _entry(op)
-                elif op.isSameTypeWith(ldapasn1.SearchResultReference()):
+                if op.isSameTypeWith(ldapasn1.SearchResultReference()):
                     if len(self.referrals) < MAX_REFERRALS:
                         self.referrals.extend(str(u) for u in op)
                 elif op.isSameTypeWith(ldapasn1.SearchResultDone()):
@@ -277,30 +293,26 @@ class _SealedLink:
             size -= len(chunk)
         return b"".join(chunks)
 
-    def send_receive(self, req: Any, controls: list[Any]) -> Iterator[Any]:
-        from impacket.ldap import ldapasn1
-        from impacket.ldap.ldap import SubstrateUnderrunError, decoder  # pyasn1's, re-exported
-
+    def send_receive(self, req: Any, controls: list[Any]) -> Iterator[bytes]:
+        """Send ``req``; each answer message (raw BER) up to the SearchResultDone."""
         if self._unfinished:  # finish the abandoned answer first (its messages are dropped)
-            for _ in self._answers(ldapasn1, decoder, SubstrateUnderrunError):
+            for _ in self._answers():
                 pass
         self._conn.send(req, controls)
         self._unfinished = True
-        yield from self._answers(ldapasn1, decoder, SubstrateUnderrunError)
+        yield from self._answers()
 
-    def _answers(self, ldapasn1: Any, decoder: Any, underrun: Any) -> Iterator[Any]:
+    def _answers(self) -> Iterator[bytes]:
         while True:
-            while self._clear:
-                try:
-                    message, rest = decoder.decode(self._clear, asn1Spec=ldapasn1.LDAPMessage())
-                except underrun:
+            while True:
+                size = message_size(self._clear)
+                if size is None:
                     break
-                self._clear = bytes(rest)
-                op = message["protocolOp"].getComponent()
-                done = op.isSameTypeWith(ldapasn1.SearchResultDone())
+                raw, self._clear = self._clear[:size], self._clear[size:]
+                done = op_tag(raw) == SEARCH_RESULT_DONE
                 if done:
                     self._unfinished = False
-                yield message
+                yield raw
                 if done:
                     return
             head = self._read_exact(4)
@@ -308,15 +320,6 @@ class _SealedLink:
             if not 16 <= size <= MAX_SASL_BUFFER:
                 raise DirectoryError(f"{self._where}: bad SASL buffer length {size}")
             self._clear += bytes(self._conn.decrypt(head + self._read_exact(size)))
-
-
-def _entry(op: Any) -> Entry:
-    attrs: dict[str, tuple[bytes, ...]] = {}
-    for attr in op["attributes"]:
-        name = str(attr["type"]).lower()
-        vals = [bytes(v.asOctets()) for v in list(attr["vals"])[:MAX_VALUES]]
-        attrs[name] = tuple(vals)
-    return Entry(str(op["objectName"]), attrs)
 
 
 def _done(op: Any, message: Any, base: str, where: str) -> bytes:

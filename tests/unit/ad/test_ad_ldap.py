@@ -55,9 +55,11 @@ class FakeConn(LDAPConnection):  # type: ignore[misc]
         self.pages = pages
         self.cookies: list[bytes] = []
 
-    def send_receive(self, req: Any, controls: Any) -> list[Any]:
+    def send_receive(self, req: Any, controls: Any) -> list[bytes]:
+        from impacket.ldap.ldap import encoder
+
         self.cookies.append(bytes(controls[0].getCookie()))
-        return self.pages.pop(0)
+        return [encoder.encode(m) for m in self.pages.pop(0)]
 
     def close(self) -> None:
         pass
@@ -127,6 +129,12 @@ class ClearConn:
         return data[4:]
 
 
+def _op(raw: bytes) -> Any:
+    from impacket.ldap.ldap import decoder
+
+    return decoder.decode(raw, asn1Spec=ldapasn1.LDAPMessage())[0]["protocolOp"].getComponent()
+
+
 def sasl(*messages: Any, split: int = 0) -> bytes:
     from impacket.ldap.ldap import encoder
 
@@ -143,10 +151,10 @@ def test_sealed_link_reads_several_buffers_and_messages_split_across_them() -> N
     )
     second = sasl(entry_msg("CN=c,DC=x"), done_msg())
     link = _SealedLink(ClearConn(first + second), "DC x")
-    got = [m["protocolOp"].getComponent() for m in link.send_receive(None, [])]
+    got = [_op(raw) for raw in link.send_receive(None, [])]
     assert [str(op["objectName"]) for op in got[:2]] == ["CN=a,DC=x", "CN=b,DC=x"] and len(got) == 3
     gen = link.send_receive(None, [])
-    assert str(next(gen)["protocolOp"].getComponent()["objectName"]) == "CN=c,DC=x"
+    assert str(_op(next(gen))["objectName"]) == "CN=c,DC=x"
 
 
 def test_an_abandoned_answer_is_drained_before_the_next_request() -> None:
@@ -156,7 +164,7 @@ def test_an_abandoned_answer_is_drained_before_the_next_request() -> None:
     stream += sasl(entry_msg("CN=z,DC=x"), done_msg())
     link = _SealedLink(ClearConn(stream), "DC x")
     next(iter(link.send_receive(None, [])))  # stop after the first entry
-    ops = [m["protocolOp"].getComponent() for m in link.send_receive(None, [])]
+    ops = [_op(raw) for raw in link.send_receive(None, [])]
     assert str(ops[0]["objectName"]) == "CN=z,DC=x" and len(ops) == 2
 
 
