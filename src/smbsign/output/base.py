@@ -25,6 +25,7 @@ from rich.console import Console
 from smbsign import __version__
 from smbsign.model import Finding, ScanRecord
 from smbsign.run import CatalogLike, Run, RunInfo, RunKind, new_run_id, utc_now
+from smbsign.scan.runner import is_dead
 
 __all__ = [
     "Format",
@@ -159,7 +160,10 @@ class RecordStream:
 
 
 class RunBuffer:
-    """Keeps the items and renders them as one run at ``end`` (formats that need it all)."""
+    """Keeps the items and renders them as one run at ``end`` (formats that need it all).
+
+    Of scan records it keeps those of hosts that answered, as the store does, so memory grows
+    with the SMB hosts found, not with the size of the range."""
 
     def __init__(self, render: Renderer, fh: TextIO, opts: Options) -> None:
         self._render = render
@@ -174,7 +178,8 @@ class RunBuffer:
 
     def add(self, item: Item) -> None:
         if isinstance(item, ScanRecord):
-            self._records.append(item)
+            if not is_dead(item):  # as the store keeps a scan: the hosts that answered
+                self._records.append(item)
         else:
             self._findings.append(item)
 
