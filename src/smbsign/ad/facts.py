@@ -5,7 +5,7 @@
   own version (``4.17.12-Debian``).
 - Edition: from ``operatingSystem`` ("Windows Server 2022 Datacenter", "Windows 11
   Enterprise"), mapped to the ``EditionID`` the defaults table uses through the same word
-  table as ``--edition`` (:func:`smbsign.engine.facts.parse_edition`); a name not in the
+  table as ``--edition`` (:data:`smbsign.engine.facts.EDITION_ALIASES`); a name not in the
   table leaves the edition unknown (its defaults then say so), never a guess.
 - Role: a domain controller has ``ADS_UF_SERVER_TRUST_ACCOUNT`` (0x2000) in
   ``userAccountControl`` ([MS-ADTS] 2.2.16 userAccountControl Bits) or the primary group
