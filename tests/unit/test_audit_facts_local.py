@@ -198,6 +198,7 @@ def test_windows_local_audit_through_winreg(monkeypatch: pytest.MonkeyPatch) -> 
         "location": "HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanManServer\\Parameters"
         "\\RequireSecuritySignature",
         "layer": "local",
+        "gpo": None,  # schema 1.1: only the domain view (smbsign ad) names the deciding GPO
     }
     assert found["smb-client-signing-required"]["status"] == "fail"  # 0 in the snapshot
     assert found["samba-client-ipc-signing-required"]["status"] == "not_applicable"

@@ -98,6 +98,7 @@ def test_ddcp_for_a_dc_passes_server_signing_from_the_gpttmpl_line() -> None:
         "path": str(SAMPLES / DDCP),
         "location": "line 6",
         "layer": "gpo",
+        "gpo": None,  # schema 1.1: only the domain view (smbsign ad) names the deciding GPO
     }
     client = got["smb-client-signing-required"]  # the DDCP does not set the client value
     assert client["source"]["kind"] == "default" and client["status"] == "unknown"
