@@ -16,7 +16,7 @@ import typer
 from smbsign.output.base import Kind
 from smbsign.output.registry import format_enum, get, guess
 
-__all__ = ["QuietOption", "format_option", "pick_format"]
+__all__ = ["QuietOption", "format_choices", "format_option", "pick_format"]
 
 
 def format_option(help_text: str, *, show_default: bool = False) -> Any:

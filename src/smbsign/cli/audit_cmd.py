@@ -29,12 +29,17 @@ from smbsign.cli._common import (
     fail,
     write_atomic,
 )
+from smbsign.cli._output import QuietOption
+from smbsign.cli._output import pick_format as _pick
 from smbsign.cli.audit_remote import remote_targets
 from smbsign.cli.audit_wazuh import insecure_warning, wazuh_source
 from smbsign.cli.report_cmd import DbOption, NoStoreOption, record_cli_run
 from smbsign.errors import SmbsignError, UsageError
 from smbsign.model import Finding, HostFacts, Status
-from smbsign.report.findings_out import FORMATS, clean_text, printable
+from smbsign.output.base import Kind, Meta
+from smbsign.output.cells import clean_text, printable
+from smbsign.output.registry import choice, render_items
+from smbsign.run import redact_argv
 
 if TYPE_CHECKING:
     from smbsign.audit import EvidenceSource, HostResult
@@ -42,18 +47,18 @@ if TYPE_CHECKING:
     from smbsign.collect.winreg_remote import Credentials
 
 _PASSING = frozenset({Status.PASS, Status.NOT_APPLICABLE})
-_BY_SUFFIX = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".txt": "table"}
 
 
 def pick_format(fmt: str | None, output: Path | None) -> str:
-    """``--format``, else from the ``-o`` suffix, else ``table``."""
-    if fmt is None:
-        chosen = _BY_SUFFIX.get(output.suffix.lower(), "table") if output else "table"
-    else:
-        chosen = fmt
-    if chosen not in FORMATS:
-        raise UsageError(f"unknown --format {chosen!r} (table, json, jsonl or csv)")
-    return chosen
+    """``--format``, else from the ``-o`` suffix, else ``table`` (any format carrying findings)."""
+    return _pick(fmt, output, Kind.FINDINGS, "table")
+
+
+EPILOG = (
+    "Exit codes: 0 every applicable control passes on every host; 1 a finding is fail, "
+    "unknown or error; 2 usage error; 3 evidence could not be read; 130 interrupted (the "
+    "hosts judged so far are written and stored). See docs/audit.md."
+)
 
 
 def exit_code(findings: Sequence[Finding]) -> int:
@@ -192,7 +197,7 @@ def run_audit(results: Iterator[HostResult], found: list[Finding]) -> None:
 def register(app: typer.Typer) -> None:
     """Add ``smbsign audit`` to ``app``."""
 
-    @app.command("audit")
+    @app.command("audit", epilog=EPILOG)
     def audit(
         paths: Annotated[
             list[Path] | None,
@@ -307,13 +312,19 @@ def register(app: typer.Typer) -> None:
         ] = None,
         fmt: Annotated[
             str | None,
-            typer.Option("--format", "-f", help="table, json, jsonl or csv.", show_default=False),
+            typer.Option(
+                "--format",
+                "-f",
+                help=f"One of {choice(Kind.FINDINGS)} (default table; -o: by suffix).",
+                show_default=False,
+            ),
         ] = None,
         output: Annotated[
             Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
         ] = None,
         db: DbOption = None,
         no_store: NoStoreOption = False,
+        quiet: QuietOption = False,
     ) -> None:
         """Audit SMB signing settings from evidence files, this machine or remote registries."""
         started = datetime.now(UTC)
@@ -359,7 +370,9 @@ def register(app: typer.Typer) -> None:
         except SmbsignError as exc:
             fail(str(exc), EXIT_RUNTIME)
         findings = [printable(f) for f in findings]  # non-UTF-8 file names, odd JSON text
-        data = FORMATS[chosen](findings)
+        argv = [clean_text(a) for a in sys.argv]  # a file name need not be UTF-8
+        meta = Meta(run_kind="audit", started=started, argv=redact_argv(["smbsign", *argv[1:]]))
+        data = render_items(chosen, Kind.FINDINGS, findings, meta, complete=complete)
         if output is None:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
@@ -368,7 +381,6 @@ def register(app: typer.Typer) -> None:
                 write_atomic(output, data)
             except OSError as exc:
                 fail(f"cannot write {str(output)!r}: {exc.strerror or exc}", EXIT_USAGE)
-        argv = [clean_text(a) for a in sys.argv]  # a file name need not be UTF-8
         record_cli_run(
             "audit",
             argv,
@@ -376,6 +388,7 @@ def register(app: typer.Typer) -> None:
             db_url=db,
             started=started,
             no_store=no_store,
+            quiet=quiet,
             complete=complete,
         )
         raise SystemExit(exit_code(findings) if complete else EXIT_INTERRUPTED)

@@ -7,15 +7,27 @@ One line a format; every command's ``-f/--format`` choices, its ``-o`` suffix gu
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import TextIO
 
 from smbsign.errors import UsageError
 from smbsign.output import csv_out, html, json_out, jsonl, junit, markdown, sarif, table
-from smbsign.output.base import Format, Kind, Options, Writer
+from smbsign.output.base import Format, Item, Kind, Meta, Options, Writer
 
-__all__ = ["FORMATS", "Kind", "choice", "format_enum", "get", "guess", "names", "open_writer"]
+__all__ = [
+    "FORMATS",
+    "Kind",
+    "choice",
+    "format_enum",
+    "get",
+    "guess",
+    "names",
+    "open_writer",
+    "render_items",
+]
 
 FORMATS: dict[str, Format] = {
     f.name: f
@@ -73,6 +85,27 @@ def guess(path: Path | None, kind: Kind) -> str | None:
 def open_writer(name: str, kind: Kind, fh: TextIO, opts: Options | None = None) -> Writer:
     """The writer of ``kind`` items in format ``name`` on ``fh``."""
     return get(name, kind).writer(kind, fh, opts)
+
+
+def render_items(
+    name: str,
+    kind: Kind,
+    items: Iterable[Item],
+    meta: Meta,
+    *,
+    complete: bool = True,
+    opts: Options | None = None,
+) -> bytes:
+    """``items`` written whole in format ``name`` (a command that collects before it writes)."""
+    raw = io.BytesIO()
+    fh = io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=True)
+    writer = open_writer(name, kind, fh, opts)
+    writer.begin(meta)
+    for item in items:
+        writer.add(item)
+    writer.end({"complete": complete})
+    fh.flush()
+    return raw.getvalue()
 
 
 def format_enum(kind: Kind) -> type[StrEnum]:
