@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from smbsign.errors import UsageError
+from smbsign.scan.shard import Shard
 from smbsign.scan.target_files import AutoParser, Decoded, FileParser, OnError, PlainList
 from smbsign.scan.target_spec import (
     Exclusions,
@@ -135,6 +136,7 @@ class TargetSource:
         stdin: BinaryIO | None = None,
         on_bad_line: OnError | None = None,
         limit: int | None = None,
+        shard: Shard | None = None,
     ) -> None:
         if list(files).count(STDIN) > 1:
             raise UsageError("stdin ('-iL -') can be read only once")
@@ -145,6 +147,7 @@ class TargetSource:
         self._items: list[Item] | None = None
         self._on_bad_line = on_bad_line
         self._limit = limit
+        self._shard = shard  # only this shard's targets are yielded (smbsign.scan.shard)
         self._budget: int | None = None  # stdin range addresses still allowed under limit
         self.skipped = 0  # special-purpose addresses left out of the ranges (after prepare)
         self.known = 0  # targets from specs and regular files, stdin aside (after prepare)
@@ -152,6 +155,10 @@ class TargetSource:
     @property
     def exclusions(self) -> Exclusions:
         return self._excl
+
+    @property
+    def shard(self) -> Shard | None:
+        return self._shard
 
     def __bool__(self) -> bool:
         return bool(self._specs or self._files)
@@ -169,7 +176,8 @@ class TargetSource:
     def prepare(self) -> int | None:
         """Parse all specs and regular files now (UsageError on the first bad one).
 
-        Returns how many targets the scan will have, or None when stdin is among the files.
+        Returns how many targets the scan will have, or None when stdin is among the files
+        (with a shard: the set's count divided by N, rounded up; a hint).
         """
         if STDIN in self._files:
             self._stdin_stream()  # no standard input at all: a usage error now, not mid-scan
@@ -184,7 +192,9 @@ class TargetSource:
         self.known = total
         if self._limit is not None:
             self._budget = max(self._limit - total, 0)
-        return None if STDIN in self._files else total
+        if STDIN in self._files:
+            return None
+        return total if self._shard is None else -(-total // self._shard.count)
 
     def _admit(self, exp: Expander, item: Item) -> bool:
         """Whether a stdin item fits the limit (ranges only; single addresses always do)."""
@@ -208,7 +218,11 @@ class TargetSource:
         return AutoParser("<stdin>", self._on_bad_line)
 
     def __iter__(self) -> Iterator[Target]:
-        """Synchronous iteration (stdin read on this thread)."""
+        """Synchronous iteration (stdin read on this thread), this shard's targets only."""
+        targets = self._all()
+        return targets if self._shard is None else self._shard.select(targets)
+
+    def _all(self) -> Iterator[Target]:
         exp = Expander(self._excl)
         for item in self._spec_items():
             yield from exp.expand(item)
@@ -224,6 +238,12 @@ class TargetSource:
 
     async def __aiter__(self) -> AsyncIterator[Target]:
         """Asynchronous iteration: as :meth:`__iter__`, but stdin never blocks the loop."""
+        shard = self._shard
+        async for target in self._all_async():
+            if shard is None or shard.holds(target):
+                yield target
+
+    async def _all_async(self) -> AsyncIterator[Target]:
         exp = Expander(self._excl)
         for item in self._spec_items():
             for target in exp.expand(item):
