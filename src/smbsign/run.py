@@ -19,12 +19,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from smbsign.catalog.schema import Control, Framework
 from smbsign.model import Finding, ScanRecord, ScanStatus, Status
 from smbsign.scan.target_spec import address_sort_key
 from smbsign.verdict import RELAYABLE, Verdict, verdict
+
+if TYPE_CHECKING:
+    from smbsign.catalog.schema import Control, Framework
 
 RunKind = Literal["scan", "audit"]
 RUN_KINDS: tuple[RunKind, ...] = ("scan", "audit")

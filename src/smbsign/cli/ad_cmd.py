@@ -32,9 +32,12 @@ from smbsign.cli._common import (
     fail,
     write_atomic,
 )
+from smbsign.cli._output import QuietOption, pick_format
 from smbsign.cli.report_cmd import DbOption, NoStoreOption, record_cli_run
 from smbsign.errors import SmbsignError, UsageError
 from smbsign.model import Finding, Status
+from smbsign.output.base import Kind, Meta
+from smbsign.output.registry import choice
 
 if TYPE_CHECKING:
     from smbsign.ad.ldap import LdapDirectory
@@ -43,8 +46,7 @@ if TYPE_CHECKING:
     from smbsign.collect.winreg_remote import Credentials
     from smbsign.engine.types import CatalogLike
 
-FORMATS_HELP = "table, json, jsonl or csv (jsonl streams, one finding a line)."
-_BY_SUFFIX = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".txt": "table"}
+FORMATS_HELP = f"One of {choice(Kind.FINDINGS)} (default table; jsonl streams, one finding a line)."
 
 DcOption = Annotated[
     str,
@@ -93,10 +95,7 @@ def _open(dc: str, creds: Credentials, timeout: float) -> LdapDirectory:
 
 
 def _pick_format(fmt: str | None, output: Path | None) -> str:
-    chosen = fmt or (_BY_SUFFIX.get(output.suffix.lower(), "table") if output else "table")
-    if chosen not in ("table", "json", "jsonl", "csv"):
-        raise UsageError(f"unknown --format {chosen!r} ({FORMATS_HELP[:-1]})")
-    return chosen
+    return pick_format(fmt, output, Kind.FINDINGS, "table")
 
 
 def _note(text: str) -> None:
@@ -127,6 +126,7 @@ def register(app: typer.Typer) -> None:
         timeout: TimeoutOption = 30.0,
         db: DbOption = None,
         no_store: NoStoreOption = False,
+        quiet: QuietOption = False,
     ) -> None:
         """Audit SMB signing per computer from the domain's GPOs, as Group Policy applies them.
 
@@ -149,7 +149,9 @@ def register(app: typer.Typer) -> None:
                 raise SmbsignError(f"SYSVOL: {exc}") from None
             keep = not no_store
             try:
-                findings, passing = _run(directory, reader, catalog, chosen, output, keep=keep)
+                findings, passing = _run(
+                    directory, reader, catalog, chosen, output, keep=keep, quiet=quiet
+                )
             finally:
                 directory.close()
                 reader.close()
@@ -159,11 +161,17 @@ def register(app: typer.Typer) -> None:
             fail(str(exc), EXIT_RUNTIME)
         except OSError as exc:
             fail(f"cannot write {str(output)!r}: {exc.strerror or exc}", EXIT_USAGE)
-        from smbsign.report.findings_out import clean_text
+        from smbsign.output.cells import clean_text
 
         argv = [clean_text(a) for a in sys.argv]
         record_cli_run(
-            "audit", argv, findings=findings, db_url=db, started=started, no_store=no_store
+            "audit",
+            argv,
+            findings=findings,
+            db_url=db,
+            started=started,
+            no_store=no_store,
+            quiet=quiet,
         )
         raise SystemExit(EXIT_OK if passing else EXIT_FINDINGS)
 
@@ -217,15 +225,17 @@ def _run(
     output: Path | None,
     *,
     keep: bool,
+    quiet: bool = False,
 ) -> tuple[list[Finding], bool]:
     """Write the findings; JSONL streams finding by finding (nothing is kept unless the run
     is stored), the other formats are rendered at the end. Returns (kept findings, all pass)."""
     from smbsign.ad.view import audit_domain
-    from smbsign.report.findings_out import FORMATS, printable
+    from smbsign.output.cells import printable
+    from smbsign.output.registry import render_items
     from smbsign.serialize import finding_to_dict, json_line
 
     snap, results = audit_domain(directory, reader, catalog)
-    for n in snap.notes:
+    for n in () if quiet else snap.notes:
         _note(n)
     kept: list[Finding] = []
     passing = True
@@ -249,13 +259,13 @@ def _run(
     else:
         kept = [printable(f) for f in _findings(results)]
         passing = all(f.status in _PASSING for f in kept)
-        data = FORMATS[fmt](kept)
+        data = render_items(fmt, Kind.FINDINGS, kept, Meta(run_kind="audit"))
         if output is None:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
         else:
             write_atomic(output, data)
-    for ref in directory.referrals[:5]:
+    for ref in () if quiet else directory.referrals[:5]:
         _note(f"referral not followed: {ref}")
     return kept, passing
 

@@ -18,14 +18,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, TextIO
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from smbsign import __version__
 from smbsign.model import Finding, ScanRecord
 from smbsign.run import CatalogLike, Run, RunInfo, RunKind, new_run_id, utc_now
-from smbsign.scan.runner import is_dead
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = [
     "Format",
@@ -172,13 +172,16 @@ class RunBuffer:
         self._meta = Meta()
         self._records: list[ScanRecord] = []
         self._findings: list[Finding] = []
+        from smbsign.scan.runner import is_dead  # the scan machinery only when writing
+
+        self._dead = is_dead
 
     def begin(self, meta: Meta) -> None:
         self._meta = meta
 
     def add(self, item: Item) -> None:
         if isinstance(item, ScanRecord):
-            if not is_dead(item):  # as the store keeps a scan: the hosts that answered
+            if not self._dead(item):  # as the store keeps a scan: the hosts that answered
                 self._records.append(item)
         else:
             self._findings.append(item)

@@ -15,7 +15,6 @@ from typing import Any, TextIO
 
 from smbsign.model import Finding, ScanRecord
 from smbsign.output.base import Format, Item, Kind, Meta, RecordStream, lazy_render
-from smbsign.scan.runner import is_dead
 from smbsign.serialize import finding_to_dict, json_line, scan_record_to_dict
 
 __all__ = ["FORMAT", "FindingLines", "JsonlWriter"]
@@ -33,6 +32,9 @@ class JsonlWriter(RecordStream):
     """
 
     def __init__(self, fh: TextIO) -> None:
+        from smbsign.scan.runner import is_dead  # the scan machinery only when writing
+
+        self._is_dead = is_dead
         self._fh = fh
         self._flushed = time.monotonic()
         self._dead: dict[tuple[object, ...], str] = {}
@@ -53,7 +55,7 @@ class JsonlWriter(RecordStream):
         return f'{{"target":{json.dumps(rec.target)}{middle}{elapsed}}}'
 
     def write(self, rec: ScanRecord) -> None:
-        dead = is_dead(rec) and rec.smb2 is None and rec.ldap is None
+        dead = self._is_dead(rec) and rec.smb2 is None and rec.ldap is None
         if dead:
             self._fh.write(self._dead_line(rec) + "\n")
         else:

@@ -32,7 +32,6 @@ from smbsign.output.base import (
     RecordStream,
     lazy_render,
 )
-from smbsign.scan.runner import is_dead
 from smbsign.textutil import plural
 from smbsign.verdict import SHORT_NOT_REQUIRED, SHORT_REQUIRED, SHORT_UNKNOWN, short
 
@@ -83,11 +82,14 @@ class TableWriter(RecordStream):
     """
 
     def __init__(self, console: Console) -> None:
+        from smbsign.scan.runner import is_dead  # the scan machinery only when writing
+
         self._console = console
         self._header = False
+        self._dead = is_dead
 
     def write(self, rec: ScanRecord) -> None:
-        if is_dead(rec):
+        if self._dead(rec):
             return
         if not self._header:
             self._console.print(_row((h, "bold") for h, _ in _COLUMNS), soft_wrap=True)
