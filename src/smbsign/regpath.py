@@ -7,6 +7,11 @@ abbreviation plus the lower-cased path and value name, joined by backslashes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smbsign.model import SettingValue
+
 _HIVES = {
     "hkey_local_machine": "hklm",
     "hklm": "hklm",
@@ -37,3 +42,18 @@ def setting_id(key: str, value: str, *, default_hive: str = "hklm") -> str:
     hive = hive or default_hive
     parts = [p for p in rest.split("\\") if p]
     return "\\".join([hive, *(p.lower() for p in parts), value.lower()])
+
+
+def deletion_covers(marker: SettingValue, setting: str) -> bool:
+    """True when key-deletion ``marker`` (id ``<key>\\*``, docs/collectors.md) deletes ``setting``.
+
+    ``value_type`` ``KEY`` deletes the key and its subkeys; ``VALUES`` only the values
+    directly under the key. Ids are compared lower-cased.
+    """
+    if not (marker.deleted and marker.setting.endswith("\\*")):
+        return False
+    prefix = marker.setting[:-1].lower()
+    low = setting.lower()
+    if not low.startswith(prefix) or low == prefix:
+        return False
+    return marker.value_type == "KEY" or "\\" not in low[len(prefix) :]

@@ -265,7 +265,7 @@ def test_a_windows_snapshot_is_not_restored_here(tmp_path, registry, plan):
 def test_every_type_a_snapshot_can_record_maps_back_to_its_code():
     """Rollback writes back any type it saved, odd ones included (REG_NONE, big-endian,
     REG_UNKNOWN_0x..), instead of failing on a type it does not know."""
-    from smbsign.collect.regdata import type_name
+    from smbsign.codecs.regdata import type_name
     from smbsign.remediate.snapshot import type_code
 
     for code in [*range(12), 0x20, 0xFFFF]:

@@ -437,7 +437,7 @@ def trees(draw: st.DrawFn) -> Key:
 
 
 def expected(root: Key, prefix: tuple[str, ...] = ()) -> dict[tuple[tuple[str, ...], str], object]:
-    from smbsign.collect.regdata import decode_data
+    from smbsign.codecs.regdata import decode_data
 
     out: dict[tuple[tuple[str, ...], str], object] = {}
     for name, code, raw in root.values:

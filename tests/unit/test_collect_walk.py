@@ -106,7 +106,7 @@ def test_gpo_tree_walk_attributes_both_files():
 
 
 def test_deletion_markers_cover_the_right_settings():
-    from smbsign.collect.base import deletion_covers
+    from smbsign.regpath import deletion_covers
 
     reg = by_id(collect_file(FIX / "reg" / "deletions.fail.reg", "h"))
     key_marker = reg["hklm\\system\\currentcontrolset\\services\\lanmanworkstation\\parameters\\*"]

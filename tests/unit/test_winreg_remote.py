@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from smbsign.cli import app
 from smbsign.cli.audit_remote import credentials, parse_remote, parse_user, remote_targets
-from smbsign.collect.regdata import REG_DWORD, REG_MULTI_SZ, REG_SZ, encode_data
+from smbsign.codecs.regdata import REG_DWORD, REG_MULTI_SZ, REG_SZ, encode_data
 from smbsign.collect.winreg_remote import (
     KIND,
     Credentials,

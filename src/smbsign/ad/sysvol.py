@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from smbsign.ad.directory import REGISTRY_CSE, SECURITY_CSE, GpoObject
+from smbsign.codecs.text import decode_text
 from smbsign.collect import gpttmpl, registrypol
-from smbsign.collect.base import decode_text
 from smbsign.collect.winreg_remote import Credentials
 from smbsign.errors import ParseError
 from smbsign.model import CollectError, SettingValue

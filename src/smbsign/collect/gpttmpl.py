@@ -20,15 +20,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePath, PureWindowsPath
 
-from smbsign.collect.base import (
-    CollectResult,
-    decode_text,
-    failed,
-    in_gpo_tree,
-    split_lines,
-    text_head,
-)
-from smbsign.collect.regdata import (
+from smbsign.codecs.regdata import (
     REG_BINARY,
     REG_DWORD,
     REG_EXPAND_SZ,
@@ -37,6 +29,8 @@ from smbsign.collect.regdata import (
     RegValue,
     type_name,
 )
+from smbsign.codecs.text import decode_text, split_lines, text_head
+from smbsign.collect.base import CollectResult, failed, in_gpo_tree
 from smbsign.errors import ParseError
 from smbsign.model import CollectError, Layer, Provenance, SettingValue
 from smbsign.regpath import setting_id, split_hive

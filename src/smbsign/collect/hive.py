@@ -24,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from smbsign.codecs.regdata import REG_DWORD, type_name
 from smbsign.collect.base import CollectResult, failed, registry_layer
-from smbsign.collect.regdata import REG_DWORD, type_name
 from smbsign.collect.winfacts import FACT_VALUES, windows_facts
 from smbsign.errors import ParseError
 from smbsign.model import CollectError, Layer, Provenance, SettingValue

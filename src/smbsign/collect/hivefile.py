@@ -36,7 +36,7 @@ from regipy.exceptions import RegipyException
 from regipy.registry import Cell, NKRecord
 from regipy.structs import VALUE_KEY
 
-from smbsign.collect.regdata import RegValue, decode_data
+from smbsign.codecs.regdata import RegValue, decode_data
 from smbsign.errors import ParseError
 
 MAGIC = b"regf"

@@ -22,7 +22,8 @@ import json
 import re
 from typing import Any
 
-from smbsign.collect.base import CollectResult, decode_text, failed, text_head
+from smbsign.codecs.text import decode_text, text_head
+from smbsign.collect.base import CollectResult, failed
 from smbsign.errors import ParseError
 from smbsign.model import CollectError, HostFacts, Layer, OsFamily, Provenance, Role, SettingValue
 

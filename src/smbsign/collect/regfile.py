@@ -15,15 +15,7 @@ from __future__ import annotations
 
 import re
 
-from smbsign.collect.base import (
-    CollectResult,
-    decode_text,
-    failed,
-    registry_layer,
-    split_lines,
-    text_head,
-)
-from smbsign.collect.regdata import (
+from smbsign.codecs.regdata import (
     REG_BINARY,
     REG_DWORD,
     REG_EXPAND_SZ,
@@ -33,6 +25,8 @@ from smbsign.collect.regdata import (
     decode_data,
     type_name,
 )
+from smbsign.codecs.text import decode_text, split_lines, text_head
+from smbsign.collect.base import CollectResult, failed, registry_layer
 from smbsign.collect.winfacts import windows_facts
 from smbsign.errors import ParseError
 from smbsign.model import CollectError, Layer, Provenance, SettingValue

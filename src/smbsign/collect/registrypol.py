@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PureWindowsPath
 
+from smbsign.codecs.regdata import REG_NONE, decode_data, type_name, utf16_string
 from smbsign.collect.base import CollectResult, failed, in_local_gpo
-from smbsign.collect.regdata import REG_NONE, decode_data, type_name, utf16_string
 from smbsign.errors import ParseError
 from smbsign.model import CollectError, Layer, Provenance, SettingValue
 from smbsign.regpath import setting_id

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from smbsign.collect.base import CollectResult, decode_text, failed, split_lines, text_head
+from smbsign.codecs.text import decode_text, split_lines, text_head
+from smbsign.collect.base import CollectResult, failed
 from smbsign.errors import ParseError
 from smbsign.model import CollectError, HostFacts, Layer, OsFamily, Provenance, Role, SettingValue
 

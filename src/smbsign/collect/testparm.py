@@ -19,8 +19,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from smbsign.codecs.text import decode_text
 from smbsign.collect import smbconf
-from smbsign.collect.base import CollectResult, decode_text, failed
+from smbsign.collect.base import CollectResult, failed
 from smbsign.errors import ParseError
 from smbsign.model import Layer, Provenance
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from smbsign.collect.regdata import RegValue
+from smbsign.codecs.regdata import RegValue
 from smbsign.model import HostFacts, OsFamily, Role
 
 CURRENT_VERSION = "hklm\\software\\microsoft\\windows nt\\currentversion"

@@ -24,8 +24,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from smbsign.collect.base import CollectResult, decode_text, failed, registry_layer, text_head
-from smbsign.collect.regdata import (
+from smbsign.codecs.regdata import (
     REG_BINARY,
     REG_DWORD,
     REG_EXPAND_SZ,
@@ -37,6 +36,8 @@ from smbsign.collect.regdata import (
     RegValue,
     type_name,
 )
+from smbsign.codecs.text import decode_text, text_head
+from smbsign.collect.base import CollectResult, failed, registry_layer
 from smbsign.collect.winfacts import FACT_VALUES, windows_facts
 from smbsign.errors import ParseError
 from smbsign.model import CollectError, Provenance, SettingValue

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
+from smbsign.codecs.regdata import RegValue, decode_data
 from smbsign.collect.base import CollectResult, failed
-from smbsign.collect.regdata import RegValue, decode_data
 from smbsign.collect.winreg_local import collect_registry
 from smbsign.errors import ParseError
 from smbsign.regpath import split_hive

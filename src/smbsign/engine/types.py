@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from smbsign.catalog.schema import Control
-from smbsign.collect.base import deletion_covers
 from smbsign.engine.readings import canonical_setting
 from smbsign.model import HostFacts, OsFamily, Provenance, ScanRecord, SettingValue, Status
+from smbsign.regpath import deletion_covers
 
 
 class CatalogLike(Protocol):

@@ -23,7 +23,7 @@ import json
 import re
 from typing import Any
 
-from smbsign.collect.base import decode_text, text_head
+from smbsign.codecs.text import decode_text, text_head
 from smbsign.errors import ParseError
 from smbsign.importers import expect
 from smbsign.importers.model import (

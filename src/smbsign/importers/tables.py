@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Sequence
 
-from smbsign.collect.base import decode_text, text_head
+from smbsign.codecs.text import decode_text, text_head
 from smbsign.errors import ParseError
 
 Row = dict[str, str]

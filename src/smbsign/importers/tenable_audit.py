@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from smbsign.collect.base import decode_text, split_lines, text_head
+from smbsign.codecs.text import decode_text, split_lines, text_head
 from smbsign.errors import ParseError
 from smbsign.importers import expect
 from smbsign.importers.model import Absent, ImportedCheck, ImportedPolicy, Target

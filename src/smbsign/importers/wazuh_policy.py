@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from smbsign.collect.base import decode_text, text_head
+from smbsign.codecs.text import decode_text, text_head
 from smbsign.errors import ParseError
 from smbsign.importers.model import ImportedCheck, ImportedPolicy
 from smbsign.importers.wazuh_rules import build_check

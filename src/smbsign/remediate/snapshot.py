@@ -40,7 +40,7 @@ from typing import Any
 
 import platformdirs
 
-from smbsign.collect.regdata import TYPE_CODES
+from smbsign.codecs.regdata import TYPE_CODES
 from smbsign.errors import RemediationError, UsageError
 from smbsign.remediate.fileops import fsync_dir, write_new
 

@@ -8,7 +8,7 @@ and zmap (one address a line, or ``-O csv`` with a ``saddr`` column).
 Every parser is fed raw chunks and returns items as they complete, so the same code reads a
 regular file and a pipe that is still being written (``zmap ... | smbsign scan -iL -``).
 UTF-16 input (what PowerShell 5 ``>`` writes) is transcoded on the way in by :class:`Decoded`,
-with the BOM rules the evidence collectors use (:func:`smbsign.collect.base.text_encoding`).
+with the BOM rules the evidence collectors use (:func:`smbsign.codecs.text.text_encoding`).
 Given ``on_error``, a parser reports a bad line through it and goes on with the next one
 (stdin: the targets around a typo are still probed); without it the first bad line raises.
 nmap XML goes through :class:`xml.etree.ElementTree.XMLPullParser` and each host element is
@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from typing import Protocol, cast
 
-from smbsign.collect.base import text_encoding
+from smbsign.codecs.text import text_encoding
 from smbsign.errors import UsageError
 from smbsign.scan.target_spec import Item, Name, Single, parse_spec
 from smbsign.textutil import is_decimal

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from smbsign.collect.regdata import type_name
+from smbsign.codecs.regdata import type_name
 from smbsign.errors import RemediationError
 from smbsign.regpath import setting_id, split_hive
 from smbsign.remediate.apply.base import Preview, Verification

@@ -152,18 +152,6 @@ def yaml_quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def crlf_utf16(text: str) -> bytes:
-    """UTF-16LE with BOM ``FF FE`` and CRLF line ends (docs/reference.md §6.1, §6.2)."""
-    body = text.replace("\r\n", "\n").replace("\n", "\r\n")
-    return b"\xff\xfe" + body.encode("utf-16-le")
-
-
-def crlf_utf8(text: str) -> bytes:
-    """UTF-8 with BOM and CRLF, what Windows PowerShell 5.1 reads safely for scripts."""
-    body = text.replace("\r\n", "\n").replace("\n", "\r\n")
-    return b"\xef\xbb\xbf" + body.encode("utf-8")
-
-
 TOPIC_LABELS = {
     "smb1_peers": "SMB1 peers",
     "guest_access": "Guest access",

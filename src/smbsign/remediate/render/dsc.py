@@ -10,11 +10,11 @@ configuration uses are imported.
 from __future__ import annotations
 
 from smbsign.catalog.schema import DesiredRegistry
+from smbsign.codecs.text import crlf_utf8
 from smbsign.remediate.plan import Plan
 from smbsign.remediate.render._common import (
     RenderContext,
     Rendered,
-    crlf_utf8,
     full_key,
     hive_relative,
     ps_quote,

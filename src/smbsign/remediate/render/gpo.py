@@ -16,13 +16,13 @@ from __future__ import annotations
 import uuid
 
 from smbsign.catalog.schema import DesiredRegistry
-from smbsign.collect.regdata import TYPE_CODES, encode_data
+from smbsign.codecs.regdata import TYPE_CODES, encode_data
+from smbsign.codecs.text import crlf_utf16
 from smbsign.collect.registrypol import PolEntry, encode_registry_pol
 from smbsign.remediate.plan import Plan
 from smbsign.remediate.render._common import (
     RenderContext,
     Rendered,
-    crlf_utf16,
     gpo_key,
     hive_relative,
     impact_lines,

@@ -14,13 +14,13 @@ The snapshot JSON is the same shape smbsign's own Windows applier writes, so
 from __future__ import annotations
 
 from smbsign.catalog.schema import Control, DesiredRegistry
+from smbsign.codecs.text import crlf_utf8
 from smbsign.remediate.plan import Change, Plan
 from smbsign.remediate.render._common import (
     RenderContext,
     Rendered,
     at_least,
     cmdlet_at_least,
-    crlf_utf8,
     ps_quote,
     render_text,
     short_key,

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from smbsign.collect.regdata import encode_data
+from smbsign.codecs.regdata import encode_data
+from smbsign.codecs.text import crlf_utf16
 from smbsign.remediate.plan import Plan
 from smbsign.remediate.render._common import (
     RenderContext,
     Rendered,
-    crlf_utf16,
     full_key,
     render_text,
     typed_data,
