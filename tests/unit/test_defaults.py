@@ -281,6 +281,8 @@ def test_every_control_default_resolves_for_a_typical_host() -> None:
             facts = hosts[fam]
             if control.applies_to.min_build:
                 facts = win(26100, "Enterprise", WS)
+            if control.applies_to.roles == ("domain_controller",):  # the LDAP controls
+                facts = win(17763, "ServerStandard", DC) if fam == "windows" else samba(DC)
             res = resolve_default(control.default_key, facts, literal=False)
             assert res.known, (control.id, fam, res.reason)
 

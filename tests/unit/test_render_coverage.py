@@ -44,7 +44,9 @@ ROLE_OF = {
 }
 # Windows controls that no Policy CSP node covers (the Intune README lists them as such).
 NO_INTUNE_CSP = {
-    "smb-server-spn-hardening": "no LocalPoliciesSecurityOptions node (reference.md §6.5)"
+    "smb-server-spn-hardening": "no LocalPoliciesSecurityOptions node (reference.md §6.5)",
+    "ldap-server-signing-required": "no Domain controller node in any CSP (reference.md §11.5)",
+    "ldap-server-channel-binding": "no Domain controller node in any CSP (reference.md §11.5)",
 }
 
 
@@ -77,7 +79,10 @@ def passes(control: Control, target: TargetKind, result: CollectResult) -> bool:
     with SMB1 off by default, ``not_applicable`` with that reason, docs/reference.md §2.1)."""
     assert not result.errors, result.errors
     family = OsFamily.SAMBA if target is TargetKind.SAMBA else OsFamily.WINDOWS
-    facts = HostFacts("h", os_family=family, build=26100, role=ROLE_OF[target])
+    role = ROLE_OF[target]
+    if control.applies_to.roles == ("domain_controller",):  # LDAP: a Samba AD DC too
+        role = Role.DOMAIN_CONTROLLER
+    facts = HostFacts("h", os_family=family, build=26100, role=role)
     found = {f.control: f for f in evaluate(result.values, [], facts, CATALOG)}[control.id]
     if found.status is Status.NOT_APPLICABLE and control.check.smb1_only:
         return "SMB1" in found.reason

@@ -64,6 +64,8 @@ def registry_wanted(controls: Iterable[Control], *, desired: bool = False) -> Pa
             wanted.append((reg.key, reg.value))
             if reg.policy_key:
                 wanted.append((reg.policy_key, reg.value))
+            if reg.overridden_by is not None:
+                wanted.append((reg.key, reg.overridden_by.value))
         if desired:
             wanted.extend((d.key, d.value) for d in c.desired.registry)
     for setting in (SERVER_SMB1, CLIENT_DRIVER_START):

@@ -59,11 +59,31 @@ class AllowedValue(_Strict):
 Allowed = tuple[AllowedValue, ...]
 
 
+class RegistryOverride(_Strict):
+    """Another value of the same key that, when in force, decides the check instead.
+
+    Windows Server 2025's ``LDAPServerEnforceIntegrity``: 1 (or absent, by its default)
+    requires LDAP signing whatever ``LDAPServerIntegrity`` says, 0 leaves it to that value
+    (docs/reference.md §11.1). ``enforces`` is the datum that makes the check pass,
+    ``defers`` the one that leaves it to the checked value; any other datum is not judged.
+    ``min_build``: builds before it do not have the value (it is then ignored).
+    """
+
+    value: str
+    type: Literal["REG_DWORD"] = "REG_DWORD"
+    enforces: int
+    defers: int
+    min_build: int | None = None
+    default_key: str | None = None
+    allowed: Allowed = ()
+
+
 class RegistryCheck(_Strict):
     """A registry value. ``key`` includes the hive (``HKLM\\...``).
 
     ``policy_key`` names the ``Software\\Policies`` location an ADMX policy writes, when
     it differs from ``key`` (that value wins over ``key``, docs/reference.md §4.1).
+    ``overridden_by`` names a value of the same key that decides instead when in force.
     """
 
     key: str
@@ -72,6 +92,7 @@ class RegistryCheck(_Strict):
     expected: Expect
     policy_key: str | None = None
     allowed: Allowed = ()
+    overridden_by: RegistryOverride | None = None
 
 
 class SambaCheck(_Strict):
@@ -93,7 +114,11 @@ class CmdletCheck(_Strict):
 
 
 WireCheck = Literal[
-    "smb_server_signing_required", "smb1_server_disabled", "smb1_server_signing_enabled"
+    "smb_server_signing_required",
+    "smb1_server_disabled",
+    "smb1_server_signing_enabled",
+    "ldap_server_signing_required",
+    "ldap_server_channel_binding",
 ]
 
 

@@ -97,6 +97,11 @@ ENUMS: dict[str, dict[str, str]] = {
     "security": _SECURITY,
     "domain logons": _BOOL,
     "domain master": {**_BOOL, "auto": "auto"},
+    # samba lib/param/param_table.c enum_ldap_server_require_strong_auth_vals (reference.md §11.4)
+    "ldap server require strong auth": {
+        **dict.fromkeys(("no", "false", "0"), "no"),
+        "allow_sasl_over_tls": "allow_sasl_over_tls",
+        **dict.fromkeys(("yes", "true", "1"), "yes")},
 }  # fmt: skip
 ROLE_FACTS: dict[str, Role | None] = {
     "standalone server": Role.STANDALONE,

@@ -29,7 +29,7 @@ from smbsign.engine.samba import samba_outcome
 from smbsign.engine.smb1 import is_client_control, smb1_state
 from smbsign.engine.types import CatalogLike, Evidence, Outcome
 from smbsign.engine.windows import windows_outcome
-from smbsign.engine.wire import unusable
+from smbsign.engine.wire import WIRE_NOTES, unusable
 from smbsign.model import (
     CollectError,
     Finding,
@@ -200,7 +200,7 @@ def evaluate_control(control: Control, ev: Evidence) -> Outcome:
     if app.min_build is not None and ev.facts.build is None and out.status is not Status.ERROR:
         out = _with_notes(out, f"applies from Windows build {app.min_build}; build unknown")
     if control.check.wire and out.source is not None and out.source.layer is not Layer.WIRE:
-        out = _with_notes(out, *unusable(ev.observations))
+        out = _with_notes(out, *WIRE_NOTES.get(control.check.wire, unusable)(ev.observations))
     if ev.incomplete and out.status in (Status.PASS, Status.FAIL):
         missing = summarise(ev.incomplete, sep=", ")
         if out.by_default:

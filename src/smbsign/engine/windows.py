@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from smbsign.catalog.schema import Control
+from smbsign.catalog.schema import Control, Expect, RegistryCheck, RegistryOverride
 from smbsign.engine.decide import combine, configured_outcome, default_outcome, status_of
 from smbsign.engine.readings import (
     Reading,
@@ -24,7 +24,7 @@ from smbsign.engine.readings import (
 )
 from smbsign.engine.types import Evidence, Outcome
 from smbsign.engine.wire import WIRE_CHECKS
-from smbsign.model import Layer, Status
+from smbsign.model import Layer, Provenance, Status
 from smbsign.regpath import setting_id
 
 
@@ -124,9 +124,93 @@ def windows_outcome(control: Control, ev: Evidence) -> Outcome:
     config = configured_outcome(name, picked, expected, absent, ignored)
     by_cmdlet, ignored_note = _cmdlet_outcome(control, ev)
     effective = by_cmdlet or _registry_effective(eff_regs, expected, name)
+    if reg is not None and reg.overridden_by is not None:
+        config = _overridden(reg, reg.overridden_by, effective or config, ev)
+        effective = None
     wire = WIRE_CHECKS[chk.wire](ev.observations) if chk.wire else None
     out = combine(wire, effective, config)
     return replace(out, notes=(*out.notes, ignored_note)) if ignored_note else out
+
+
+def _override_state(
+    reg: RegistryCheck, ov: RegistryOverride, ev: Evidence
+) -> tuple[bool | None, str, Provenance | None, bool]:
+    """(True: the override is in force / False: it defers / None: not known, why, where,
+    by default) for ``ov`` of ``reg`` (docs/reference.md §11.1)."""
+    build = ev.facts.build
+    if ov.min_build is not None and build is not None and build < ov.min_build:
+        return (
+            False,
+            f"{ov.value} does not exist before build {ov.min_build} (this is {build})",
+            None,
+            False,
+        )
+    sid = setting_id(reg.key, ov.value)
+    expect = Expect(equals=ov.enforces)
+    readings = [
+        registry_reading(sv, ov.type, expect, policy=False, order=o) for o, sv in ev.lookup(sid)
+    ]
+    eff = [
+        r for r in readings if r.source.layer is Layer.EFFECTIVE and r.honoured and not r.deleted
+    ]
+    picked = pick([r for r in readings if r.source.layer is not Layer.EFFECTIVE])
+    if picked.conflict and not eff:
+        return None, picked.conflict, None, False
+    win = eff[-1] if eff else picked.winner
+    later = "" if ov.min_build is None or build is not None else f" (from build {ov.min_build})"
+    if win is not None:
+        said = f"{ov.value} = {win.observed} in {describe_source(win.source)}"
+        if win.value == ov.enforces:
+            return (None if later else True), said + later, win.source, False
+        if win.value == ov.defers:
+            return False, said, win.source, False
+        return None, f"{said}, which is not a value it takes", win.source, False
+    if ov.default_key is None:
+        return None, f"{ov.value} is not configured and has no default", None, True
+    res = ev.resolve(ov.default_key, ev.facts, literal=False)
+    src = Provenance(kind="default", path="", location=res.label, layer=Layer.DEFAULT)
+    if not res.known or res.value is None:
+        return (
+            None,
+            f"{ov.value} is not configured and its default is unknown: {res.reason}",
+            src,
+            True,
+        )
+    said = f"{ov.value} is not configured; {res.label} is {res.value}: {res.reason}"
+    return res.value == ov.enforces, said, src, True
+
+
+def _overridden(reg: RegistryCheck, ov: RegistryOverride, base: Outcome, ev: Evidence) -> Outcome:
+    """``base`` (the checked value's verdict) under the override ``ov``: in force -> pass
+    whatever the checked value says; deferring -> ``base``; unknown -> ``base`` when it passes
+    (required either way), else ``unknown``."""
+    state, why, src, by_default = _override_state(reg, ov, ev)
+    if state is True:
+        return Outcome(
+            Status.PASS,
+            f"{ov.value} = {ov.enforces}",
+            base.expected,
+            src,
+            f"{why}; it takes precedence over {reg.value} (docs/reference.md §11.1)",
+            notes=(f"{reg.value} alone: {base.status} - {base.reason}",),
+            by_default=by_default,
+        )
+    if state is False:
+        return replace(base, notes=(*base.notes, f"{why}: {reg.value} decides"))
+    if base.status is Status.PASS:
+        return replace(base, notes=(*base.notes, f"{why}; {reg.value} requires it either way"))
+    if base.status is not Status.FAIL:
+        return replace(base, notes=(*base.notes, why))
+    return Outcome(
+        Status.UNKNOWN,
+        base.observed,
+        base.expected,
+        base.source,
+        f"{base.reason}; but {why}, and {ov.value} = {ov.enforces} would decide instead "
+        "(docs/reference.md §11.1)",
+        notes=base.notes,
+        by_default=base.by_default,
+    )
 
 
 def _as_scalar(value: object) -> Scalar:

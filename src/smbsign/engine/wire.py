@@ -1,4 +1,5 @@
-"""What a host's NEGOTIATE answers prove about a control, and whether SMB1 is on (pure).
+"""What a host's NEGOTIATE answers (and LDAP binds) prove about a control, and whether SMB1
+is on (pure).
 
 Wire evidence is the effective truth of the running server (docs/reference.md §4.1 "collect the
 effective value from Get-Smb*Configuration or the wire"); the bits it reads are those of
@@ -12,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from smbsign.model import Layer, Provenance, ScanRecord, ScanStatus, Smb1Signing
+from smbsign.model import (
+    ChannelBinding,
+    Layer,
+    LdapSigning,
+    Provenance,
+    ScanRecord,
+    ScanStatus,
+    Smb1Signing,
+)
 from smbsign.verdict import SENTENCE, Verdict
 
 
@@ -131,8 +140,134 @@ def smb1_signing_enabled(observations: Sequence[ScanRecord]) -> WireFact | None:
     )
 
 
+# ------------------------------------------------------------------ LDAP (scan --protocols)
+#
+# An ``ldap`` observation (docs/ldap.md) proves what the running domain controller does with an
+# NTLM bind: signing ``required`` / ``not_required`` on 389, channel binding ``always`` /
+# ``when_supported`` / ``never`` on 636. ``unknown`` proves nothing, and neither does
+# ``no_tls``: without LDAPS there is no token to check, so the setting is not observable
+# (docs/reference.md §11.1); the configuration decides, with a note.
+
+_LDAP_PORT = {"ldap": 389, "ldaps": 636}
+
+
+def _ldap_parts(reason: str) -> tuple[str, str]:
+    """(the 389 part, the 636 part) of an ``ldap: ...; ldaps: ...`` reason."""
+    ldap, _, ldaps = reason.rpartition("; ldaps: ")
+    return ldap.removeprefix("ldap: "), ldaps
+
+
+def _ldap_source(rec: ScanRecord, scheme: str) -> Provenance:
+    host = f"[{rec.target}]" if ":" in rec.target else rec.target
+    return Provenance(
+        kind="wire", path=f"{host}:{_LDAP_PORT[scheme]}", location=scheme, layer=Layer.WIRE
+    )
+
+
+def _ldap_records(observations: Sequence[ScanRecord]) -> list[ScanRecord]:
+    return [r for r in observations if r.ldap is not None]
+
+
+def ldap_signing_required(observations: Sequence[ScanRecord]) -> WireFact | None:
+    """LDAP signing from the wire: any address whose unsigned NTLM bind succeeded decides."""
+    proven = [
+        r
+        for r in _ldap_records(observations)
+        if r.ldap is not None and r.ldap.signing is not LdapSigning.UNKNOWN
+    ]
+    if not proven:
+        return None
+    weak = [r for r in proven if r.ldap is not None and r.ldap.relay_ldap]
+    rec = weak[0] if weak else proven[0]
+    assert rec.ldap is not None
+    ok = not weak
+    why, _ = _ldap_parts(rec.ldap.reason)
+    where = _ldap_source(rec, "ldap").path
+    return WireFact(
+        ok=ok,
+        observed="required" if ok else "not required",
+        expected="required",
+        source=_ldap_source(rec, "ldap"),
+        detail=f"the LDAP server {'requires' if ok else 'does not require'} signing on the wire "
+        f"({why}, {rec.ldap.method}, from {where})",
+        notes=(
+            "relay of NTLM authentication to LDAP (389) on this host is blocked: unsigned "
+            "binds are refused"
+            if ok
+            else "relay of NTLM authentication to LDAP (389) on this host is likely possible: "
+            "an NTLM bind that does not sign is accepted (Misconfiguration Manager PREVENT-13)",
+        ),
+    )
+
+
+def ldap_channel_binding(observations: Sequence[ScanRecord]) -> WireFact | None:
+    """LDAPS channel binding from the wire: ``always`` passes, ``when_supported`` and
+    ``never`` fail (the weakest address decides); ``no_tls`` and ``unknown`` prove nothing."""
+    order = {ChannelBinding.NEVER: 0, ChannelBinding.WHEN_SUPPORTED: 1, ChannelBinding.ALWAYS: 2}
+    proven = [
+        r
+        for r in _ldap_records(observations)
+        if r.ldap is not None and r.ldap.channel_binding in order
+    ]
+    if not proven:
+        return None
+    rec = min(proven, key=lambda r: order[r.ldap.channel_binding] if r.ldap else 0)
+    assert rec.ldap is not None
+    cb = rec.ldap.channel_binding
+    ok = cb is ChannelBinding.ALWAYS
+    _, why = _ldap_parts(rec.ldap.reason)
+    if cb is ChannelBinding.NEVER:
+        note = (
+            "relay of NTLM authentication to LDAPS (636) on this host is likely possible: a bind "
+            "with a wrong channel-binding token is accepted (Misconfiguration Manager PREVENT-13)"
+        )
+    elif ok:
+        note = "relay of NTLM authentication to LDAPS (636) on this host is blocked: binds "
+        note += "without the channel-binding token are refused"
+    else:
+        note = (
+            "a wrong channel-binding token is refused, but a bind without one is accepted: "
+            "relay from clients that send no token is still possible"
+        )
+    return WireFact(
+        ok=ok,
+        observed=cb.value,
+        expected="always",
+        source=_ldap_source(rec, "ldaps"),
+        detail=f"LDAPS channel binding is {cb.value} on the wire ({why}, {rec.ldap.method}, "
+        f"from {_ldap_source(rec, 'ldaps').path})",
+        notes=(note,),
+    )
+
+
+def ldap_unusable(observations: Sequence[ScanRecord]) -> list[str]:
+    """One line per LDAP check that was made and proves nothing (unknown, no LDAPS)."""
+    out = []
+    for rec in _ldap_records(observations):
+        assert rec.ldap is not None
+        ldap_why, ldaps_why = _ldap_parts(rec.ldap.reason)
+        if rec.ldap.signing is LdapSigning.UNKNOWN and ldap_why != "not probed":
+            out.append(f"LDAP probe of {_ldap_source(rec, 'ldap').path}: {ldap_why}")
+        if rec.ldap.channel_binding is ChannelBinding.NO_TLS:
+            out.append(
+                f"LDAPS probe of {_ldap_source(rec, 'ldaps').path}: {ldaps_why} (no LDAPS: "
+                "no relay path to LDAPS now, and the setting cannot be observed)"
+            )
+        elif rec.ldap.channel_binding is ChannelBinding.UNKNOWN and ldaps_why != "not probed":
+            out.append(f"LDAPS probe of {_ldap_source(rec, 'ldaps').path}: {ldaps_why}")
+    return out
+
+
 WIRE_CHECKS = {
     "smb_server_signing_required": signing_required,
     "smb1_server_disabled": smb1_disabled,
     "smb1_server_signing_enabled": smb1_signing_enabled,
+    "ldap_server_signing_required": ldap_signing_required,
+    "ldap_server_channel_binding": ldap_channel_binding,
+}
+
+#: Why the wire did not decide a check, per check (default: the SMB records' reasons).
+WIRE_NOTES = {
+    "ldap_server_signing_required": ldap_unusable,
+    "ldap_server_channel_binding": ldap_unusable,
 }
