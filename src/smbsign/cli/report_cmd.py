@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -24,11 +24,15 @@ from rich.text import Text
 from smbsign import __version__
 from smbsign.catalog import load_catalog
 from smbsign.cli._common import EXIT_FINDINGS, EXIT_USAGE, fail, write_atomic
+from smbsign.cli._output import QuietOption, format_choices, format_option, pick_format
 from smbsign.errors import SmbsignError, UsageError
 from smbsign.model import Finding, ScanRecord
+from smbsign.output.base import Kind
 from smbsign.report import FORMATS, markdown
 from smbsign.report.compliance import COMPLIANCE_FORMATS
 from smbsign.report.diff import CATEGORIES, Diff, diff_runs, diff_to_dict
+from smbsign.report.scores import find_framework
+from smbsign.report.table import to_text
 from smbsign.run import (
     CatalogLike,
     Run,
@@ -41,8 +45,6 @@ from smbsign.run import (
     summary_to_dict,
     utc_now,
 )
-from smbsign.report.scores import find_framework
-from smbsign.report.table import to_text
 
 ENV_NO_STORE = "SMBSIGN_NO_STORE"
 
@@ -82,17 +84,17 @@ class DiffFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
-class ReportFormat(StrEnum):
-    """Mirrors ``smbsign.report.FORMATS`` (a test keeps them equal)."""
+if TYPE_CHECKING:
+    ReportFormat = StrEnum
+else:  # every format of the one registry (smbsign.output.registry) carries a stored run
+    ReportFormat = format_choices(Kind.RUN)
 
-    TABLE = "table"
-    JSON = "json"
-    JSONL = "jsonl"
-    CSV = "csv"
-    SARIF = "sarif"
-    JUNIT = "junit"
-    MARKDOWN = "markdown"
-    HTML = "html"
+HISTORY_EPILOG = "Exit codes: 0 listed; 2 usage error (also: no store at --db)."
+DIFF_EPILOG = (
+    "Exit codes: 0 nothing got worse; 1 something regressed or appeared failing; 2 usage "
+    "error (unknown run, runs of different kinds, no store)."
+)
+REPORT_EPILOG = "Exit codes: 0 written; 2 usage error (unknown run, no store, bad option)."
 
 
 # ----------------------------------------------------------------- recording hook
@@ -259,8 +261,10 @@ def history(
         HistoryFormat.TABLE
     ),
     output: OutputOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """List recorded scan and audit runs, newest first."""
+    _ = quiet  # nothing but the list is written
     from smbsign.store import list_runs, redact_url, resolve_url
 
     runs = list_runs(db, limit=limit, kind=_kind(kind))
@@ -305,6 +309,7 @@ def diff(
         DiffFormat.TABLE
     ),
     output: OutputOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Show hosts and controls that regressed, were fixed, appeared or vanished (exit 1: worse).
 
@@ -314,6 +319,7 @@ def diff(
 
     a, b = load_pair(db, run_a, run_b, kind=_kind(kind))
     d = diff_runs(a, b)
+    _ = quiet  # nothing but the diff is written; warnings are always printed
     warning = d.incomplete_warning()
     if warning:
         sys.stderr.write(f"smbsign: warning: {warning}\n")
@@ -331,9 +337,9 @@ def report(
     run_ref: Annotated[
         str, typer.Argument(metavar="RUN", help="id, id prefix, number, latest, previous.")
     ],
-    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        ReportFormat.TABLE
-    ),
+    fmt: Annotated[
+        ReportFormat | None, format_option("Default table (-o: by suffix); html is one file.")
+    ] = None,
     output: OutputOption = None,
     framework: Annotated[
         str | None,
@@ -343,11 +349,13 @@ def report(
     trend_runs: Annotated[
         int, typer.Option("--trend", min=0, max=200, help="Earlier runs in the HTML trend chart.")
     ] = 20,
+    quiet: QuietOption = False,
 ) -> None:
     """Render a stored run in any format (html is one self-contained file)."""
     from smbsign.store import load_run, trend
 
-    name = fmt.value
+    _ = quiet  # nothing but the report is written
+    name = pick_format(fmt, output, Kind.RUN, "table")
     run = load_run(db, run_ref)
     if framework is not None:
         renderer = COMPLIANCE_FORMATS.get(name)
@@ -370,6 +378,6 @@ def report(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to app."""
-    app.command("history")(history)
-    app.command("diff")(diff)
-    app.command("report")(report)
+    app.command("history", epilog=HISTORY_EPILOG)(history)
+    app.command("diff", epilog=DIFF_EPILOG)(diff)
+    app.command("report", epilog=REPORT_EPILOG)(report)
