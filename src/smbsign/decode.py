@@ -118,6 +118,7 @@ def finding_from_dict(d: Mapping[str, Any]) -> Finding:
             notes=tuple(str(n) for n in d.get("notes") or ()),
             roles=tuple(str(r) for r in d.get("roles") or ()),
             drift=d.get("drift") if isinstance(d.get("drift"), bool) else None,
+            container=d.get("container") if isinstance(d.get("container"), str) else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ParseError(f"not a finding: {exc!r}") from None

@@ -256,3 +256,4 @@ class Finding:
     notes: tuple[str, ...] = field(default=())
     roles: tuple[str, ...] = ()  # domain view: base role, then exchange_server / sccm_site_system
     drift: bool | None = None  # domain view --scan: policy and wire disagree (None: not compared)
+    container: str | None = None  # domain view: DN of the OU/container holding the computer

@@ -89,6 +89,7 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
         "notes": list(f.notes),
         "roles": list(f.roles),
         "drift": f.drift,
+        "container": f.container,
     }
 
 

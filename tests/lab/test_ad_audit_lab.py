@@ -226,3 +226,65 @@ def test_sealed_paged_search_of_thousands_of_entries(addc: AdTestDomain) -> None
     print("schema partition:", proc.stdout.strip())
     count = int(proc.stdout.split()[0])
     assert count > 1000, proc.stdout
+
+
+@pytest.fixture(scope="module")
+def scanned(addc: AdTestDomain) -> dict[str, Any]:
+    """``ad audit --scan``: SRV1 -> the mandatory-signing smbd, SRV2 and WS1 -> the default one;
+    other computers have no DNS record in the DC's zone."""
+    code, out, err = ad_cli(addc, "audit", "--scan", "-f", "json", "--no-store")
+    assert code in (0, 1), err[-2000:]
+    by_host = {
+        f["host"].split(".")[0].upper(): f
+        for f in json.loads(out)["findings"]
+        if f["control"] == CONTROL
+    }
+    return {"by_host": by_host, "stderr": err}
+
+
+def test_scan_drift_true_when_the_wire_disagrees_with_the_winning_gpo(
+    addc: AdTestDomain, scanned: dict[str, Any]
+) -> None:
+    ws1 = scanned["by_host"]["WS1"]
+    print(ws1)
+    assert ws1["status"] == "fail" and ws1["drift"] is True
+    assert ws1["source"]["kind"] == "wire"
+    assert ws1["source"]["gpo"]["name"] == "WS Signing Enforced"  # the place to change it
+    assert ws1["source"]["gpo"]["link"] == addc.built.som_dn("Workstations")
+    assert addc.members["member-default"] in ws1["source"]["path"]
+    assert "drift: the policy says" in ws1["reason"] and "policy not yet applied" in ws1["reason"]
+
+
+def test_scan_drift_false_when_the_wire_agrees(scanned: dict[str, Any]) -> None:
+    srv1, srv2 = scanned["by_host"]["SRV1"], scanned["by_host"]["SRV2"]
+    assert (srv1["status"], srv1["drift"]) == ("pass", False)
+    assert (
+        srv1["source"]["kind"] == "wire" and srv1["source"]["gpo"]["name"] == "Servers Signing On"
+    )
+    assert (srv2["status"], srv2["drift"]) == ("fail", False)
+    assert srv2["source"]["gpo"]["name"] == "Tier1 Signing Off"
+
+
+def test_scan_unresolvable_name_is_unknown_with_the_dns_reason(
+    addc: AdTestDomain, scanned: dict[str, Any]
+) -> None:
+    for host in ("WS2", "SCCM1", "LOOSE1"):
+        f = scanned["by_host"][host]
+        assert f["status"] == "unknown" and f["drift"] is None, host
+        assert "does not exist in DNS (NXDOMAIN from " + addc.ad.address in f["reason"], host
+        assert "the policy alone says" in f["reason"]
+
+
+def test_scan_dns_server_option_and_usage(addc: AdTestDomain) -> None:
+    code, out, err = ad_cli(addc, "audit", "--dns-server", addc.ad.address, "--no-store")
+    assert code == 2 and "--dns-server needs --scan" in err
+    code, out, _ = ad_cli(
+        addc, "audit", "--scan", "--dns-server", addc.ad.address, "-f", "jsonl", "--no-store"
+    )
+    assert code == 1
+    drift = {
+        json.loads(line)["host"].split(".")[0].upper(): json.loads(line)["drift"]
+        for line in out.splitlines()
+        if json.loads(line)["control"] == CONTROL
+    }
+    assert drift["WS1"] is True and drift["SRV1"] is False and drift["WS3"] is None

@@ -18,14 +18,15 @@ linked GPOs, Exchange/SCCM hosts) once; :func:`audit` then walks the computers o
 
 Resolution results are cached per (SOM chain, GPO status) pair, and verdicts per (resolution,
 facts, errors), so computers of one OU with the same groups and OS cost one resolution and one
-evaluation. Hooks for later items: ``observations`` (the wire, for
-``--scan`` and ``drift``) is passed through to the engine unchanged.
+evaluation. With ``observations`` (the wire, ``--scan``) each computer is judged a second
+time with its NEGOTIATE records and every finding gets ``drift`` (:mod:`smbsign.ad.drift`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from smbsign.ad.directory import (
     Computer,
@@ -33,7 +34,9 @@ from smbsign.ad.directory import (
     GpoObject,
     Groups,
     Soms,
+    dns_of,
     iter_computers,
+    parent_dn,
     read_domain,
     read_gpos,
     read_groups,
@@ -41,6 +44,7 @@ from smbsign.ad.directory import (
     read_soms,
     som_chain,
 )
+from smbsign.ad.drift import unresolvable, unresolved, with_drift
 from smbsign.ad.explain import control_settings, not_deciding, notes_for
 from smbsign.ad.facts import SCCM, computer_facts, extra_roles, roles_of
 from smbsign.ad.ldap import Searcher
@@ -58,6 +62,9 @@ from smbsign.ad.security import COMPUTER_WELL_KNOWN, ENTERPRISE_DCS, Token, secu
 from smbsign.ad.sysvol import FileReader, GpoFiles, load_gpo
 from smbsign.engine.evaluate import evaluate
 from smbsign.engine.types import CatalogLike
+
+if TYPE_CHECKING:
+    from smbsign.ad.wire import ScanSettings
 from smbsign.model import (
     CollectError,
     Finding,
@@ -266,6 +273,7 @@ def audit(
     notes_by_role = role_notes(catalog)
     settings = control_settings(catalog)
     gpo_notes = {g: files.notes for g, files in snap.files.items() if files.notes}
+    wire = frozenset(c for c, ctl in catalog.controls.items() if ctl.check.wire)
     for computer in computers:
         facts = computer_facts(
             computer.dns_name,
@@ -313,34 +321,93 @@ def audit(
             files = snap.files.get(a.guid)
             if files is not None and st.applies is not Applies.NO:
                 errors.extend(replace(e, host=host) for e in files.errors)
-        if observations is not None:
-            findings = evaluate(values, observations(computer), facts, catalog, errors)
-        else:  # same resolution, facts and errors -> same verdicts: judge the shape once
-            shape = (key, replace(facts, host=""), tuple((e.path, e.message) for e in errors))
-            judged = judged_cache.get(shape)
-            if judged is None:
-                judged = tuple(evaluate(values, (), facts, catalog, errors))
-                if len(judged_cache) > 4096:
-                    judged_cache.clear()
-                judged_cache[shape] = judged
-            findings = [f if f.host == host else replace(f, host=host) for f in judged]
-        done = tuple(
-            _finish(
-                f,
-                by_prov,
-                roles,
-                notes_by_role,
-                notes_for(f.control, resolved.why_not, settings),
-                gpo_notes,
-            )
-            for f in findings
+        # same resolution, facts and errors -> same policy verdicts: judge the shape once
+        shape = (key, replace(facts, host=""), tuple((e.path, e.message) for e in errors))
+        judged = judged_cache.get(shape)
+        if judged is None:
+            judged = tuple(evaluate(values, (), facts, catalog, errors))
+            if len(judged_cache) > 4096:
+                judged_cache.clear()
+            judged_cache[shape] = judged
+        ctx = _Context(
+            host,
+            by_prov,
+            roles,
+            notes_by_role,
+            resolved.why_not,
+            settings,
+            gpo_notes,
+            parent_dn(computer.dn),
         )
+        done = ctx.finish(judged)
+        if observations is not None:
+            records = observations(computer)
+            lookup_failed = unresolved(records)
+            if lookup_failed is not None:
+                done = tuple(
+                    unresolvable(p, lookup_failed) if p.control in wire else p for p in done
+                )
+            else:
+                final = ctx.finish(evaluate(values, records, facts, catalog, errors))
+                done = _with_drift(done, final, wire, facts)
         yield HostResult(computer, facts, done)
 
 
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What :func:`_finish` needs of one computer."""
+
+    host: str
+    by_prov: Mapping[Provenance, Decision]
+    roles: tuple[str, ...]
+    role_notes: Mapping[str, tuple[frozenset[str], str]]
+    why_not: Mapping[str, tuple[str, ...]]
+    settings: Mapping[str, frozenset[str]]
+    gpo_notes: Mapping[str, tuple[str, ...]]
+    container: str
+
+    def finish(self, findings: Iterable[Finding]) -> tuple[Finding, ...]:
+        host, container = self.host, self.container
+        return tuple(
+            _finish(
+                replace(f, host=host, container=container),
+                self.by_prov,
+                self.roles,
+                self.role_notes,
+                notes_for(f.control, self.why_not, self.settings),
+                self.gpo_notes,
+            )
+            for f in findings
+        )
+
+
+def _with_drift(
+    policy: tuple[Finding, ...],
+    final: tuple[Finding, ...],
+    wire: frozenset[str],
+    facts: HostFacts,
+) -> tuple[Finding, ...]:
+    """The findings judged with the wire, each with ``drift`` against the policy verdict."""
+    out = []
+    for p, f in zip(policy, final, strict=True):
+        if p.control != f.control:  # pragma: no cover - evaluate's order is fixed
+            raise AssertionError("policy and wire findings out of order")
+        out.append(with_drift(p, f, facts, wire_checked=f.control in wire))
+    return tuple(out)
+
+
 def audit_domain(
-    searcher: Searcher, reader: FileReader | None, catalog: CatalogLike
+    searcher: Searcher,
+    reader: FileReader | None,
+    catalog: CatalogLike,
+    scan: ScanSettings | None = None,
 ) -> tuple[Snapshot, Iterator[HostResult]]:
-    """:func:`load` then :func:`audit` over the streamed computers."""
+    """:func:`load` then :func:`audit` over the streamed computers (probed with ``scan``)."""
     snap = load(searcher, reader)
-    return snap, audit(snap, catalog, iter_computers(searcher, snap.domain))
+    computers = iter_computers(searcher, snap.domain)
+    if scan is None:
+        return snap, audit(snap, catalog, computers)
+    from smbsign.ad.wire import probed
+
+    chunks, lookup = probed(computers, scan, dns_of(snap.domain.dn))
+    return snap, audit(snap, catalog, chunks, observations=lookup)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from smbsign.ad.ldap import LdapDirectory
     from smbsign.ad.sysvol import FileReader
     from smbsign.ad.view import HostResult
+    from smbsign.ad.wire import ScanSettings
     from smbsign.collect.winreg_remote import Credentials
     from smbsign.engine.types import CatalogLike
 
@@ -98,6 +99,24 @@ def _pick_format(fmt: str | None, output: Path | None) -> str:
     return pick_format(fmt, output, Kind.FINDINGS, "table")
 
 
+def _scan_settings(
+    scan: bool, server: str, concurrency: int, explicit: bool
+) -> ScanSettings | None:
+    if not scan:
+        if explicit:
+            raise UsageError("--dns-server needs --scan")
+        return None
+    from smbsign.ad.wire import ScanSettings, dns_server_address
+
+    if not server.strip() or not server.isprintable() or any(c.isspace() for c in server):
+        raise UsageError("--dns-server needs a host name or address")
+    try:
+        address = dns_server_address(server.strip())
+    except OSError as exc:
+        raise UsageError(str(exc)) from None
+    return ScanSettings(address, concurrency=concurrency)
+
+
 def _note(text: str) -> None:
     sys.stderr.write(f"smbsign: note: {' '.join(text.split())}\n")
 
@@ -124,6 +143,25 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
         ] = None,
         timeout: TimeoutOption = 30.0,
+        scan: Annotated[
+            bool,
+            typer.Option(
+                "--scan",
+                help="Also probe every computer's SMB server (names resolved through the DC's "
+                "DNS): the wire decides, and each finding says whether it drifts from policy.",
+            ),
+        ] = False,
+        dns_server: Annotated[
+            str | None,
+            typer.Option(
+                "--dns-server",
+                metavar="ADDRESS",
+                help="DNS server for --scan (default: the --dc address).",
+            ),
+        ] = None,
+        concurrency: Annotated[
+            int, typer.Option("--concurrency", min=1, max=1024, help="Probes at once (--scan).")
+        ] = 64,
         db: DbOption = None,
         no_store: NoStoreOption = False,
         quiet: QuietOption = False,
@@ -136,6 +174,7 @@ def register(app: typer.Typer) -> None:
         started = datetime.now(UTC)
         try:
             chosen = _pick_format(fmt, output)
+            settings = _scan_settings(scan, dns_server or dc, concurrency, dns_server is not None)
             creds = _creds(user, domain, password_file, "ad audit")
             from smbsign.ad.sysvol import SmbSysvol, SysvolError
             from smbsign.catalog import load_catalog
@@ -150,7 +189,14 @@ def register(app: typer.Typer) -> None:
             keep = not no_store
             try:
                 findings, passing = _run(
-                    directory, reader, catalog, chosen, output, keep=keep, quiet=quiet
+                    directory,
+                    reader,
+                    catalog,
+                    chosen,
+                    output,
+                    keep=keep,
+                    quiet=quiet,
+                    scan=settings,
                 )
             finally:
                 directory.close()
@@ -226,6 +272,7 @@ def _run(
     *,
     keep: bool,
     quiet: bool = False,
+    scan: ScanSettings | None = None,
 ) -> tuple[list[Finding], bool]:
     """Write the findings; JSONL streams finding by finding (nothing is kept unless the run
     is stored), the other formats are rendered at the end. Returns (kept findings, all pass)."""
@@ -234,7 +281,7 @@ def _run(
     from smbsign.output.registry import render_items
     from smbsign.serialize import finding_to_dict, json_line
 
-    snap, results = audit_domain(directory, reader, catalog)
+    snap, results = audit_domain(directory, reader, catalog, scan)
     for n in () if quiet else snap.notes:
         _note(n)
     kept: list[Finding] = []
