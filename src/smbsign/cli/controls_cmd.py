@@ -1,6 +1,6 @@
 """`smbsign controls`: list the control catalog and explain one control (docs/controls.md).
 
-``smbsign controls [--framework ID] [--format table|json]`` (also ``controls list``) lists the
+``smbsign controls [--framework ID] [-f table|json]`` (also ``controls list``) lists the
 controls; ``smbsign controls show ID [--format text|json]`` explains one: check, defaults when
 absent, framework mappings, remediation routes, considerations, references. An unknown
 control or framework id is a one-line usage error (exit 2); a broken catalog exits 3.
@@ -9,8 +9,10 @@ control or framework id is a one-line usage error (exit 2); a broken catalog exi
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,7 +27,8 @@ from smbsign.catalog.describe import (
     rule_line,
 )
 from smbsign.catalog.schema import Control
-from smbsign.cli._common import EXIT_RUNTIME, EXIT_USAGE, fail
+from smbsign.cli._common import EXIT_RUNTIME, EXIT_USAGE, fail, write_atomic
+from smbsign.cli._output import QuietOption
 from smbsign.errors import CatalogError
 
 WIDTH = 100
@@ -43,12 +46,27 @@ class ShowFormat(StrEnum):
 
 FrameworkOpt = Annotated[
     str | None,
-    typer.Option("--framework", "-f", help="Only controls this framework maps (framework id)."),
+    typer.Option("--framework", help="Only controls this framework maps (framework id)."),
 ]
-ListFormatOpt = Annotated[ListFormat, typer.Option("--format", help="Output format.")]
+ListFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="[table|json]",
+        help="table (default) or json. (-f used to mean --framework: '-f ID' still works, "
+        "with a warning.)",
+        show_default=False,
+    ),
+]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+]
+EPILOG = "Exit codes: 0 listed; 2 usage error (unknown control or framework); 3 broken catalog."
 
 app = typer.Typer(
     help="List the control catalog, or explain one control (`controls show ID`).",
+    epilog=EPILOG,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -71,8 +89,40 @@ def _framework_or_fail(catalog: Catalog, framework: str) -> str:
     return fail(f"unknown framework {framework!r} (known: {known})", EXIT_USAGE)
 
 
-def _list(framework: str | None, fmt: ListFormat) -> None:
+def _list_format(
+    catalog: Catalog, fmt: str | None, framework: str | None
+) -> tuple[ListFormat, str | None]:
+    """``-f`` is ``--format`` on every command; ``-f ID`` (a framework, as before) still works,
+    with a warning, until it is removed."""
+    if fmt is None:
+        return ListFormat.TABLE, framework
+    if fmt in tuple(ListFormat):
+        return ListFormat(fmt), framework
+    named = {f.lower() for f in catalog.frameworks}
+    if framework is not None or fmt.lower() not in named:
+        fail(f"Invalid value for '--format': {fmt!r} is not one of 'table', 'json'", EXIT_USAGE)
+    sys.stderr.write(
+        "smbsign: warning: '-f ID' for a framework is deprecated: -f means --format on "
+        f"every command; use --framework {fmt}\n"
+    )
+    return ListFormat.TABLE, fmt
+
+
+def _out(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text)
+        return
+    try:
+        write_atomic(output, (text + "\n").encode())
+    except OSError as exc:
+        fail(f"cannot write {str(output)!r}: {exc.strerror or exc}", EXIT_USAGE)
+
+
+def _list(
+    framework: str | None, fmt_opt: str | None, output: Path | None = None, quiet: bool = False
+) -> None:
     catalog = _catalog()
+    fmt, framework = _list_format(catalog, fmt_opt, framework)
     controls = list(catalog.controls.values())
     fw_id = None
     if framework is not None:
@@ -85,7 +135,7 @@ def _list(framework: str | None, fmt: ListFormat) -> None:
         if fw_id is not None:
             fw = catalog.frameworks[fw_id]
             doc["framework"] = {"id": fw.id, "name": fw.name, "version": fw.version}
-        typer.echo(json.dumps(doc, indent=2))
+        _out(json.dumps(doc, indent=2), output)
         return
     last = "REQUIREMENTS" if fw_id else "FRAMEWORKS"
     header = f"{'ID':<40} {'SEVERITY':<8} {'W':>2} {'STAGE':<7} {'OS':<13} {last}"
@@ -97,14 +147,16 @@ def _list(framework: str | None, fmt: ListFormat) -> None:
             f"{row['id']:<40} {row['severity']:<8} {row['weight']:>2} {row['stage']:<7} "
             f"{os_:<13} {tail}"
         )
-    typer.echo("\n".join(lines))
-    if fw_id is None:
-        typer.echo(
+    if quiet:  # the table only
+        pass
+    elif fw_id is None:
+        lines.append(
             f"\n{len(rows)} controls. Frameworks (--framework): {', '.join(catalog.frameworks)}"
         )
     else:
         fw = catalog.frameworks[fw_id]
-        typer.echo(f"\n{len(rows)} controls mapped by {fw.name} {fw.version}".rstrip())
+        lines.append(f"\n{len(rows)} controls mapped by {fw.name} {fw.version}".rstrip())
+    _out("\n".join(lines), output)
 
 
 def _para(label: str, text: str) -> list[str]:
@@ -166,33 +218,45 @@ def render_show(catalog: Catalog, c: Control) -> str:
 def controls(
     ctx: typer.Context,
     framework: FrameworkOpt = None,
-    fmt: ListFormatOpt = ListFormat.TABLE,
+    fmt: ListFormatOpt = None,
+    output: OutputOpt = None,
+    quiet: QuietOption = False,
 ) -> None:
     """List the control catalog (see also `controls show ID`)."""
     if ctx.invoked_subcommand is None:
-        _list(framework, fmt)
+        _list(framework, fmt, output, quiet)
 
 
-@app.command("list")
-def list_controls(framework: FrameworkOpt = None, fmt: ListFormatOpt = ListFormat.TABLE) -> None:
+@app.command("list", epilog=EPILOG)
+def list_controls(
+    framework: FrameworkOpt = None,
+    fmt: ListFormatOpt = None,
+    output: OutputOpt = None,
+    quiet: QuietOption = False,
+) -> None:
     """List the control catalog (same as `smbsign controls`)."""
-    _list(framework, fmt)
+    _list(framework, fmt, output, quiet)
 
 
-@app.command("show")
+@app.command("show", epilog=EPILOG)
 def show(
     control_id: Annotated[str, typer.Argument(metavar="ID", help="Control id.")],
-    fmt: Annotated[ShowFormat, typer.Option("--format", help="Output format.")] = ShowFormat.TEXT,
+    fmt: Annotated[
+        ShowFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ShowFormat.TEXT,
+    output: OutputOpt = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Explain one control: check, defaults, mappings, remediation, considerations."""
+    _ = quiet  # nothing but the explanation is written
     catalog = _catalog()
     control = catalog.controls.get(control_id.strip().lower())
     if control is None:
         fail(f"unknown control {control_id!r} (list them with `smbsign controls`)", EXIT_USAGE)
     if fmt is ShowFormat.JSON:
-        typer.echo(json.dumps(control_detail(catalog, control), indent=2))
+        _out(json.dumps(control_detail(catalog, control), indent=2), output)
     else:
-        typer.echo(render_show(catalog, control))
+        _out(render_show(catalog, control), output)
 
 
 def register(app_: typer.Typer) -> None:
