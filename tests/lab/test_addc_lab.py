@@ -16,7 +16,7 @@ import pytest
 from lab_helpers import require_addc, require_lab
 
 from conftest import AdTestDomain
-from smbsign.collect.registrypol import decode_registry_pol
+from smbsign.codecs.registrypol import decode_registry_pol
 from smbsign.errors import LabError
 from smbsign.lab import netns
 from smbsign.lab.addc import AdLab

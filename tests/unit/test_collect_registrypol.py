@@ -16,8 +16,8 @@ from collect_helpers import FIX, SRV_REQ, WKS_REQ, by_id
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from smbsign.codecs.registrypol import PolEntry, decode_registry_pol, encode_registry_pol
 from smbsign.collect import collect_file, registrypol
-from smbsign.collect.registrypol import PolEntry, decode_registry_pol, encode_registry_pol
 from smbsign.errors import ParseError
 from smbsign.model import Layer
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from smbsign.collect import gpttmpl, registrypol
+from smbsign.codecs.registrypol import decode_registry_pol, encode_registry_pol
+from smbsign.collect import gpttmpl
 from smbsign.lab.addomain import (
     ComputerSpec,
     DomainSpec,
@@ -60,8 +61,8 @@ def test_gpttmpl_is_utf16_with_bom_and_read_by_the_collector() -> None:
 def test_registry_pol_of_the_standard_domain_round_trips() -> None:
     spec = standard_domain(dict.fromkeys(MEMBERS, "10.213.0.100"))
     (gpo,) = [g for g in spec.gpos if g.registry_pol]
-    data = registrypol.encode_registry_pol(gpo.registry_pol)
-    assert registrypol.decode_registry_pol(data)[0].value == "server signing"
+    data = encode_registry_pol(gpo.registry_pol)
+    assert decode_registry_pol(data)[0].value == "server signing"
     assert gpt_ini(3) == b"[General]\r\nVersion=3\r\n"
 
 

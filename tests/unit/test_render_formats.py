@@ -19,8 +19,8 @@ import yaml
 from smbsign.catalog import load_catalog
 from smbsign.catalog.schema import DesiredRegistry
 from smbsign.cli.fix_cmd import _context
+from smbsign.codecs.registrypol import decode_registry_pol
 from smbsign.collect import gpttmpl, regfile
-from smbsign.collect.registrypol import decode_registry_pol
 from smbsign.regpath import setting_id
 from smbsign.remediate.apply.smbconf_edit import ParamEdit
 from smbsign.remediate.plan import Plan, TargetKind, build_plan

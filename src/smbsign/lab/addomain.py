@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from smbsign.collect.registrypol import PolEntry
+from smbsign.codecs.registrypol import PolEntry
 from smbsign.errors import LabError
 from smbsign.lab.addc import SYSTEM_PYTHON, AdLab
 

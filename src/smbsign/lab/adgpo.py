@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from smbsign.collect.registrypol import encode_registry_pol
+from smbsign.codecs.registrypol import encode_registry_pol
 from smbsign.errors import LabError
 from smbsign.lab.addc import AdLab
 from smbsign.lab.addomain import (

@@ -34,7 +34,7 @@ with defaults (WS1 drifts: policy on, wire off; SRV2 agrees: policy off, wire of
 
 from __future__ import annotations
 
-from smbsign.collect.registrypol import PolEntry
+from smbsign.codecs.registrypol import PolEntry
 from smbsign.lab.addomain import (
     SIGNING_SERVER,
     ComputerSpec,

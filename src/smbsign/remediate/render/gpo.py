@@ -17,8 +17,8 @@ import uuid
 
 from smbsign.catalog.schema import DesiredRegistry
 from smbsign.codecs.regdata import TYPE_CODES, encode_data
+from smbsign.codecs.registrypol import PolEntry, encode_registry_pol
 from smbsign.codecs.text import crlf_utf16
-from smbsign.collect.registrypol import PolEntry, encode_registry_pol
 from smbsign.remediate.plan import Plan
 from smbsign.remediate.render._common import (
     RenderContext,
