@@ -9,6 +9,7 @@ Counts the browser test reads are exposed as ``data-*`` attributes.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -16,7 +17,14 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from smbsign.model import Finding, Status
+from smbsign.model import (
+    ChannelBinding,
+    Finding,
+    LdapObservation,
+    LdapSigning,
+    ScanRecord,
+    Status,
+)
 from smbsign.report.hints import WIRE_HINTS, control_hints
 from smbsign.report.scores import (
     FrameworkScore,
@@ -36,6 +44,7 @@ from smbsign.run import (
     iso,
     server_rows,
 )
+from smbsign.scan.targets import address_sort_key
 from smbsign.serialize import provenance_to_dict
 from smbsign.verdict import RELAYABLE, Verdict, verdict, wording
 
@@ -198,6 +207,106 @@ def _record_row(row: ServerRow) -> dict[str, Any]:
     }
 
 
+#: The relay paths of a host, in column order (scan --protocols smb,ldap,ldaps; docs/ldap.md).
+RELAY_PATHS = ("SMB 445", "SMB 139", "LDAP 389", "LDAPS 636")
+_NO_LISTENER = re.compile(r"port \d+ (closed|filtered)\b")
+
+
+def _cell(state: str, text: str, title: str = "") -> dict[str, str]:
+    """One relay path: ``open`` (proven relayable), ``partial``, ``closed`` (proven blocked, or
+    nothing listens), ``unknown`` (probed, undetermined) or ``not_probed``."""
+    return {"state": state, "text": text, "title": title or text}
+
+
+def _smb_cell(rec: ScanRecord | None) -> dict[str, str]:
+    if rec is None or rec.reason.startswith("not_probed"):
+        return _cell("not_probed", "not probed")
+    v = verdict(rec)
+    if v in RELAYABLE:
+        return _cell("open", "open", wording(rec))
+    if v is Verdict.REQUIRED:
+        return _cell("closed", "closed", wording(rec))
+    if v is Verdict.NO_SMB:
+        return _cell("closed", f"no SMB ({rec.status.value})", wording(rec))
+    return _cell("unknown", "unknown", wording(rec))
+
+
+def _ldap_cells(obs: LdapObservation | None) -> tuple[dict[str, str], dict[str, str]]:
+    if obs is None:
+        return _cell("not_probed", "not probed"), _cell("not_probed", "not probed")
+    ldap_why, _, ldaps_why = obs.reason.rpartition("; ldaps: ")
+    ldap_why = ldap_why.removeprefix("ldap: ")
+    if obs.signing is LdapSigning.NOT_REQUIRED:
+        ldap = _cell("open", "open", f"signing not required: {ldap_why}")
+    elif obs.signing is LdapSigning.REQUIRED:
+        ldap = _cell("closed", "closed", f"signing required: {ldap_why}")
+    elif ldap_why == "not probed":
+        ldap = _cell("not_probed", "not probed")
+    elif _NO_LISTENER.match(ldap_why):
+        ldap = _cell("closed", "no LDAP", ldap_why)
+    else:
+        ldap = _cell("unknown", "unknown", ldap_why)
+    cb = obs.channel_binding
+    if cb is ChannelBinding.NEVER:
+        ldaps = _cell("open", "open", f"channel binding never: {ldaps_why}")
+    elif cb is ChannelBinding.ALWAYS:
+        ldaps = _cell("closed", "closed", f"channel binding always: {ldaps_why}")
+    elif cb is ChannelBinding.WHEN_SUPPORTED:
+        ldaps = _cell(
+            "partial",
+            "when supported",
+            "a wrong token is refused, a bind without one accepted: clients that send no "
+            f"channel-binding token can still be relayed ({ldaps_why})",
+        )
+    elif cb is ChannelBinding.NO_TLS:
+        ldaps = _cell("closed", "no LDAPS", ldaps_why)
+    elif ldaps_why == "not probed":
+        ldaps = _cell("not_probed", "not probed")
+    elif _NO_LISTENER.match(ldaps_why):
+        ldaps = _cell("closed", "no LDAPS", ldaps_why)
+    else:
+        ldaps = _cell("unknown", "unknown", ldaps_why)
+    return ldap, ldaps
+
+
+def relay_paths(records: Sequence[ScanRecord]) -> list[dict[str, Any]]:
+    """Per address whose records carry ``ldap``: SMB 445/139 and LDAP 389 / LDAPS 636 side by
+    side, each open / partial / closed / unknown / not probed; hosts with an open path first.
+    Empty when no record carries ``ldap`` (an SMB-only run keeps its page as it was)."""
+    if not any(r.ldap is not None for r in records):
+        return []
+    by_host: dict[str, dict[str, Any]] = {}
+    for r in records:
+        row = by_host.setdefault(r.target, {"host": r.target, "hostname": "", "smb": {}})
+        row["hostname"] = row["hostname"] or r.hostname or ""
+        row["smb"].setdefault(r.port, r)
+        if r.ldap is not None:
+            row["ldap"] = r.ldap
+    rows = []
+    for row in by_host.values():
+        cells = [_smb_cell(row["smb"].get(445)), _smb_cell(row["smb"].get(139))]
+        cells += _ldap_cells(row.get("ldap"))
+        opened = [RELAY_PATHS[i] for i, c in enumerate(cells) if c["state"] == "open"]
+        rows.append(
+            {
+                "host": row["host"],
+                "hostname": row["hostname"],
+                "cells": cells,
+                "open": ", ".join(opened),
+                "state": "open" if opened else _weakest(cells),
+            }
+        )
+    rank = {"open": 0, "partial": 1, "unknown": 2, "closed": 3}
+    rows.sort(key=lambda x: (rank[x["state"]], address_sort_key(x["host"])))
+    return rows
+
+
+def _weakest(cells: Sequence[dict[str, str]]) -> str:
+    """A host without an open path: ``partial`` before ``unknown`` before ``closed``."""
+    states = {c["state"] for c in cells}
+    return next((s for s in ("partial", "unknown") if s in states), "closed")
+
+
 def _finding_row(f: Finding, catalog: CatalogLike | None) -> dict[str, Any]:
     return {
         "host": f.host,
@@ -248,6 +357,8 @@ def view(run: Run, catalog: CatalogLike | None, trend: Sequence[RunInfo]) -> dic
         "donuts_all": len(donuts) == len(frameworks),
         "trend": trend_chart(trend, run),
         "records": [_record_row(row) for row in server_rows(run.records)],
+        "relay_paths": relay_paths(run.records),
+        "relay_columns": RELAY_PATHS,
         "controls": [
             {"row": c, "status": _control_status(c.counts)}
             for c in control_rows(run.findings, catalog)
