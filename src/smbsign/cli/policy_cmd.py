@@ -18,7 +18,8 @@ from typing import Annotated, Any
 import typer
 
 from smbsign.catalog import Catalog, load_catalog
-from smbsign.cli._common import EXIT_FINDINGS, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, fail
+from smbsign.cli._common import EXIT_FINDINGS, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, fail, write_atomic
+from smbsign.cli._output import QuietOption
 from smbsign.collect.walk import MAX_FILE_BYTES
 from smbsign.errors import CatalogError
 from smbsign.importers import ImportedPolicy, ImportFailure, load
@@ -39,6 +40,14 @@ class Format(StrEnum):
 
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+]
+CHECK_EPILOG = (
+    "Exit codes: 0 no lint finding; 1 some finding; 2 usage error (also: a file that cannot "
+    "be read or imported); 3 broken catalog."
+)
+SHOW_EPILOG = "Exit codes: 0 shown; 2 usage error (a file that cannot be read or imported)."
 
 app = typer.Typer(
     help="Import third-party checklists (Wazuh SCA, HardeningKitty, Tenable, EDCA) and lint them.",
@@ -78,17 +87,27 @@ def read_checklist(path: Path) -> ImportedPolicy | str:
     return loaded
 
 
-def _emit(text: str) -> None:
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    sys.stdout.flush()
+def _emit(text: str, output: Path | None = None) -> None:
+    text = text if text.endswith("\n") else text + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        write_atomic(output, text.encode())
+    except OSError as exc:
+        fail(f"cannot write {str(output)!r}: {exc.strerror or exc}", EXIT_USAGE)
 
 
-@app.command("check")
+@app.command("check", epilog=CHECK_EPILOG)
 def check(
     files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Checklist files.")],
     fmt: FormatOpt = Format.TABLE,
+    output: OutputOpt = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Lint checklists against the catalog: wrong hives, inverted values, duplicates, ..."""
+    _ = quiet  # nothing but the report (and one line per unreadable file) is written
     catalog = _catalog()
     reports: list[dict[str, Any]] = []
     errors = 0
@@ -102,29 +121,33 @@ def check(
         reports.append(check_report(str(path), loaded, mapped, lint(loaded, catalog)))
     if reports:
         if fmt is Format.JSON:
-            _emit(json.dumps({"schema_version": SCHEMA_VERSION, "files": reports}, indent=2))
+            doc = {"schema_version": SCHEMA_VERSION, "files": reports}
+            _emit(json.dumps(doc, indent=2), output)
         else:
-            _emit(render_check(reports))
+            _emit(render_check(reports), output)
     if errors:
         raise SystemExit(EXIT_USAGE)
     raise SystemExit(EXIT_FINDINGS if any(r["findings"] for r in reports) else EXIT_OK)
 
 
-@app.command("show")
+@app.command("show", epilog=SHOW_EPILOG)
 def show(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="One checklist file.")],
     fmt: FormatOpt = Format.TABLE,
+    output: OutputOpt = None,
+    quiet: QuietOption = False,
 ) -> None:
     """List the imported checks: what each reads, expects, does when absent, and its control."""
+    _ = quiet  # nothing but the list is written
     catalog = _catalog()
     loaded = read_checklist(file)
     if isinstance(loaded, str):
         fail(loaded, EXIT_USAGE)
     mapped = map_policy(loaded, catalog)
     if fmt is Format.JSON:
-        _emit(json.dumps(policy_to_dict(str(file), loaded, mapped), indent=2))
+        _emit(json.dumps(policy_to_dict(str(file), loaded, mapped), indent=2), output)
     else:
-        _emit(render_show(str(file), loaded, mapped))
+        _emit(render_show(str(file), loaded, mapped), output)
 
 
 def register(app_: typer.Typer) -> None:

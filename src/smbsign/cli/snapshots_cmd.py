@@ -60,7 +60,10 @@ LIST_HELP = (
 @app.command("list", help=f"{LIST_HELP}\n\nExit codes: 0 done, 2 usage error.")
 def list_snapshots(
     snapshot_dir: SnapshotDir = None,
-    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="No '(no snapshots in DIR)' line.")
+    ] = False,
 ) -> None:
     if fmt not in ("table", "json"):
         raise UsageError(f"--format {fmt!r}: choose table or json")
@@ -76,7 +79,7 @@ def list_snapshots(
     widths = [max(len(c[i]) for c in cells) for i in range(len(head) - 1)]
     for c in cells:
         typer.echo("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=False)) + "  " + c[-1])
-    if not rows:
+    if not rows and not quiet:
         typer.echo(f"(no snapshots in {SnapshotStore(snapshot_dir).root})")
 
 
