@@ -30,6 +30,7 @@ from smbsign.errors import LabError
 from smbsign.lab.check import ScanRun, compare, expected_fields, scan_in_lab, verdict_label
 from smbsign.lab.hosts import GroundTruth
 from smbsign.lab.lab import Lab, cleanup_stale, lab_unavailable_reason, smbsign_argv
+from smbsign.output.relay import relay_list_bytes
 from smbsign.textutil import plural
 
 DEMO_PORTS = (445, 139)
@@ -163,9 +164,15 @@ def _keep(console: Console, lab: Lab, seconds: int) -> None:
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
 
+EPILOG = (
+    "Exit codes: 0 every lab host's verdict is as built; 1 some verdict differs; 3 the lab "
+    "cannot start here (needs root and network namespaces); 130 interrupted."
+)
+
+
 def demo(
     fmt: Annotated[
-        DemoFormat, typer.Option("--format", help="table (default) or json.")
+        DemoFormat, typer.Option("--format", "-f", help="table (default) or json.")
     ] = DemoFormat.TABLE,
     keep: Annotated[
         bool,
@@ -176,6 +183,9 @@ def demo(
     cleanup: Annotated[
         bool,
         typer.Option("--cleanup", help="Only remove lab leftovers of killed runs, then exit."),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="No progress lines on stderr.")
     ] = False,
 ) -> None:
     """Start a built-in lab of real Samba servers, scan it, show the results, tear it down."""
@@ -196,7 +206,7 @@ def demo(
         t0 = time.monotonic()
         with Lab() as lab:
             t1 = time.monotonic()
-            if fmt is DemoFormat.TABLE:
+            if fmt is DemoFormat.TABLE and not quiet:
                 err.print(
                     f"[dim]lab {lab.run_id}: {plural(len(lab.hosts), 'host')} up; scanning from "
                     f"namespace {lab.client_ns} ...[/]"
@@ -209,7 +219,7 @@ def demo(
             fd, name = tempfile.mkstemp(prefix="smbsign-demo-relay-", suffix=".txt")
             os.close(fd)
             relay_path = Path(name)
-            write_atomic(relay_path, "".join(f"{a}\n" for a in run.relay_list).encode())
+            write_atomic(relay_path, relay_list_bytes(run.relay_list))
             if fmt is DemoFormat.JSON:
                 typer.echo(json.dumps(_json_doc(lab, rows, run, relay_path), indent=2))
             else:
@@ -222,11 +232,11 @@ def demo(
     except KeyboardInterrupt:  # the with-block has torn the lab down already
         sys.stderr.write("smbsign: demo interrupted; lab torn down\n")
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    if fmt is DemoFormat.TABLE:
+    if fmt is DemoFormat.TABLE and not quiet:
         err.print("[dim]lab torn down.[/]")
     raise typer.Exit(EXIT_OK if all(not r.problems for r in rows) else EXIT_FINDINGS)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to app."""
-    app.command("demo")(demo)
+    app.command("demo", epilog=EPILOG)(demo)
