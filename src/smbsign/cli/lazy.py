@@ -92,6 +92,11 @@ COMMANDS: tuple[LazyCommand, ...] = (
         "Render a stored run in any format (html is one self-contained file).",
     ),
     LazyCommand(
+        "import",
+        "smbsign.cli.import_cmd",
+        "Load scan shard outputs (JSONL) into the history store as one fleet run.",
+    ),
+    LazyCommand(
         "controls",
         "smbsign.cli.controls_cmd",
         "List the control catalog, or explain one control (`controls show ID`).",

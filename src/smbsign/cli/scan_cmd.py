@@ -42,6 +42,7 @@ from smbsign.errors import UsageError
 from smbsign.output.base import Kind
 from smbsign.scan.prober import ProbeOptions, probe_port
 from smbsign.scan.runner import Probe, RunOptions
+from smbsign.scan.shardfile import fleet_of
 from smbsign.scan.sweep import SWEEP_THRESHOLD, SweepOptions, raw_sockets_allowed
 from smbsign.scan.targets import TargetSource, load_exclusions
 from smbsign.textutil import is_decimal, plural
@@ -282,6 +283,23 @@ def scan(
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only the records.")] = False,
     db: DbOption = None,
     no_store: NoStoreOption = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="I/N",
+            help="Scan only shard I of N of the targets (dealt by address; needs --run-id; "
+            "docs/fleet.md).",
+        ),
+    ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run-id",
+            metavar="ID",
+            help="The fleet run this shard belongs to (JSONL only; smbsign import merges them).",
+        ),
+    ] = None,
 ) -> None:
     """Check SMB signing on hosts over the network, without credentials."""
     started = datetime.now(UTC)
@@ -297,6 +315,7 @@ def scan(
     excl = load_exclusions(exclude or (), [str(p) for p in exclude_file or ()])
     stdin = sys.stdin.buffer if sys.stdin is not None else None  # None: started with stdin closed
     bad_lines = _BadLines()
+    fleet = fleet_of(shard, run_id)
     source = TargetSource(
         targets or (),
         input_lists or (),
@@ -304,6 +323,7 @@ def scan(
         stdin=stdin,
         on_bad_line=bad_lines,
         limit=None if force else LARGE_SCAN,
+        shard=fleet.shard if fleet is not None else None,
     )
     if not source:
         raise UsageError(
@@ -346,6 +366,8 @@ def scan(
         sys.stderr.write(f"smbsign: note: {sweep_note}\n")
     default = "jsonl" if output is not None or not sys.stdout.isatty() else "table"
     chosen = pick_format(fmt, output, Kind.RECORDS, default)
+    if fleet is not None and chosen != "jsonl":
+        raise UsageError(f"--run-id and --shard write JSONL shard outputs, not {chosen}")
     if relay_list is not None:
         _check_writable(relay_list, "--relay-list")
     plan = _Plan(
@@ -365,6 +387,7 @@ def scan(
         bad_lines=bad_lines,
         sweep=sweep_opts,
         ldap=lplan,
+        fleet=fleet,
     )
     raise typer.Exit(_run(plan))
 

@@ -28,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from smbsign.cli import scan_ldap
 from smbsign.cli._common import EXIT_RUNTIME, EXIT_USAGE, write_atomic
+from smbsign.cli.import_cmd import record_shard
 from smbsign.cli.report_cmd import record_cli_run
 from smbsign.errors import UsageError
 from smbsign.model import ScanRecord, ScanStatus
@@ -36,6 +37,7 @@ from smbsign.output.registry import open_writer
 from smbsign.output.summary import EXIT_UNDETERMINED, Tally
 from smbsign.run import redact_argv, utc_now
 from smbsign.scan.runner import Probe, RunOptions, is_dead, make_resolver, run_scan
+from smbsign.scan.shardfile import Fleet, ShardWriter
 from smbsign.scan.sweep import Sweep, SweepError, SweepOptions, SweepResult, classify
 from smbsign.scan.targets import Target, TargetSource
 from smbsign.textutil import plural
@@ -222,6 +224,7 @@ class _Plan:
     answered: list[ScanRecord] = field(default_factory=list)
     sweep: SweepOptions | None = None  # a SYN sweep first; only responders are probed
     ldap: scan_ldap.LdapPlan = field(default_factory=lambda: scan_ldap.LdapPlan(("smb",)))
+    fleet: Fleet | None = None  # --shard/--run-id: JSONL framed by shard lines (docs/fleet.md)
 
 
 def _same_terminal() -> bool:
@@ -244,6 +247,8 @@ def _writers(plan: _Plan, fh: TextIO, live: Console | None) -> list[Writer]:
     writers = [
         open_writer(plan.fmt, Kind.RECORDS, fh, Options(console=console, ldap=plan.ldap.ldap))
     ]
+    if plan.fleet is not None:
+        writers[0] = ShardWriter(writers[0], fh, plan.fleet)
     if plan.output is not None and not plan.quiet and sys.stdout.isatty():
         table = Options(console=terminal or Console())
         writers.append(open_writer("table", Kind.RECORDS, sys.stdout, table))
@@ -275,7 +280,9 @@ def _run(plan: _Plan) -> int:
     if not plan.quiet:
         _report(tally, final, plan.relay_list)
         scan_ldap.report_lines(tally, plan.ldap, plan.relay_format.value, plan.relay_list)
-    if code not in (EXIT_USAGE,):
+    if code not in (EXIT_USAGE,) and plan.fleet is not None:
+        record_shard(plan.fleet, plan.answered, plan.started, complete, plan.db, plan.no_store)
+    elif code not in (EXIT_USAGE,):
         record_cli_run(
             "scan",
             sys.argv,

@@ -189,12 +189,12 @@ class TargetSource:
             with _open(path) as fh:
                 total += sum(exp.count(item) for item in _file_items(path, fh))
         self.skipped = exp.skipped
+        if self._shard is not None:
+            total = -(-total // self._shard.count)
         self.known = total
         if self._limit is not None:
             self._budget = max(self._limit - total, 0)
-        if STDIN in self._files:
-            return None
-        return total if self._shard is None else -(-total // self._shard.count)
+        return None if STDIN in self._files else total
 
     def _admit(self, exp: Expander, item: Item) -> bool:
         """Whether a stdin item fits the limit (ranges only; single addresses always do)."""
