@@ -19,8 +19,9 @@ import typer
 from smbsign.cli.audit_remote import credentials
 from smbsign.collect.winreg_remote import Credentials
 from smbsign.errors import UsageError
+from smbsign.output.relay import relay_list_bytes, relay_urls_bytes
+from smbsign.output.summary import Tally
 from smbsign.scan.ldap_probe import LdapProbeOptions, probe_ldap
-from smbsign.scan.output import Tally, relay_list_bytes, relay_urls_bytes
 from smbsign.scan.protocols import parse_protocols, with_ldap
 from smbsign.scan.runner import Probe
 
