@@ -8,6 +8,7 @@ sealed), reads SYSVOL over signed SMB and must find, for each computer of the st
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -288,3 +289,33 @@ def test_scan_dns_server_option_and_usage(addc: AdTestDomain) -> None:
         if json.loads(line)["control"] == CONTROL
     }
     assert drift["WS1"] is True and drift["SRV1"] is False and drift["WS3"] is None
+
+
+def test_fix_from_the_domain_findings_names_the_winning_gpo_per_ou(
+    addc: AdTestDomain, tmp_path: Path
+) -> None:
+    findings = addc.ad.password_file.parent / "fix-domain.json"
+    code, _, err = ad_cli(addc, "audit", "-f", "json", "-o", str(findings), "--no-store")
+    assert code == 1, err
+    out = tmp_path / "fix"
+    proc = subprocess.run(
+        [SMBSIGN, "fix", "--from", str(findings), "--format", "gpo", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads((out / "plan.json").read_text())
+    by = {(a["container"], a["action"]): a for a in plan["gpo_actions"]}
+    tier1 = by[(addc.built.som_dn("Servers/Tier1"), "change")]
+    assert tier1["gpo"]["name"] == "Tier1 Signing Off"
+    assert tier1["gpo"]["link"] == addc.built.som_dn("Servers/Tier1")
+    assert [h.split(".")[0].upper() for h in tier1["hosts"]] == ["SRV2"]
+    sccm = by[(addc.built.som_dn("SCCM"), "change")]
+    assert sccm["gpo"]["name"] == "Domain Signing Off"
+    assert sccm["gpo"]["link"] == addc.built.base_dn
+    assert sorted(h.split(".")[0].upper() for h in sccm["hosts"]) == ["SCCM2", "SCCM3"]
+    assert "change GPO 'Tier1 Signing Off'" in proc.stdout
+    readme = next(out.rglob("README.txt")).read_text(encoding="utf-8")
+    assert "'Domain Signing Off'" in readme and "'Tier1 Signing Off'" in readme

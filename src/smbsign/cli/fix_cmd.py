@@ -114,6 +114,14 @@ def _echo_plan(plan: Plan) -> None:
         typer.echo(f"  skipped  {sk.control}: {sk.reason}")
     for note in plan.notes:
         typer.echo(f"  note     {note}")
+    for act in plan.gpo_actions:  # domain findings: per OU, the GPO to change or link
+        shown = ", ".join(act.hosts[:_HOSTS_SHOWN])
+        more = (
+            f", ... and {len(act.hosts) - _HOSTS_SHOWN} more"
+            if len(act.hosts) > _HOSTS_SHOWN
+            else ""
+        )
+        typer.echo(f"  gpo      {act.action}: {act.text}  [{shown}{more}]")
 
 
 def _write_formats(

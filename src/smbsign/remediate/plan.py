@@ -26,6 +26,7 @@ from typing import Any
 from smbsign.catalog.schema import Control, DesiredRegistry, DesiredSamba
 from smbsign.errors import UsageError
 from smbsign.model import ScanRecord, ScanStatus, Smb1Signing
+from smbsign.remediate.gpo_plan import GpoAction, action_to_dict, gpo_actions
 
 
 class TargetKind(StrEnum):
@@ -103,6 +104,8 @@ class Plan:
     skipped: tuple[Skipped, ...]
     source: str = "controls"
     notes: tuple[str, ...] = ()  # about the input (e.g. scan records left out), not a control
+    # domain findings (smbsign ad): per OU, the GPO to change or link (remediate.gpo_plan)
+    gpo_actions: tuple[GpoAction, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -303,6 +306,7 @@ def build_plan(
     skipped: list[Skipped] = []
     hosts: dict[str, list[str]] = {}
     if findings is not None:
+        findings = list(findings)  # read twice: the controls, then the GPO actions
         hosts, unsure = failing_controls(findings)
         chosen = [c for c in hosts if c in by_id]
         skipped += [Skipped(c, "not in the catalog") for c in hosts if c not in by_id]
@@ -341,7 +345,26 @@ def build_plan(
         skipped.append(
             Skipped("-", "Samba has no audit-unsigned-peers policy; use --stage enforce")
         )
-    return Plan(target, stage, tuple(changes), tuple(impacts), tuple(skipped), source, tuple(notes))
+    actions: tuple[GpoAction, ...] = ()
+    if findings is not None and target.is_windows:
+        actions = gpo_actions(findings, {ch.id: _setting_text(ch) for ch in changes})
+    return Plan(
+        target,
+        stage,
+        tuple(changes),
+        tuple(impacts),
+        tuple(skipped),
+        source,
+        tuple(notes),
+        actions,
+    )
+
+
+def _setting_text(change: Change) -> str:
+    r"""``HKLM\...\RequireSecuritySignature = 1 (REG_DWORD, GptTmpl.inf)``: what the GPO sets."""
+    return "; ".join(
+        f"{r.key}\\{r.value} = {r.data} ({r.type}, {r.gpo_file})" for r in change.registry
+    )
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -363,4 +386,5 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "impacts": [{"control": i.control, "topic": i.topic, "text": i.text} for i in plan.impacts],
         "skipped": [{"control": s.control, "reason": s.reason} for s in plan.skipped],
         "notes": list(plan.notes),
+        "gpo_actions": [action_to_dict(a) for a in plan.gpo_actions],
     }

@@ -130,6 +130,7 @@ def render(plan: Plan, ctx: RenderContext) -> Rendered:
             extensions=ext,
             local=local,
             impacts=impact_lines(plan.impacts),
+            gpo_actions=[f"{a.action}: {a.text}" for a in plan.gpo_actions],
         )
         .replace("\n", "\r\n")
         .encode("utf-8")
