@@ -86,3 +86,15 @@ def test_version_option_prints_the_version() -> None:
         timeout=60,
     )
     assert out.stdout.strip() == __version__
+
+
+def test_controls_listing_loads_no_output_stack() -> None:
+    """``smbsign controls`` prints its own table: the output registry (every format module,
+    rich, the run model) is not imported for it, only for commands that write through it."""
+    loaded = _modules_after("from smbsign.cli import main; main()", "controls")
+    stack = sorted(
+        m
+        for m in loaded
+        if m.startswith(("smbsign.output", "smbsign.run", "smbsign.scan", "rich", "sqlalchemy"))
+    )
+    assert stack == [], stack

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from smbsign.output.base import Kind
-from smbsign.output.registry import format_enum, get, guess
+if TYPE_CHECKING:
+    from smbsign.output.base import Kind
+
+# The registry imports every format module (rich, the run model): it is imported by the
+# functions below, when a command builds its choices or picks a format, so that a command
+# using only -q (``smbsign controls``) starts without it (#8 item 6).
 
 __all__ = ["QuietOption", "format_choices", "format_option", "pick_format"]
 
@@ -29,6 +33,8 @@ def format_choices(kind: Kind) -> type[StrEnum]:
 
     Use as ``if TYPE_CHECKING: X = StrEnum else: X = format_choices(kind)`` (mypy cannot see
     an enum made at run time)."""
+    from smbsign.output.registry import format_enum
+
     return format_enum(kind)
 
 
@@ -40,5 +46,7 @@ QuietOption = Annotated[
 def pick_format(fmt: str | StrEnum | None, output: Path | None, kind: Kind, default: str) -> str:
     """``-f``, else what the ``-o`` suffix names, else ``default``; a format that cannot carry
     ``kind`` is a one-line usage error."""
+    from smbsign.output.registry import get, guess
+
     chosen = str(fmt) if fmt is not None else guess(output, kind) or default
     return get(chosen, kind).name
