@@ -308,3 +308,67 @@ def test_classify_lets_the_loop_run_while_it_writes_records() -> None:
         return ticks[0]
 
     assert asyncio.run(go()) >= 4096 // 1024
+
+
+def test_refused_addresses_alone_take_the_connect_path() -> None:
+    """A SYN the kernel refused (a broadcast address: EACCES) sends that address, and only
+    that one, to the connect scan; the rest of the range keeps the fast silent records."""
+    res = result()
+    res.unroutable, res.refused = 1, {"10.0.0.255"}
+    targets = [Target(f"10.0.0.{i}") for i in range(250, 256)]
+    probe, records, done = run_classify(targets, res)
+    assert probe == [Target("10.0.0.255")]
+    assert [r.target for r in records] == [f"10.0.0.{i}" for i in range(250, 255)]
+    assert done == 5
+
+
+class _FakeRaw:
+    family = 2
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def sendto(self, data: bytes, peer: object) -> int:
+        self.sent += 1
+        return len(data)
+
+
+class _FakeRoute:
+    def connect(self, peer: object) -> None:
+        pass
+
+    def getsockname(self) -> tuple[str, int]:
+        return ("192.0.2.1", 9)
+
+
+def test_sweep_lets_the_loop_run_when_the_cpu_is_behind_the_rate() -> None:
+    """Behind its rate the token bucket is never empty; the sweep must still yield, or the
+    probes of responders wait past their timeout (seen in the lab: a 2.8 s stall)."""
+    import socket
+
+    from smbsign.scan.sweep import Sweep, SweepOptions
+
+    ticks = [0]
+
+    async def go() -> int:
+        async def ticker() -> None:
+            while True:
+                ticks[0] += 1
+                await asyncio.sleep(0)
+
+        sweep = Sweep(SweepOptions((445,), 1e9, 0.01), asyncio.get_running_loop())
+        fake = _FakeRaw()
+        sweep.socks.tcp[socket.AF_INET] = fake  # type: ignore[assignment]
+        sweep.socks.route[socket.AF_INET] = _FakeRoute()  # type: ignore[assignment]
+        sweep.tokens = 1e9  # far behind the rate: a token is always there
+        ticking = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        start = ticks[0]
+        targets = [Target(f"10.2.{i >> 8}.{i & 255}") for i in range(4096)]
+        await sweep._pass(targets, retry=False, last=False)
+        ticking.cancel()
+        sweep.holder.close()
+        assert fake.sent == 4096
+        return ticks[0] - start
+
+    assert asyncio.run(go()) >= 4096 // 256 - 1

@@ -62,6 +62,8 @@ BURST_SECONDS = 0.05  # the token bucket saves up at most 50 ms of packets
 MIN_BURST = 4
 _MARK_EVERY = 256  # the last pass notes its progress this often, for classify
 _YIELD_EVERY = 1024  # classify lets the loop run this often while it writes records
+_SEND_SLICE = 256  # the sweep lets the loop run at least this often, even behind its rate
+MAX_REFUSED = 1 << 16  # refused addresses remembered; beyond, classify asks the kernel again
 _RCVBUF = 8 << 20
 _SEND_RETRIES = 200  # a full send queue (ENOBUFS/EAGAIN) is waited out 1 ms at a time
 _SENDQ_FULL = {errno.ENOBUFS, errno.EAGAIN, errno.EWOULDBLOCK}
@@ -96,7 +98,8 @@ class SweepResult:
     timeout: float
     answers: dict[str, int] = field(default_factory=dict)
     sent: int = 0  # SYNs sent, retransmissions included
-    unroutable: int = 0  # sends refused by the kernel (no route): classify re-checks those
+    unroutable: int = 0  # sends refused by the kernel (no route, a broadcast address, ...)
+    refused: set[str] = field(default_factory=set)  # those addresses, up to MAX_REFUSED
     tries: int = 1
     unswept: set[int] = field(default_factory=set)  # families whose raw sockets failed to open
 
@@ -324,7 +327,8 @@ class Sweep:
             return None
         return template.build(src, dst, self.cookie(dst, port))
 
-    async def _send(self, sock: socket.socket, segment: bytes, peer: tuple[str, int]) -> None:
+    async def _send(self, sock: socket.socket, segment: bytes, peer: tuple[str, int]) -> bool:
+        """Send one SYN; False when the kernel refused it (classify hands it to connect)."""
         for _ in range(_SEND_RETRIES):
             try:
                 sock.sendto(segment, peer)
@@ -332,12 +336,12 @@ class Sweep:
                 if exc.errno in _SENDQ_FULL:
                     await asyncio.sleep(0.001)
                     continue
-                if exc.errno in _NO_ROUTE:
-                    break
+                if exc.errno in _NO_ROUTE or exc.errno == errno.EACCES:
+                    return False
                 raise
             self.result.sent += 1
-            return
-        self.result.unroutable += 1  # never left this host: classify re-checks it
+            return True
+        return False
 
     async def _pass(self, targets: Iterable[Target], retry: bool, last: bool) -> None:
         answers = self.result.answers
@@ -361,12 +365,20 @@ class Sweep:
                     continue
                 segment = self._segment(family, address, port)
                 if segment is None:
-                    self.result.unroutable += 1
+                    self._refused(address)
                     continue
                 if self.tokens < 1.0:
                     await self._refill()
+                elif not self.result.sent % _SEND_SLICE:
+                    await asyncio.sleep(0)  # CPU slower than the rate: still let replies in
                 self.tokens -= 1.0
-                await self._send(tcp_socks[family], segment, (address, 0))
+                if not await self._send(tcp_socks[family], segment, (address, 0)):
+                    self._refused(address)
+
+    def _refused(self, address: str) -> None:
+        self.result.unroutable += 1
+        if len(self.result.refused) < MAX_REFUSED:
+            self.result.refused.add(address)
 
     # -- when is a target's fate known ------------------------------------------------
 
@@ -465,14 +477,19 @@ def _dead_record(
     )
 
 
-def _routable(address: str) -> bool:
-    family = _family(address)
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+def _refused(result: SweepResult, address: str) -> bool:
+    """Did the kernel refuse a SYN to ``address``? Remembered up to :data:`MAX_REFUSED`
+    addresses; past that, asked again (a UDP connect sends nothing)."""
+    if address in result.refused:
+        return True
+    if len(result.refused) < MAX_REFUSED:
+        return False
+    with socket.socket(_family(address), socket.SOCK_DGRAM) as probe:
         try:
             probe.connect((address, 9))
         except OSError:
-            return False
-    return True
+            return True
+    return False
 
 
 async def classify(
@@ -507,13 +524,13 @@ async def classify(
             await sweep.settled(count)
         elif not count % _YIELD_EVERY:
             await asyncio.sleep(0)  # the probes of the responders run meanwhile
-        fast = not all_ports and not result.unroutable and not result.unswept
+        fast = not all_ports and not result.unswept and len(result.refused) < MAX_REFUSED
         address = target.address
         if address is None or "%" in address or _family(address) in result.unswept:
             yield target
             continue
         bits = answers.get(address, 0)
-        if fast and not bits and not target.open_ports:  # most of a sparse range
+        if fast and not bits and not target.open_ports and address not in result.refused:
             emit(
                 ScanRecord(
                     address,
@@ -531,8 +548,8 @@ async def classify(
                 on_target()
             continue
         ports = _ports_of(target, result.ports)
-        if not bits and result.unroutable and not _routable(address):
-            yield target
+        if not bits and result.unroutable and _refused(result, address):
+            yield target  # the connect scan reports what it always did (e.g. EACCES)
             continue
         per_port = [(p, bits >> index[p] & 7) for p in ports]
         if any(b & _ICMP for _, b in per_port):
