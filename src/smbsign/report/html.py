@@ -25,6 +25,7 @@ from smbsign.model import (
     ScanRecord,
     Status,
 )
+from smbsign.report.domain_view import domain_view
 from smbsign.report.hints import WIRE_HINTS, control_hints
 from smbsign.report.scores import (
     FrameworkScore,
@@ -366,6 +367,7 @@ def view(run: Run, catalog: CatalogLike | None, trend: Sequence[RunInfo]) -> dic
         "findings": [_finding_row(f, catalog) for f in sorted(run.findings, key=finding_order)],
         "wire_hints": WIRE_HINTS,
         "colours": COLOURS,
+        "domain": domain_view(run.findings),
     }
 
 
