@@ -37,10 +37,10 @@ from regf_builder import (
 
 from smbsign.audit import registry_wanted
 from smbsign.catalog import load_catalog
+from smbsign.codecs.reg import parse_data
 from smbsign.collect import collect_file, collect_paths, hive, sniff_kind
 from smbsign.collect.base import CollectResult
 from smbsign.collect.hivefile import MAX_WORK, Hive
-from smbsign.collect.regfile import parse_data
 from smbsign.model import CollectError, Layer, Role, SettingValue
 
 HIVES = FIX / "hive"

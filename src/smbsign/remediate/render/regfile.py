@@ -1,66 +1,44 @@
 """``.reg`` renderer: a version 5.00 file, UTF-16LE with BOM and CRLF (docs/reference.md §6.1).
 
 Values are grouped by key, written with full root names (``HKEY_LOCAL_MACHINE``) and typed
-data (``dword:00000001``, ``hex(7):`` for REG_MULTI_SZ, ...). :func:`render_undo` turns a
-Windows snapshot back into a ``.reg`` file: values that were absent become ``"Name"=-``.
-Keys are never deleted (another program may have written to them since).
+data (``dword:00000001``, ``hex(7):`` for REG_MULTI_SZ, ...) by the ``.reg`` writer
+(:mod:`smbsign.codecs.reg`). :func:`render_undo` turns a Windows snapshot back into a ``.reg``
+file: values that were absent become ``"Name"=-``. Keys are never deleted (another program may
+have written to them since).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from smbsign.codecs.regdata import encode_data
-from smbsign.codecs.text import crlf_utf16
+from smbsign.codecs.reg import RegEntry, RegKey, encode_reg, write_reg
 from smbsign.remediate.plan import Plan
-from smbsign.remediate.render._common import (
-    RenderContext,
-    Rendered,
-    full_key,
-    render_text,
-    typed_data,
-)
+from smbsign.remediate.render._common import RenderContext, Rendered, full_key, typed_data
 from smbsign.remediate.snapshot import PriorValue, RegData, type_code
 
 FILE = "smbsign-fix.reg"
 UNDO_FILE = "smbsign-undo.reg"
-_HEX_PREFIX = {
-    "REG_BINARY": "hex",
-    "REG_EXPAND_SZ": "hex(2)",
-    "REG_MULTI_SZ": "hex(7)",
-    "REG_QWORD": "hex(b)",
-}
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def value_line(name: str, vtype: str, data: RegData) -> str:
-    """One ``"Name"=<data>`` line; ``data=None`` deletes the value (``"Name"=-``)."""
+def entry(name: str, vtype: str, data: RegData, comment: str = "") -> RegEntry:
+    """One value to write; ``data=None`` deletes it (``"Name"=-``). An unknown type name is a
+    :class:`~smbsign.errors.RemediationError` (``REG_UNKNOWN_0x..`` from a snapshot is known)."""
     if data is None:
-        return f"{_quote(name)}=-"
-    if vtype == "REG_DWORD" and isinstance(data, int):
-        return f"{_quote(name)}=dword:{data & 0xFFFFFFFF:08x}"
-    if vtype == "REG_SZ" and isinstance(data, str):
-        return f"{_quote(name)}={_quote(data)}"
-    code = type_code(vtype)  # also REG_NONE, REG_UNKNOWN_0x.. saved by a snapshot
-    raw = encode_data(code, data)
-    prefix = _HEX_PREFIX.get(vtype, f"hex({code:x})")
-    return f"{_quote(name)}={prefix}:{','.join(f'{b:02x}' for b in raw)}"
+        return RegEntry(name, None, None, comment)
+    return RegEntry(name, type_code(vtype), data, comment)
 
 
-def _keys(rows: Iterable[tuple[str, str, str]]) -> list[dict[str, object]]:
-    """Group (key, comment, line) rows by key, keeping first-seen order."""
-    keys: dict[str, list[dict[str, str]]] = {}
-    for key, comment, line in rows:
-        keys.setdefault(full_key(key), []).append({"comment": comment, "line": line})
-    return [{"path": path, "entries": values} for path, values in keys.items()]
+def _keys(rows: Iterable[tuple[str, RegEntry]]) -> list[RegKey]:
+    """Group (key, entry) rows by key, keeping first-seen order."""
+    keys: dict[str, list[RegEntry]] = {}
+    for key, e in rows:
+        keys.setdefault(full_key(key), []).append(e)
+    return [RegKey(path, tuple(entries)) for path, entries in keys.items()]
 
 
 def render(plan: Plan, ctx: RenderContext) -> Rendered:
     rows = [
-        (reg.key, f"{ch.id}: {ch.control.title}", value_line(reg.value, reg.type, typed_data(reg)))
+        (reg.key, entry(reg.value, reg.type, typed_data(reg), f"{ch.id}: {ch.control.title}"))
         for ch in plan.changes
         for reg in ch.registry
     ]
@@ -71,8 +49,7 @@ def render(plan: Plan, ctx: RenderContext) -> Rendered:
         "lowest layer: a domain GPO that sets the same value wins (docs/reference.md §4.1).",
         "Export the current values first (smbsign fix --format powershell snapshots them).",
     ]
-    text = render_text("reg/values.reg.j2", header=header, keys=_keys(rows))
-    return {FILE: crlf_utf16(text)}
+    return {FILE: encode_reg(write_reg(_keys(rows), header=header))}
 
 
 def render_undo(priors: Iterable[PriorValue], snapshot_id: str, generator: str) -> bytes:
@@ -80,8 +57,12 @@ def render_undo(priors: Iterable[PriorValue], snapshot_id: str, generator: str) 
     rows = [
         (
             p.key,
-            f"{p.control or 'value'}: restore " + ("previous value" if p.present else "absent"),
-            value_line(p.name, p.type or "REG_SZ", p.data if p.present else None),
+            entry(
+                p.name,
+                p.type or "REG_SZ",
+                p.data if p.present else None,
+                f"{p.control or 'value'}: restore " + ("previous value" if p.present else "absent"),
+            ),
         )
         for p in priors
     ]
@@ -89,4 +70,4 @@ def render_undo(priors: Iterable[PriorValue], snapshot_id: str, generator: str) 
         f"Generated by {generator}: undo of snapshot {snapshot_id}",
         "Import: reg import smbsign-undo.reg (elevated).",
     ]
-    return crlf_utf16(render_text("reg/values.reg.j2", header=header, keys=_keys(rows)))
+    return encode_reg(write_reg(_keys(rows), header=header))
