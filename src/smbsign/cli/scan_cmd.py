@@ -65,8 +65,9 @@ FD_HEADROOM = 64  # files, pipes and the resolver next to the sockets
 SOCKETS_PER_PROBE = 2
 # --concurrency when not given: what the open-file limit allows, at most this many. A dead
 # address costs a connect (~200 us of CPU) per connect timeout, so 1,024 in flight start ~512
-# connects a second; at 4,096 a loaded 2-core lab machine fell behind and reported 128 of 191
-# live hosts "filtered" (their SYN-ACK waited in the loop past the timeout; docs/lab.md).
+# connects a second (~0.1 core); 4,096 need ~0.4 core, and on a loaded 2-core lab machine
+# the loop fell behind: most live hosts of a /20 came out "filtered", their SYN-ACK waiting in
+# the loop past the timeout (docs/scan.md "Speed and limits"). Large sets get the SYN sweep.
 MAX_DEFAULT_CONCURRENCY = 1024
 DEFAULT_SWEEP_RATE = 20_000.0  # SYNs a second when --rate is not given (docs/scan.md "Sweep")
 
