@@ -319,3 +319,32 @@ def test_fix_from_the_domain_findings_names_the_winning_gpo_per_ou(
     assert "change GPO 'Tier1 Signing Off'" in proc.stdout
     readme = next(out.rglob("README.txt")).read_text(encoding="utf-8")
     assert "'Domain Signing Off'" in readme and "'Tier1 Signing Off'" in readme
+
+
+def test_two_stored_ad_runs_diff_and_the_html_ou_view(addc: AdTestDomain) -> None:
+    """Runs of ``ad audit`` are stored and ``diff``-able like any other: WS1 passes on policy
+    alone and fails once the wire decides (--scan); the HTML report shows the OU view."""
+    store = addc.ad.password_file.parent / "ad-diff.db"
+    db = f"sqlite:///{store}"
+    code, _, err = ad_cli(
+        addc, "audit", "-f", "json", "-o", str(store.with_suffix(".a")), "--db", db
+    )
+    assert code == 1, err
+    code, _, err = ad_cli(
+        addc, "audit", "--scan", "-f", "json", "-o", str(store.with_suffix(".b")), "--db", db
+    )
+    assert code == 1, err
+    proc = addc.ad.run_client(
+        [SMBSIGN, "diff", "previous", "latest", "--db", db, "-f", "json"], timeout=300
+    )
+    assert proc.returncode == 1, proc.stderr  # something regressed
+    changes = json.loads(proc.stdout)
+    flat = json.dumps(changes)
+    assert "ws1." in flat and CONTROL in flat
+    regressed = [c for c in changes.get("regressed", []) if c.get("host", "").startswith("ws1.")]
+    assert regressed and regressed[0]["before"] == "pass" and regressed[0]["after"] == "fail"
+    page = addc.ad.run_client([SMBSIGN, "report", "latest", "--db", db, "-f", "html"])
+    assert page.returncode == 0, page.stderr
+    ws = addc.built.som_dn("Workstations")
+    assert f'data-container="{ws}"' in page.stdout and "WS Signing Enforced" in page.stdout
+    assert 'data-drifting="1"' in page.stdout

@@ -72,7 +72,25 @@ FINDING_COLUMNS = (
 )
 
 
-def finding_row(f: Finding) -> list[str]:
+# Findings of smbsign ad (docs/ad.md): added only when a finding carries a container.
+DOMAIN_COLUMNS = ("gpo_name", "gpo_guid", "gpo_link", "gpo_enforced", "roles", "drift", "container")
+
+
+def domain_cells(f: Finding) -> dict[str, object]:
+    """The domain view's fields of ``f`` as flat CSV values."""
+    gpo = f.source.gpo if f.source is not None else None
+    return {
+        "gpo_name": gpo.name if gpo else None,
+        "gpo_guid": gpo.guid if gpo else None,
+        "gpo_link": gpo.link if gpo else None,
+        "gpo_enforced": gpo.enforced if gpo else None,
+        "roles": " | ".join(f.roles),
+        "drift": f.drift,
+        "container": f.container,
+    }
+
+
+def finding_row(f: Finding, domain: bool = False) -> list[str]:
     d = finding_to_dict(f)
     src = d["source"] or {}
     row = {
@@ -86,15 +104,17 @@ def finding_row(f: Finding) -> list[str]:
         "reason": d["reason"],
         "notes": " | ".join(d["notes"]),
     }
-    return [cell(row[c]) for c in FINDING_COLUMNS]
+    extra = [cell(v) for v in domain_cells(f).values()] if domain else []
+    return [cell(row[c]) for c in FINDING_COLUMNS] + extra
 
 
 def render_findings(findings: Sequence[Finding]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(FINDING_COLUMNS)
+    domain = any(f.container is not None for f in findings)
+    writer.writerow(FINDING_COLUMNS + (DOMAIN_COLUMNS if domain else ()))
     for f in findings:
-        writer.writerow(finding_row(f))
+        writer.writerow(finding_row(f, domain))
     return buf.getvalue().encode()
 
 

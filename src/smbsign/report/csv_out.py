@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from smbsign.model import Finding, ScanRecord
 from smbsign.output.cells import cell
+from smbsign.output.csv_out import DOMAIN_COLUMNS, domain_cells
 from smbsign.report.scores import weight_of
 from smbsign.run import CatalogLike, Run, RunInfo
 from smbsign.verdict import verdict, wording
@@ -83,6 +84,7 @@ def _finding_row(run: Run, f: Finding, catalog: CatalogLike | None) -> dict[str,
         "source_layer": src.layer.value if src else None,
         "reason": f.reason,
         "message": "; ".join(f.notes),
+        **(domain_cells(f) if f.container is not None else {}),
     }
 
 
@@ -90,9 +92,11 @@ def render(run: Run, catalog: CatalogLike | None = None, *, trend: Sequence[RunI
     _ = trend
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    domain = any(f.container is not None for f in run.findings)
+    columns = COLUMNS + (DOMAIN_COLUMNS if domain else ())
+    writer.writerow(columns)
     rows = [_record_row(run, r) for r in run.records]
     rows += [_finding_row(run, f, catalog) for f in run.findings]
     for row in rows:
-        writer.writerow([cell(row.get(c)) for c in COLUMNS])
+        writer.writerow([cell(row.get(c)) for c in columns])
     return buf.getvalue().encode()

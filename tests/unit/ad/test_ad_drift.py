@@ -6,6 +6,7 @@ import asyncio
 import socket
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import dns.message
 import dns.rcode
@@ -205,3 +206,20 @@ def test_resolve_through_the_given_server_only(
         asyncio.run(resolve_via(host, 2.0, "gone.lab.test"))
     with pytest.raises(OSError, match=r"no answer from DNS server 127\.0\.0\.1 within 0\.5 s"):
         asyncio.run(resolve_via(host, 0.5, "slow.lab.test"))
+
+
+def test_csv_carries_the_domain_columns_only_for_domain_findings(catalog: object) -> None:
+    import csv
+    import io
+
+    from smbsign.output.csv_out import DOMAIN_COLUMNS, FINDING_COLUMNS, render_findings
+
+    got = scanned(catalog)
+    rows = list(csv.DictReader(io.StringIO(render_findings(list(got.values())).decode())))
+    drifts = next(r for r in rows if r["host"].startswith("drifts."))
+    assert drifts["drift"] == "true" and drifts["container"] == OU_ON
+    assert drifts["gpo_name"] == "Signing On" and drifts["gpo_link"] == OU_ON
+    assert tuple(rows[0]) == FINDING_COLUMNS + DOMAIN_COLUMNS
+    plain = [replace(f, container=None) for f in got.values()]
+    header = render_findings(plain).decode().splitlines()[0]
+    assert header == ",".join(FINDING_COLUMNS)
