@@ -13,7 +13,7 @@ import sys
 import typer
 
 from smbsign import __version__
-from smbsign.cli._common import EXIT_RUNTIME, EXIT_USAGE, fail
+from smbsign.cli._common import EXIT_CODES, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, exit_epilog, fail
 from smbsign.cli.lazy import LazyGroup
 from smbsign.errors import SmbsignError, UsageError
 
@@ -26,6 +26,7 @@ app = typer.Typer(
     add_completion=True,
     pretty_exceptions_enable=False,
     cls=LazyGroup,
+    epilog=exit_epilog(*EXIT_CODES) + " Each command's --help says what they mean for it.",
 )
 
 
@@ -49,7 +50,7 @@ def _root(
     """Find and fix missing SMB signing across Windows and Samba fleets."""
 
 
-@app.command("version")
+@app.command("version", epilog=exit_epilog((EXIT_OK, "printed")))
 def version() -> None:
     """Print the smbsign version."""
     typer.echo(__version__)

@@ -20,7 +20,7 @@ import typer
 
 from smbsign import __version__
 from smbsign.catalog import Catalog, load_catalog
-from smbsign.cli._common import write_atomic
+from smbsign.cli._common import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, exit_epilog, write_atomic
 from smbsign.errors import ParseError, RemediationError, UsageError
 from smbsign.remediate.apply.base import apply_safely
 from smbsign.remediate.apply.samba import SambaApplier, SambaOptions, rollback_samba
@@ -42,6 +42,21 @@ from smbsign.textutil import is_decimal
 
 FORMAT_CHOICES = [*FORMATS, "all"]
 _HOSTS_SHOWN = 20  # hosts listed per change on the terminal; plan.json has them all
+FIX_EPILOG = exit_epilog(
+    (EXIT_OK, "plan printed, files written, dry run, or applied and verified"),
+    (
+        EXIT_USAGE,
+        "usage error (bad options or --from file, --verify not answering SMB); nothing changed",
+    ),
+    (EXIT_RUNTIME, "the change failed (the message says whether the original was restored)"),
+    see="docs/fix.md",
+)
+ROLLBACK_EPILOG = exit_epilog(
+    (EXIT_OK, "rolled back"),
+    (EXIT_USAGE, "not a snapshot, or one rollback does not trust; nothing written or run"),
+    (EXIT_RUNTIME, "the restore failed (the message says what is left)"),
+    see="docs/fix.md",
+)
 
 
 def _context(catalog: Catalog, repository: str) -> RenderContext:
@@ -415,5 +430,5 @@ def rollback(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to app."""
-    app.command("fix")(fix)
-    app.command("rollback")(rollback)
+    app.command("fix", epilog=FIX_EPILOG)(fix)
+    app.command("rollback", epilog=ROLLBACK_EPILOG)(rollback)

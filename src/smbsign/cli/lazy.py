@@ -23,6 +23,8 @@ from typing import Any, Protocol
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from smbsign.cli._help import HouseGroup, adopt
+
 
 class CommandModule(Protocol):
     """What a command module offers: ``register(app)`` adds its commands to a Typer app."""
@@ -119,15 +121,18 @@ def load_module_group(module: str) -> TyperGroup:
     mod.register(holder)
     group = typer.main.get_group(holder)
     assert isinstance(group, TyperGroup)
+    adopt(group)  # help conventions (cli/_help.py) for every command it registers
     return group
 
 
-class LazyGroup(TyperGroup):
+class LazyGroup(HouseGroup):
     """A Typer root group whose table commands are imported on first use."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._loaded: dict[str, TyperGroup] = {}
+        for command in self.commands.values():  # the eager ones (``version``)
+            adopt(command)
 
     def list_commands(self, ctx: Any) -> list[str]:
         eager = super().list_commands(ctx)
