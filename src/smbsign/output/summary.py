@@ -17,7 +17,14 @@ from smbsign.output.relay import SCHEMES as _SCHEMES
 from smbsign.scan.runner import is_dead
 from smbsign.scan.targets import address_sort_key
 from smbsign.textutil import plural
-from smbsign.verdict import SHORT_NOT_REQUIRED, SHORT_REQUIRED, SHORT_UNKNOWN
+from smbsign.verdict import (
+    RELAYABLE,
+    SHORT_NOT_REQUIRED,
+    SHORT_REQUIRED,
+    SHORT_UNKNOWN,
+    Verdict,
+    verdict,
+)
 
 __all__ = ["EXIT_UNDETERMINED", "Tally"]
 
@@ -46,10 +53,11 @@ class Tally:
         self.statuses[rec.status.value] += 1
         if rec.ldap is not None:
             self._add_ldap(rec.target, rec.ldap)
-        if rec.relayable:
+        v = verdict(rec)  # the one classification (smbsign.verdict), also behind summarize()
+        if v in RELAYABLE:
             self.not_required += 1
             self.relay.add(rec.target)
-        elif rec.status is ScanStatus.OK and rec.signing_required is True:
+        elif v is Verdict.REQUIRED:
             self.required += 1
         elif rec.status in (ScanStatus.OK, ScanStatus.ERROR) and not _unreachable(rec):
             self.unknown += 1
