@@ -329,6 +329,8 @@ def test_framework_filter(name: str) -> None:
         "samba-client-ipc-signing-required",
         "smb-server-signing-enabled",
         "smb-client-signing-enabled",
+        "ldap-server-signing-required",  # PREVENT-13 (#12 item 3)
+        "ldap-server-channel-binding",
     }
 
 

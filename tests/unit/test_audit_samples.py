@@ -136,6 +136,11 @@ SMB1_UNKNOWN = ("unknown", "default", "default(19045/Enterprise/workstation)")
                 "smb-server-audit-unsigned-clients": ("not_applicable", None, None),  # < 26100
                 "smb-client-audit-unsigned-servers": ("not_applicable", None, None),
                 "samba-client-ipc-signing-required": ("not_applicable", None, None),
+                # the DDCP's LDAPServerIntegrity=4,1 (None) on Server 2022 (reference.md §11.3)
+                "ldap-server-signing-required": ("fail", "gpttmpl", "line 4"),
+                # not set; Microsoft states no default for Server 2022 (reference.md §11.3)
+                "ldap-server-channel-binding": (
+                    "unknown", "default", "default(20348/domain_controller)"),
             },
         ),
         (
@@ -153,6 +158,8 @@ SMB1_UNKNOWN = ("unknown", "default", "default(19045/Enterprise/workstation)")
                 "smb-server-audit-unsigned-clients": ("not_applicable", None, None),
                 "smb-client-audit-unsigned-servers": ("not_applicable", None, None),
                 "samba-client-ipc-signing-required": ("not_applicable", None, None),
+                "ldap-server-signing-required": ("not_applicable", None, None),  # DCs only
+                "ldap-server-channel-binding": ("not_applicable", None, None),
             },
         ),
     ],

@@ -28,6 +28,7 @@ from smbsign.audit.sources import (
     RemoteSource,
     Wanted,
     WazuhApiSource,
+    WireSource,
     registry_wanted,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "RemoteSource",
     "Wanted",
     "WazuhApiSource",
+    "WireSource",
     "audit",
     "registry_wanted",
 ]

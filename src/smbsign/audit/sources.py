@@ -16,7 +16,9 @@ found while gathering raises :class:`~smbsign.errors.UsageError`.
 - :class:`WazuhApiSource`: the SCA results of the Windows agents of a Wazuh manager
   (:mod:`smbsign.collect.wazuh_api`, docs/wazuh.md);
 - :class:`ProbeSource`: a NEGOTIATE probe of one address (port 445, then 139 when 445 answers
-  nowhere), attached to the one host the other sources gathered.
+  nowhere), attached to the one host the other sources gathered;
+- :class:`WireSource`: the records of an earlier ``smbsign scan`` (``audit --wire FILE``; with
+  ``--protocols smb,ldap,ldaps`` they decide the LDAP controls too, docs/ldap.md).
 
 :data:`SOURCES` is the wiring table, in the order an audit reads them.
 """
@@ -35,7 +37,7 @@ from smbsign.audit.evidence import HostEvidence
 from smbsign.catalog.schema import Control
 from smbsign.engine.facts import family_of_kinds
 from smbsign.engine.smb1 import CLIENT_DRIVER_START, SERVER_SMB1
-from smbsign.errors import UsageError
+from smbsign.errors import ParseError, UsageError
 from smbsign.model import CollectError, ScanRecord, ScanStatus
 
 if TYPE_CHECKING:
@@ -210,6 +212,53 @@ class ProbeSource:
         yield HostEvidence(name, observations=probe([self.address], self.host))
 
 
+@dataclass(frozen=True, slots=True)
+class WireSource:
+    """Records of ``smbsign scan`` (``--format json`` / ``jsonl``; with ``--protocols
+    smb,ldap,ldaps`` they carry ``ldap``) as wire evidence (``audit --wire FILE``).
+
+    A record belongs to the host the earlier sources named that matches its ``hostname`` or
+    its address (case-insensitive); with one host gathered and one server scanned, to that
+    host (as ``--probe``); otherwise it names its own host (hostname, else address).
+    """
+
+    records: tuple[ScanRecord, ...]
+
+    @classmethod
+    def read(cls, path: Path) -> WireSource:
+        """The records of ``path``; a :class:`UsageError` (one line) for anything else."""
+        from smbsign.remediate.findings import MAX_BYTES, parse_fix_input
+
+        try:
+            with path.open("rb") as fh:
+                data = fh.read(MAX_BYTES + 1)  # bounded: parse_fix_input refuses more
+        except OSError as exc:
+            raise UsageError(f"--wire: cannot read {str(path)!r}: {exc.strerror}") from None
+        try:
+            got = parse_fix_input(data, str(path))
+        except ParseError as exc:
+            raise UsageError(f"--wire: {exc}") from None
+        if got.records is None:
+            raise UsageError(
+                f"--wire: {str(path)!r} holds findings, not scan records (give the output of "
+                "smbsign scan --format json or jsonl)"
+            )
+        return cls(got.records)
+
+    def names(self) -> frozenset[str] | None:
+        return None
+
+    def gather(self, wanted: Wanted, seen: Sequence[str]) -> Iterator[HostEvidence]:
+        by_name = {h.lower(): h for h in seen}
+        one = seen[0] if len(seen) == 1 and len({r.target for r in self.records}) == 1 else None
+        groups: dict[str, list[ScanRecord]] = {}
+        for rec in self.records:
+            name = by_name.get((rec.hostname or "").lower()) or by_name.get(rec.target.lower())
+            groups.setdefault(name or one or rec.hostname or rec.target, []).append(rec)
+        for name, recs in groups.items():
+            yield HostEvidence(name, observations=recs)
+
+
 #: Wiring table: every kind of evidence source, in the order an audit reads them (a host
 #: named by several is judged on all of it). The domain view (``smbsign.ad``) joins here.
 SOURCES: tuple[type[EvidenceSource], ...] = (
@@ -218,6 +267,7 @@ SOURCES: tuple[type[EvidenceSource], ...] = (
     RemoteSource,
     WazuhApiSource,
     ProbeSource,
+    WireSource,
 )
 
 

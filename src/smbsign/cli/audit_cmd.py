@@ -141,14 +141,15 @@ def build_sources(
     creds: Credentials | None = None,
     host_per_dir: bool = False,
     wazuh: EvidenceSource | None = None,
+    wire: Path | None = None,
 ) -> list[EvidenceSource]:
     """The evidence sources the options name, in audit order; usage problems raise
     :class:`UsageError` before anything is read."""
     from smbsign.audit import LocalSource, PathsSource, ProbeSource, RemoteSource
     from smbsign.audit.sources import ip_literal
 
-    if not paths and not local and not remote and wazuh is None:
-        raise UsageError("give evidence files or directories, --local, --remote or --wazuh")
+    if not paths and not local and not remote and wazuh is None and wire is None:
+        raise UsageError("give evidence files or directories, --local, --remote, --wazuh or --wire")
     _check_text(("--host", host))
     for p in paths:
         if not p.exists():
@@ -182,6 +183,10 @@ def build_sources(
         sources.append(wazuh)
     if probe_target is not None:
         sources.append(ProbeSource(probe_target, host))
+    if wire is not None:
+        from smbsign.audit import WireSource
+
+        sources.append(WireSource.read(wire))  # read now: a bad file is a usage error
     return sources
 
 
@@ -261,6 +266,15 @@ def register(app: typer.Typer) -> None:
         ] = None,
         address: Annotated[
             str | None, typer.Option("--address", help="IP address to probe with --probe.")
+        ] = None,
+        wire: Annotated[
+            Path | None,
+            typer.Option(
+                "--wire",
+                help="Records of smbsign scan (--format json or jsonl) as wire evidence; "
+                "with --protocols smb,ldap,ldaps they decide the LDAP controls too.",
+                show_default=False,
+            ),
         ] = None,
         remote: Annotated[
             str | None,
@@ -352,6 +366,7 @@ def register(app: typer.Typer) -> None:
                 creds=creds,
                 host_per_dir=host_per_dir,
                 wazuh=wz,
+                wire=wire,
             )
             facts = host_facts(os_family, os_build, edition, role, smb1_feature)
             warning = insecure_warning(wz) if wz is not None else None
