@@ -76,3 +76,51 @@ def test_exit_epilog_refuses_a_code_outside_the_table() -> None:
     assert exit_epilog(0, (2, "bad")).startswith("Exit codes: 0 ")
     with pytest.raises(ValueError, match="42"):
         exit_epilog((42, "answer"))
+
+
+def _command(path: tuple[str, ...]) -> Any:
+    import typer
+
+    root: Any = typer.main.get_command(app)
+    if not path:
+        return root
+    if path[0] == "version":
+        return root.commands["version"]
+    module = next(row.module for row in COMMANDS if row.name == path[0])
+    cmd: Any = load_module_group(module).commands[path[0]]
+    for name in path[1:]:
+        cmd = cmd.commands[name]
+    return cmd
+
+
+# Short options that mean the same on every command that has the long one (docs/cli.md).
+SHORTS = {
+    "-f": "--format",
+    "-o": "--output",
+    "-q": "--quiet",
+    "-V": "--version",
+    "-iL": "--input-list",
+    "-y": "--yes",
+    "-n": "--dry-run",
+}
+
+
+def test_short_options_are_the_same_on_every_command() -> None:
+    """A short option names one long option everywhere, and a long option that has a short
+    one has it on every command that offers it."""
+    seen: dict[str, set[tuple[str, ...]]] = {}
+    for path in PATHS:
+        for param in _command(path).params:
+            if param.param_type_name != "option":
+                continue
+            names = [*param.opts, *param.secondary_opts]
+            longs = [n for n in names if n.startswith("--")]
+            shorts = tuple(sorted(n for n in names if not n.startswith("--")))
+            for short in shorts:
+                assert SHORTS.get(short) in longs, (path, short, longs)
+            for long in longs:
+                seen.setdefault(long, set()).add(shorts)
+                if long in SHORTS.values():
+                    want = next(s for s, lo in SHORTS.items() if lo == long)
+                    assert want in shorts, (path, long, shorts)
+    assert {long: s for long, s in seen.items() if len(s) > 1} == {}

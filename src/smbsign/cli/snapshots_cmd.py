@@ -98,7 +98,7 @@ def prune(
     ],
     snapshot_dir: SnapshotDir = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print what would be removed; remove nothing.")
+        bool, typer.Option("--dry-run", "-n", help="Print what would be removed; remove nothing.")
     ] = False,
 ) -> None:
     if keep < 1:
