@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from collect_helpers import FIX, SAMPLES, SRV_EN, SRV_REQ, WKS_REQ, by_id
 
+from smbsign.codecs.gpttmpl import parse_registry_data
 from smbsign.collect import collect_file, gpttmpl, secedit
 from smbsign.errors import ParseError
 from smbsign.model import Layer
@@ -105,13 +106,13 @@ def test_non_template_inf_is_unknown():
     ],
 )
 def test_registry_data(rhs, value, vtype):
-    assert gpttmpl.parse_registry_data(rhs) == (value, vtype)
+    assert parse_registry_data(rhs) == (value, vtype)
 
 
 @pytest.mark.parametrize("rhs", ["4,", "4,x", "9,1", "x,1", "4,99999999999", "3,zz"])
 def test_registry_data_rejects(rhs):
     with pytest.raises(ParseError):
-        gpttmpl.parse_registry_data(rhs)
+        parse_registry_data(rhs)
 
 
 def test_sections_in_any_order_and_bad_lines():

@@ -35,6 +35,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smbsign.codecs.gpttmpl import (
+    REGISTRY_VALUES,
+    UNICODE_SECTION,
+    VERSION_SECTION,
+    encode_template,
+    write_template,
+)
 from smbsign.codecs.registrypol import PolEntry
 from smbsign.errors import LabError
 from smbsign.lab.addc import SYSTEM_PYTHON, AdLab
@@ -159,9 +166,9 @@ def som_dn(som: str, base_dn: str) -> str:
 
 def gpttmpl_inf(values: Iterable[tuple[str, str]]) -> bytes:
     """A security template as GPMC writes it: UTF-16LE with BOM, CRLF (MS-GPSB 2.2)."""
-    lines = ["[Unicode]", "Unicode=yes", "[Version]", 'signature="$CHICAGO$"', "Revision=1"]
-    lines += ["[Registry Values]", *(f"{path}={value}" for path, value in values)]
-    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-16-le")
+    lines = [f"{path}={value}" for path, value in values]
+    text = write_template([UNICODE_SECTION, VERSION_SECTION, (REGISTRY_VALUES, lines)])
+    return encode_template(text)
 
 
 def gpt_ini(version: int) -> bytes:

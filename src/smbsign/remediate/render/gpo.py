@@ -3,10 +3,11 @@
 Security Options (the four signing values, plaintext password, SPN hardening) go to
 ``Machine/Microsoft/Windows NT/SecEdit/GptTmpl.inf`` ``[Registry Values]`` as
 ``MACHINE\\<path>\\<name>=<type>,<data>``, UTF-16LE with BOM and CRLF ([MS-GPSB] 2.2,
-docs/reference.md §6.2); ADMX policies (24H2 audit policies, SMB1 SecGuide) go to
-``Machine/Registry.pol`` through the project's PReg writer (docs/reference.md §6.3). Clients apply a
-GPO only if ``gPCMachineExtensionNames`` lists the client-side extensions of its files and the
-computer version rose ([MS-GPSB] 1.9, [MS-GPOL] 3.3.5.4): the generated
+docs/reference.md §6.2, written by :mod:`smbsign.codecs.gpttmpl`); ADMX policies (24H2 audit
+policies, SMB1 SecGuide) go to ``Machine/Registry.pol`` through the PReg writer
+(:mod:`smbsign.codecs.registrypol`, docs/reference.md §6.3). Clients apply a GPO only if
+``gPCMachineExtensionNames`` lists the client-side extensions of its files and the computer
+version rose ([MS-GPSB] 1.9, [MS-GPOL] 3.3.5.4): the generated
 ``Import-SmbsignGpo.ps1`` does both. The GPO GUID is derived from the plan (uuid5), so output
 is reproducible.
 """
@@ -16,9 +17,17 @@ from __future__ import annotations
 import uuid
 
 from smbsign.catalog.schema import DesiredRegistry
+from smbsign.codecs.gpttmpl import (
+    REGISTRY_VALUES,
+    UNICODE_SECTION,
+    VERSION_SECTION,
+    RegistryValue,
+    encode_template,
+    registry_value_line,
+    write_template,
+)
 from smbsign.codecs.regdata import TYPE_CODES, encode_data
 from smbsign.codecs.registrypol import PolEntry, encode_registry_pol
-from smbsign.codecs.text import crlf_utf16
 from smbsign.remediate.plan import Plan
 from smbsign.remediate.render._common import (
     RenderContext,
@@ -43,15 +52,8 @@ VERSION = 1  # computer version 1, user version 0
 
 def gpttmpl_line(reg: DesiredRegistry) -> str:
     """``MACHINE\\...\\Name=4,1`` ([MS-GPSB] 2.2.5: 1 quoted string, 4 decimal, 7 list)."""
-    data = typed_data(reg)
     code = TYPE_CODES[reg.type]
-    if isinstance(data, int):
-        rhs = str(data)
-    elif isinstance(data, tuple):
-        rhs = ",".join(data)
-    else:
-        rhs = '"' + data.replace('"', '""') + '"'
-    return f"{gpo_key(reg.key)}\\{reg.value}={code},{rhs}"
+    return registry_value_line(RegistryValue(gpo_key(reg.key), reg.value, code, typed_data(reg)))
 
 
 def _in_inf(reg: DesiredRegistry) -> bool:
@@ -89,8 +91,9 @@ def render(plan: Plan, ctx: RenderContext) -> Rendered:
         layout.append("Machine\\Registry.pol   Administrative Templates (PReg)")
         extensions.append(REGISTRY_CSE)
     if inf:
-        text = render_text("gpo/GptTmpl.inf.j2", lines=[gpttmpl_line(r) for r in inf])
-        out[f"{folder}/{GPTTMPL}"] = crlf_utf16(text)
+        lines = [gpttmpl_line(r) for r in inf]
+        sections = [UNICODE_SECTION, (REGISTRY_VALUES, lines), VERSION_SECTION]
+        out[f"{folder}/{GPTTMPL}"] = encode_template(write_template(sections))
         layout.append("Machine\\Microsoft\\Windows NT\\SecEdit\\GptTmpl.inf   Security Options")
         extensions.append(SECURITY_CSE)
     display = f"smbsign {plan.target.value}" + (f" {plan.stage.value}" if plan.stage else "")
