@@ -37,7 +37,7 @@ from smbsign.audit.evidence import HostEvidence
 from smbsign.catalog.schema import Control
 from smbsign.engine.facts import family_of_kinds
 from smbsign.engine.smb1 import CLIENT_DRIVER_START, SERVER_SMB1
-from smbsign.errors import ParseError, UsageError
+from smbsign.errors import UsageError
 from smbsign.model import CollectError, ScanRecord, ScanStatus
 
 if TYPE_CHECKING:
@@ -227,16 +227,11 @@ class WireSource:
     @classmethod
     def read(cls, path: Path) -> WireSource:
         """The records of ``path``; a :class:`UsageError` (one line) for anything else."""
-        from smbsign.remediate.findings import MAX_BYTES, parse_fix_input
+        from smbsign.remediate.findings import read_fix_input
 
         try:
-            with path.open("rb") as fh:
-                data = fh.read(MAX_BYTES + 1)  # bounded: parse_fix_input refuses more
-        except OSError as exc:
-            raise UsageError(f"--wire: cannot read {str(path)!r}: {exc.strerror}") from None
-        try:
-            got = parse_fix_input(data, str(path))
-        except ParseError as exc:
+            got = read_fix_input(path)
+        except UsageError as exc:
             raise UsageError(f"--wire: {exc}") from None
         if got.records is None:
             raise UsageError(

@@ -1,4 +1,5 @@
-"""Read what ``smbsign fix --from`` takes (pure: bytes in, findings or scan records out).
+"""Read what ``smbsign fix --from`` takes (pure: bytes in, findings or scan records out;
+:func:`read_fix_input` reads the file first).
 
 Accepted (docs/fix.md): the JSON of ``smbsign audit --format json``
 (``{"schema_version", "findings": [...]}``, also a report JSON, which has the same key), a bare
@@ -18,10 +19,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from smbsign.decode import scan_record_from_dict
-from smbsign.errors import ParseError
+from smbsign.errors import ParseError, UsageError
 from smbsign.model import ScanRecord
 
 MAX_BYTES = 256 * 2**20
@@ -82,6 +84,20 @@ def parse_findings(data: bytes, name: str = "findings") -> list[dict[str, Any]]:
     if got.records is not None:
         raise ParseError("scan records, not findings", where=name)
     return list(got.findings)
+
+
+def read_fix_input(path: Path) -> FixInput:
+    """:func:`parse_fix_input` of the file ``path``, read bounded (``fix --from``,
+    ``audit --wire``); an unreadable or malformed file is a one-line :class:`UsageError`."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)  # bounded: parse_fix_input refuses more
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return parse_fix_input(data, str(path))
+    except ParseError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def parse_fix_input(data: bytes, name: str = "findings") -> FixInput:

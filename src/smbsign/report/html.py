@@ -237,37 +237,33 @@ def _ldap_cells(obs: LdapObservation | None) -> tuple[dict[str, str], dict[str, 
         return _cell("not_probed", "not probed"), _cell("not_probed", "not probed")
     ldap_why, _, ldaps_why = obs.reason.rpartition("; ldaps: ")
     ldap_why = ldap_why.removeprefix("ldap: ")
-    if obs.signing is LdapSigning.NOT_REQUIRED:
-        ldap = _cell("open", "open", f"signing not required: {ldap_why}")
-    elif obs.signing is LdapSigning.REQUIRED:
-        ldap = _cell("closed", "closed", f"signing required: {ldap_why}")
-    elif ldap_why == "not probed":
-        ldap = _cell("not_probed", "not probed")
-    elif _NO_LISTENER.match(ldap_why):
-        ldap = _cell("closed", "no LDAP", ldap_why)
-    else:
-        ldap = _cell("unknown", "unknown", ldap_why)
-    cb = obs.channel_binding
-    if cb is ChannelBinding.NEVER:
-        ldaps = _cell("open", "open", f"channel binding never: {ldaps_why}")
-    elif cb is ChannelBinding.ALWAYS:
-        ldaps = _cell("closed", "closed", f"channel binding always: {ldaps_why}")
-    elif cb is ChannelBinding.WHEN_SUPPORTED:
-        ldaps = _cell(
+    signing = {
+        LdapSigning.NOT_REQUIRED: ("open", "open", f"signing not required: {ldap_why}"),
+        LdapSigning.REQUIRED: ("closed", "closed", f"signing required: {ldap_why}"),
+    }
+    binding = {
+        ChannelBinding.NEVER: ("open", "open", f"channel binding never: {ldaps_why}"),
+        ChannelBinding.ALWAYS: ("closed", "closed", f"channel binding always: {ldaps_why}"),
+        ChannelBinding.WHEN_SUPPORTED: (
             "partial",
             "when supported",
             "a wrong token is refused, a bind without one accepted: clients that send no "
             f"channel-binding token can still be relayed ({ldaps_why})",
-        )
-    elif cb is ChannelBinding.NO_TLS:
-        ldaps = _cell("closed", "no LDAPS", ldaps_why)
-    elif ldaps_why == "not probed":
-        ldaps = _cell("not_probed", "not probed")
-    elif _NO_LISTENER.match(ldaps_why):
-        ldaps = _cell("closed", "no LDAPS", ldaps_why)
-    else:
-        ldaps = _cell("unknown", "unknown", ldaps_why)
-    return ldap, ldaps
+        ),
+        ChannelBinding.NO_TLS: ("closed", "no LDAPS", ldaps_why),
+    }
+    ldap = signing.get(obs.signing) or _undecided(ldap_why, "no LDAP")
+    ldaps = binding.get(obs.channel_binding) or _undecided(ldaps_why, "no LDAPS")
+    return _cell(*ldap), _cell(*ldaps)
+
+
+def _undecided(why: str, nothing: str) -> tuple[str, str, str]:
+    """A check that proved nothing: not asked, nothing listening, or probed and unknown."""
+    if why == "not probed":
+        return "not_probed", "not probed", "not probed"
+    if _NO_LISTENER.match(why):
+        return "closed", nothing, why
+    return "unknown", "unknown", why
 
 
 def relay_paths(records: Sequence[ScanRecord]) -> list[dict[str, Any]]:
