@@ -221,18 +221,26 @@ class _Records:
         """None when ``obj`` is a valid scan record, else the first problem, one line."""
         if not isinstance(obj, dict):
             return "not a JSON object"
-        target, elapsed = obj.get("target"), obj.get("elapsed_ms")
+        target, elapsed, name = obj.get("target"), obj.get("elapsed_ms"), obj.get("hostname")
         if not isinstance(target, str) or not target:
             return "'target' must be a non-empty string"
         if isinstance(elapsed, bool) or not isinstance(elapsed, int | float) or elapsed < 0:
             return "'elapsed_ms' must be a number >= 0"
-        shape = {k: v for k, v in obj.items() if k not in ("target", "elapsed_ms")}
+        if name is not None and not isinstance(name, str):
+            return "'hostname' must be a string or null"
+        # What differs from host to host is checked above; the rest is a shape, validated
+        # against the schema once (a guid stands in for every guid).
+        shape = {k: v for k, v in obj.items() if k not in ("target", "elapsed_ms", "hostname")}
+        smb2 = shape.get("smb2")
+        if isinstance(smb2, dict) and "server_guid" in smb2:
+            if not isinstance(smb2["server_guid"], str):
+                return "smb2/server_guid: must be a string"
+            shape["smb2"] = {**smb2, "server_guid": ""}
         key = json.dumps(shape, sort_keys=True)
         if key in self._known:
             return None
-        error = next(
-            iter(_validator().iter_errors({**shape, "target": "x", "elapsed_ms": 0})), None
-        )
+        probe = {**shape, "target": "x", "elapsed_ms": 0, "hostname": None}
+        error = next(iter(_validator().iter_errors(probe)), None)
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "record"
             return f"{where}: {' '.join(error.message.split())[:160]}"

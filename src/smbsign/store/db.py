@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import time
@@ -228,6 +229,9 @@ def _engine(url: URL, *, write: bool = True) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
+    # psycopg logs a warning of its own ("error ignored terminating <psycopg.Pipeline>") when
+    # the server drops the connection; the StoreError line says it once.
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     try:
         engine = create_engine(url, pool_pre_ping=False, connect_args={"connect_timeout": 10})
     except (NoSuchModuleError, ImportError):
