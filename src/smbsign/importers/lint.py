@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from smbsign.catalog import Catalog, resolve_default
 from smbsign.catalog.schema import Control
 from smbsign.catalog.values import key_sides, side_of_setting
 from smbsign.importers import expect
+from smbsign.importers.lint_finding import SEVERITY, LintFinding
 from smbsign.importers.mapping import (
     NIST_KEYS,
     MappedCheck,
@@ -53,33 +53,10 @@ from smbsign.importers.platforms import Platform, platform
 from smbsign.model import HostFacts
 from smbsign.regpath import setting_id
 
+__all__ = ["SEVERITY", "LintFinding", "lint", "named_controls"]
+
 _STATE = re.compile(r"is set to '(enabled|disabled)'", re.I)
 _QUOTED = re.compile(r"'([^']{8,200})'")
-#: Every code with its usual severity (absent-passes and default-mismatch vary, see above).
-SEVERITY = {
-    "wrong-hive": "high",
-    "absent-passes": "high",
-    "default-mismatch": "high",
-    "inverted-value": "high",
-    "mixed-targets": "high",
-    "contradicts-control": "medium",
-    "absent-key-differs": "low",
-    "id-drift": "medium",
-    "import-problem": "medium",
-    "duplicate-target": "low",
-    "compliance-mapping": "low",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class LintFinding:
-    code: str
-    severity: str  # high / medium / low
-    check_id: str  # "" for a finding about the whole file
-    location: str
-    message: str
-    control: str = ""
-    related: tuple[str, ...] = ()
 
 
 def _name_key(name: str) -> str:
