@@ -239,7 +239,7 @@ def fix(
     ] = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="Output format: " + ", ".join(FORMAT_CHOICES) + "."),
+        typer.Option("--format", "-f", help="Output format: " + ", ".join(FORMAT_CHOICES) + "."),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Directory for the generated files.")
@@ -250,7 +250,7 @@ def fix(
     apply: Annotated[
         bool, typer.Option("--apply", help="Show the change to --samba CONF; with --yes make it.")
     ] = False,
-    yes: Annotated[bool, typer.Option("--yes", help="Really apply (with --apply).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Really apply (with --apply).")] = False,
     snapshot_dir: Annotated[
         Path | None,
         typer.Option(
@@ -371,7 +371,7 @@ def rollback(
     fmt: Annotated[
         str | None,
         typer.Option(
-            "--format", help="reg: write the undo .reg file of a Windows snapshot instead."
+            "--format", "-f", help="reg: write the undo .reg file of a Windows snapshot instead."
         ),
     ] = None,
     output: Annotated[
