@@ -248,9 +248,23 @@ def test_file_level_problems(tmp_path: Path) -> None:
         (("--run-id", "1234"), "bad run id"),
         (("--run-id", "Abc-1"), "bad run id"),
         (("--run-id", "abcd1", "-f", "csv"), "JSONL shard outputs"),
+        (("--part", "1/2"), "--part needs --run-id"),
+        (("--shard", "1/2", "--part", "1/2", "--run-id", "abcd1"), "exclude each other"),
     ],
 )
 def test_scan_shard_usage_errors(args: tuple[str, ...], needle: str) -> None:
     proc = run("scan", "127.0.0.1", "--ports", "9", "--no-store", *args)
     assert proc.returncode == 2, proc.stderr
     assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_part_scans_its_targets_as_given(tmp_path: Path) -> None:
+    out = tmp_path / "zone2.jsonl"
+    proc = run(
+        "scan", "127.0.0.1-6", "--ports", "9", "--part", "2/3", "--run-id", "zones1",
+        "-o", str(out), "--no-store", "--no-progress",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = _lines(out)
+    assert lines[0]["shard"] == "2/3" and lines[-1]["complete"] is True
+    assert sorted(r["target"] for r in lines[1:-1]) == [f"127.0.0.{i}" for i in range(1, 7)]

@@ -293,6 +293,15 @@ def scan(
             "docs/fleet.md).",
         ),
     ] = None,
+    part: Annotated[
+        str | None,
+        typer.Option(
+            "--part",
+            metavar="I/N",
+            help="This scan is part I of N of the fleet run, its targets taken as given (one "
+            "network zone each; needs --run-id).",
+        ),
+    ] = None,
     run_id: Annotated[
         str | None,
         typer.Option(
@@ -316,7 +325,7 @@ def scan(
     excl = load_exclusions(exclude or (), [str(p) for p in exclude_file or ()])
     stdin = sys.stdin.buffer if sys.stdin is not None else None  # None: started with stdin closed
     bad_lines = _BadLines()
-    fleet = fleet_of(shard, run_id)
+    fleet = fleet_of(shard, run_id, part)
     source = TargetSource(
         targets or (),
         input_lists or (),
@@ -324,7 +333,7 @@ def scan(
         stdin=stdin,
         on_bad_line=bad_lines,
         limit=None if force else LARGE_SCAN,
-        shard=fleet.shard if fleet is not None else None,
+        shard=fleet.shard if fleet is not None and fleet.split else None,
     )
     if not source:
         raise UsageError(

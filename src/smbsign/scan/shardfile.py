@@ -115,19 +115,27 @@ def end_line(run_id: str, shard: Shard, *, complete: bool, records: int, finishe
 
 @dataclass(frozen=True, slots=True)
 class Fleet:
-    """``scan --shard I/N --run-id ID``: which fleet run and which part of it."""
+    """``scan --shard I/N --run-id ID`` (``split``: the targets are dealt by address) or
+    ``--part I/N`` (the targets as given: a zone's own segment is part I of the run)."""
 
     run_id: str
     shard: Shard
+    split: bool = True
 
 
-def fleet_of(shard: str | None, run_id: str | None) -> Fleet | None:
-    """``--shard`` and ``--run-id`` as given (a run id alone is shard 1/1); UsageError."""
-    if shard is None and run_id is None:
+def fleet_of(shard: str | None, run_id: str | None, part: str | None = None) -> Fleet | None:
+    """``--shard``/``--part`` and ``--run-id`` as given (a run id alone is part 1/1)."""
+    if shard is None and run_id is None and part is None:
         return None
+    if shard is not None and part is not None:
+        raise UsageError("--shard and --part exclude each other: deal the targets, or not")
     if run_id is None:
-        raise UsageError("--shard needs --run-id ID, the same id on every shard of the run")
-    return Fleet(check_run_id(run_id), parse_shard(shard) if shard is not None else Shard(1, 1))
+        what = "--shard" if shard is not None else "--part"
+        raise UsageError(f"{what} needs --run-id ID, the same id on every part of the run")
+    if shard is not None:
+        return Fleet(check_run_id(run_id), parse_shard(shard))
+    whole = parse_shard(part) if part is not None else Shard(1, 1)
+    return Fleet(check_run_id(run_id), whole, split=False)
 
 
 class ShardWriter:
