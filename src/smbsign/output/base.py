@@ -8,7 +8,8 @@ buffered format (SARIF, HTML...) renders the items so far as an incomplete run.
 
 A :class:`Format` says which record kinds it carries and, per kind, how to write them; a
 format without a streaming writer for a kind buffers the items and renders them as a
-:class:`smbsign.run.Run` (the same bytes ``smbsign report`` gives for that run once stored).
+:class:`smbsign.run.Run` (what ``smbsign report`` shows for that run once stored, apart from
+its id and times).
 """
 
 from __future__ import annotations
