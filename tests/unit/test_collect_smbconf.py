@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from collect_helpers import FIX, by_id
 
+from smbsign.codecs import smbconf as codec
 from smbsign.collect import collect_file, smbconf, testparm
 from smbsign.collect.walk import disk_loader
+from smbsign.errors import ParseError
 from smbsign.model import Layer, OsFamily, Role
 
 CONF = FIX / "smbconf"
@@ -156,12 +158,12 @@ _PRINTED_AS = {"writeable": "read only"}
 @pytest.mark.parametrize(
     # testparm sets its own log level, so "debuglevel" cannot be checked through it
     "synonym",
-    sorted(set(smbconf.SYNONYMS) - {"debuglevel"}),
+    sorted(set(codec.SYNONYMS) - {"debuglevel"}),
 )
 def test_every_synonym_is_a_synonym_for_testparm(synonym, tmp_path):
     """Setting the synonym changes the canonical parameter (as testparm prints it) and no other
     named parameter (derived parametric options such as ``idmap config * : range`` aside)."""
-    canonical = smbconf.SYNONYMS[synonym]
+    canonical = codec.SYNONYMS[synonym]
     printed = _PRINTED_AS.get(canonical, canonical)
     base = tmp_path / "base.conf"
     base.write_text("[global]\n[s]\npath = /tmp\n")
@@ -178,23 +180,21 @@ def test_every_synonym_is_a_synonym_for_testparm(synonym, tmp_path):
         if changed:
             break
     assert changed == {printed}
-    assert smbconf.canonical_name(synonym.upper().replace(" ", "  ")) == canonical
+    assert codec.canonical_name(synonym.upper().replace(" ", "  ")) == canonical
 
 
 @needs_testparm
 @pytest.mark.parametrize(
     "param", ["server signing", "client signing", "client ipc signing", "server smb encrypt"]
 )
-@pytest.mark.parametrize(
-    "value", [*smbconf.ENUMS["server signing"], "bogus", "Mandatory", " Auto "]
-)
+@pytest.mark.parametrize("value", [*codec.ENUMS["server signing"], "bogus", "Mandatory", " Auto "])
 def test_enum_table_matches_testparm(param, value, tmp_path):
     conf = tmp_path / "smb.conf"
     conf.write_text(f"[global]\n{param} = {value}\n")
     theirs = real(conf, param)
     try:
-        ours = smbconf.canonical_value(param, value)
-    except smbconf.ParseError:
+        ours = codec.canonical_value(param, value)
+    except ParseError:
         assert theirs == ""
         return
     assert theirs == {"off": "No"}.get(ours, ours)

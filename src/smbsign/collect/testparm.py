@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from smbsign.codecs.smbconf import canonical_name, logical_lines
 from smbsign.codecs.text import decode_text
 from smbsign.collect import smbconf
 from smbsign.collect.base import CollectResult, failed
@@ -116,9 +117,9 @@ def _without_other_files(data: bytes) -> tuple[str, int]:
     commented out; and how many were. Raises :class:`ParseError` when it is not text."""
     out: list[str] = []
     dropped = 0
-    for number, line in smbconf.logical_lines(decode_text(data)):
+    for number, line in logical_lines(decode_text(data)):
         name, sep, _ = line.partition("=")
-        if sep and line[:1] not in ";#" and smbconf.canonical_name(name) in _READS_ELSEWHERE:
+        if sep and line[:1] not in ";#" and canonical_name(name) in _READS_ELSEWHERE:
             out.append(f"# line {number}: not given to testparm")
             dropped += 1
         else:

@@ -6,7 +6,7 @@ requested parameters inside a ``[global]`` section (or before the first section,
 treats as global) are touched; comments, order, blank lines, ``include =`` lines, other
 sections, unknown parameters and line endings stay as they are. Parameter names match
 case- and whitespace-insensitively, synonyms included (``min protocol`` is
-``server min protocol``), through the smb.conf reader's :func:`canonical_name`; values
+``server min protocol``), through :func:`smbsign.codecs.smbconf.canonical_name`; values
 compare by their canonical enum (``mandatory`` == ``required``) through
 :func:`canonical_value`. A value that is already acceptable is left alone (idempotent). A
 parameter set nowhere is added at the end of the last ``[global]`` section, after its last
@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from smbsign.collect.smbconf import canonical_name, canonical_value
+from smbsign.codecs.smbconf import canonical_name, canonical_value
 from smbsign.errors import ParseError
 
 _SECTION = re.compile(r"^\s*\[([^\]]*)\]")
