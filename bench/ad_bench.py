@@ -56,28 +56,33 @@ COMPUTER_ATTRS = (
 )
 
 
-def parse_time_v(stderr: str) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) from GNU time -v's report."""
+def parse_time_v(stderr: str) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MiB, user+system CPU seconds) from GNU time -v's report."""
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", stderr)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
     if not wall or not rss:
         raise RuntimeError(f"no /usr/bin/time report in: {stderr[-800:]}")
     h, m, s = wall.groups()
     seconds = int(h or 0) * 3600 + int(m) * 60 + float(s)
-    return seconds, int(rss.group(1)) / 1024
+    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", stderr))
+    return seconds, int(rss.group(1)) / 1024, cpu
 
 
 def timed(ad: Any, label: str, argv: list[str], env: list[str] | None = None) -> dict[str, Any]:
     cmd = ["env", *(env or []), "/usr/bin/time", "-v", *argv]
     proc = ad.run_client(cmd, timeout=3600)
-    wall, rss = parse_time_v(proc.stderr)
+    wall, rss, cpu = parse_time_v(proc.stderr)
     row = {
+        "cpu_s": round(cpu, 2),
         "tool": label,
         "exit": proc.returncode,
         "wall_s": round(wall, 2),
         "peak_rss_mb": round(rss, 1),
     }
-    print(f"{label:<48} exit {proc.returncode:>3}  {wall:8.2f} s  {rss:8.1f} MiB", flush=True)
+    print(
+        f"{label:<48} exit {proc.returncode:>3}  {wall:8.2f} s  (CPU {cpu:7.2f} s)  {rss:8.1f} MiB",
+        flush=True,
+    )
     if proc.returncode not in (0, 1):
         print(proc.stderr[-1500:], file=sys.stderr)
     return row
@@ -200,9 +205,12 @@ def main() -> int:
         "",
         f"smbsign {__version__}; {result['machine']}; DC: lab Samba AD DC (own namespace).",
         "",
-        "| tool | exit | wall (s) | peak RSS (MiB) |",
-        "|---|---|---|---|",
-        *(f"| {r['tool']} | {r['exit']} | {r['wall_s']} | {r['peak_rss_mb']} |" for r in rows),
+        "| tool | exit | wall (s) | CPU (s) | peak RSS (MiB) |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {r['tool']} | {r['exit']} | {r['wall_s']} | {r['cpu_s']} | {r['peak_rss_mb']} |"
+            for r in rows
+        ),
         "",
         f"Computers judged: {len(bench_hosts)}; statuses: {statuses}; B00000 decided by "
         f"{got!r} (expected {want!r}). Limits {LIMIT_S:.0f} s / {LIMIT_MB:.0f} MB: "

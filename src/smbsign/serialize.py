@@ -100,4 +100,7 @@ _BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2
 
 def json_line(obj: Any, *, separators: tuple[str, str] | None = None) -> str:
     """``obj`` as one JSON Lines line (with its newline), UTF-8 text kept readable."""
-    return json.dumps(obj, ensure_ascii=False, separators=separators).translate(_BREAKS) + "\n"
+    text = json.dumps(obj, ensure_ascii=False, separators=separators)
+    if not text.isascii():  # translate() is slow; ASCII text has none of the breaks
+        text = text.translate(_BREAKS)
+    return text + "\n"

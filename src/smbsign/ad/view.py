@@ -215,7 +215,11 @@ def _finish(
     role_notes: Mapping[str, tuple[frozenset[str], str]],
     why_not: tuple[str, ...] = (),
     gpo_notes: Mapping[str, tuple[str, ...]] | None = None,
+    *,
+    host: str | None = None,
+    container: str | None = None,
 ) -> Finding:
+    """``f`` of this computer (one copy): GPO notes, uncertainty, roles, host, container."""
     notes = [*f.notes, *why_not]
     status, reason = f.status, f.reason
     d = by_prov.get(f.source) if f.source is not None else None
@@ -229,7 +233,15 @@ def _finish(
         controls, text = role_notes.get(role, (frozenset(), ""))
         if f.control in controls:
             notes.append(text)
-    return replace(f, status=status, reason=reason, notes=tuple(notes), roles=roles)
+    return replace(
+        f,
+        host=f.host if host is None else host,
+        container=container,
+        status=status,
+        reason=reason,
+        notes=tuple(notes),
+        roles=roles,
+    )
 
 
 def role_notes(catalog: object) -> dict[str, tuple[frozenset[str], str]]:
@@ -370,12 +382,14 @@ class _Context:
         host, container = self.host, self.container
         return tuple(
             _finish(
-                replace(f, host=host, container=container),
+                f,
                 self.by_prov,
                 self.roles,
                 self.role_notes,
                 notes_for(f.control, self.why_not, self.settings),
                 self.gpo_notes,
+                host=host,
+                container=container,
             )
             for f in findings
         )

@@ -59,6 +59,13 @@ def clean_text(text: str) -> str:
 
 def printable(f: Finding) -> Finding:
     """``f`` with every text field valid Unicode (see :func:`clean_text`)."""
+    texts = (f.host, f.expected, f.reason, f.title, *f.notes)
+    if f.source is not None:
+        texts += (f.source.kind, f.source.path, f.source.location)
+    if isinstance(f.observed, str):
+        texts += (f.observed,)
+    if all(clean_text(t) is t for t in texts):  # the common case: nothing to clean, no copy
+        return f
     src = f.source
     if src is not None:
         src = replace(
