@@ -34,6 +34,7 @@ with defaults (WS1 drifts: policy on, wire off; SRV2 agrees: policy off, wire of
 
 from __future__ import annotations
 
+from smbsign.codecs.regdata import REG_SZ, encode_data
 from smbsign.codecs.registrypol import PolEntry
 from smbsign.lab.addomain import (
     SIGNING_SERVER,
@@ -53,8 +54,8 @@ MEMBERS: dict[str, dict[str, str]] = {
     "member-mandatory": {"server signing": "mandatory"},
     "member-default": {},
 }
-_SAMBA_POL = PolEntry(r"Software\Policies\Samba\smb_conf", "server signing", 1,
-                      "mandatory\x00".encode("utf-16-le"))  # fmt: skip
+_SAMBA_POL = PolEntry(r"Software\Policies\Samba\smb_conf", "server signing", REG_SZ,
+                      encode_data(REG_SZ, "mandatory"))  # fmt: skip
 
 
 def standard_domain(addresses: dict[str, str]) -> DomainSpec:
