@@ -31,6 +31,7 @@ from smbsign.scan.runner import error_record
 CONTROL = "smb-server-signing-required"
 ON, OFF = "10000000-0000-0000-0000-000000000001", "20000000-0000-0000-0000-000000000002"
 OU_ON, OU_OFF = f"OU=On,{DOMAIN}", f"OU=Off,{DOMAIN}"
+WMI, OU_WMI = "30000000-0000-0000-0000-000000000003", f"OU=Wmi,{DOMAIN}"
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,9 @@ def domain() -> Lab:
     lab.gpo(OFF, "Signing Off", 0)
     lab.ou(OU_ON, link(ON))
     lab.ou(OU_OFF, link(OFF))
+    lab.gpo(WMI, "Wmi On", 1, wmi="[lab.test;{W};0]")
+    lab.ou(OU_WMI, link(WMI))
+    lab.computer("wmi", OU_WMI)
     for name in ("agree", "drifts", "noname", "filtered"):
         lab.computer(name, OU_ON)
     lab.computer("offagree", OU_OFF)
@@ -77,6 +81,7 @@ RECORDS: dict[str, Sequence[ScanRecord]] = {
     "offdrifts": [wire("offdrifts.lab.test", True)],
     "linux": [wire("linux.lab.test", False)],
     "nas": [wire("nas.lab.test", True)],
+    "wmi": [wire("wmi.lab.test", True)],
 }
 
 
@@ -115,6 +120,13 @@ def test_drift_true_false_and_null(catalog: object) -> None:
     assert "MDM" not in nas.reason
     linux = got["linux"]  # judged from the GPO values it gets, but the wire disagrees
     assert linux.drift is True and "not a Windows host (operatingSystem 'Ubuntu" in linux.reason
+
+
+def test_a_policy_verdict_that_is_not_pass_or_fail_gives_null_drift(catalog: object) -> None:
+    f = scanned(catalog)["wmi"]  # the deciding GPO has a WMI filter: policy unknown
+    assert f.status is Status.PASS and f.drift is None
+    assert any("drift not compared: the policy verdict is unknown" in n for n in f.notes)
+    assert f.source is not None and f.source.gpo is not None and f.source.gpo.name == "Wmi On"
 
 
 def test_unresolvable_is_unknown_with_the_reason_and_null_drift(catalog: object) -> None:
