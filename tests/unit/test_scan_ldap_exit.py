@@ -139,3 +139,17 @@ def test_real_probe_of_a_dc_refusing_anonymous_ntlm_exits_3() -> None:
     tally = Tally()
     tally.add(_dc(obs))
     assert tally.exit_code() == EXIT_UNDETERMINED
+
+
+def test_the_exit_3_line_names_the_undetermined_ldap_servers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--protocols ldap`` only: no SMB was probed, so the line must not say "no SMB server
+    answered" and stop there; it says what could not be checked."""
+    from smbsign.cli.scan_run import _report
+
+    tally = Tally()
+    tally.add(_ldap_only(UNDECIDED))
+    _report(tally, tally.exit_code(), None)
+    err = capsys.readouterr().err
+    assert "0 SMB hosts and 1 LDAP server could not be checked (exit 3)" in err, err

@@ -359,11 +359,13 @@ def _report(tally: Tally, code: int, relay_list: Path | None) -> None:
     sys.stderr.write(f"smbsign: {tally.summary_line()}\n")
     if code in (EXIT_INTERRUPTED, EXIT_BROKEN_PIPE):
         sys.stderr.write("smbsign: interrupted; outputs hold the records so far\n")
-    elif tally.statuses["ok"] == 0 and tally.unknown == 0:
-        sys.stderr.write("smbsign: no SMB server answered\n")
     elif code == EXIT_UNDETERMINED:
         hosts = plural(tally.unknown, "SMB host")
+        if tally.ldap_undetermined:  # --protocols ldap/ldaps (docs/scan.md "Exit codes")
+            hosts += f" and {plural(tally.ldap_undetermined, 'LDAP server')}"
         sys.stderr.write(f"smbsign: {hosts} could not be checked (exit 3)\n")
+    elif tally.statuses["ok"] == 0 and tally.unknown == 0:
+        sys.stderr.write("smbsign: no SMB server answered\n")
     if relay_list is not None:
         sys.stderr.write(
             f"smbsign: relay list: {plural(len(tally.relay), 'host')} in {relay_list}\n"
