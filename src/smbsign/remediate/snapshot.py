@@ -31,7 +31,6 @@ import os
 import re
 import secrets
 import socket
-import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,22 +39,29 @@ from typing import Any
 
 import platformdirs
 
-from smbsign.codecs.regdata import TYPE_CODES
 from smbsign.errors import RemediationError, UsageError
 from smbsign.remediate.fileops import fsync_dir, write_new
+from smbsign.remediate.priors import PriorValue as PriorValue
+from smbsign.remediate.priors import RegData as RegData
+from smbsign.remediate.priors import prior_from_dict as prior_from_dict
+from smbsign.remediate.priors import prior_to_dict as prior_to_dict
+from smbsign.remediate.priors import type_code as type_code
+from smbsign.remediate.snapshot_files import KEY_FILE as KEY_FILE
+from smbsign.remediate.snapshot_files import SnapshotRefused as SnapshotRefused
+from smbsign.remediate.snapshot_files import check_stat as _check_stat
+from smbsign.remediate.snapshot_files import dir_size as _size
+from smbsign.remediate.snapshot_files import manifest_mac as _mac
+from smbsign.remediate.snapshot_files import read_checked as _read_checked
+from smbsign.remediate.snapshot_files import remove_files, store_key
 
 SNAPSHOT_ENV = "SMBSIGN_SNAPSHOT_DIR"
 MANIFEST = "manifest.json"
 MAC_FILE = "manifest.mac"
-KEY_FILE = ".smbsign-snapshot-key"
 FORMAT = 1
 KIND_SAMBA = "samba-smb.conf"
 KIND_WINDOWS = "windows-registry"
 KINDS = (KIND_SAMBA, KIND_WINDOWS)
 _ATTEMPTS = 5
-_KEY_BYTES = 32
-_MAC_PREFIX = "hmac-sha256:"
-_MAC_CONTEXT = b"smbsign-snapshot-v1\0"  # domain separation: this key signs manifests only
 MAX_MANIFEST_BYTES = 4 * 2**20  # a manifest is a few KiB (bounded memory)
 MAX_DATA_BYTES = 16 * 2**20  # the saved smb.conf is at most 8 MiB (apply.samba.MAX_CONF_BYTES)
 _NAME = re.compile(r"^[0-9]{8}T[0-9]{6}Z-(?P<kind>[a-z.-]+)-[0-9a-f]{8}$")
@@ -64,14 +70,6 @@ _PLAIN_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 STATE_VERIFIED = "verified"
 STATE_UNSIGNED = "unsigned"
 STATE_TAMPERED = "tampered"
-
-
-class SnapshotRefused(UsageError):
-    """A snapshot that is not exactly what smbsign wrote: nothing written, nothing run."""
-
-    def __init__(self, message: str, *, hint: str = "") -> None:
-        super().__init__(message)
-        self.hint = hint
 
 
 def _by_hand(path: Path, body: bytes) -> str:
@@ -89,98 +87,11 @@ def _by_hand(path: Path, body: bytes) -> str:
     return "; `smbsign rollback DIR --format reg -o OUT` still writes its undo .reg to review"
 
 
-RegData = int | str | tuple[str, ...] | bytes | None
-
-
 def default_snapshot_dir() -> Path:
     env = os.environ.get(SNAPSHOT_ENV)
     if env:
         return Path(env)
     return Path(platformdirs.user_data_dir("smbsign")) / "snapshots"
-
-
-def type_code(vtype: str) -> int:
-    """The registry type code of a type name, also ``REG_UNKNOWN_0x..`` (what a snapshot of
-    an odd value records), so that rollback can write back any type it saved."""
-    if vtype in TYPE_CODES:
-        return TYPE_CODES[vtype]
-    prefix = "REG_UNKNOWN_0x"
-    if vtype.startswith(prefix) and vtype[len(prefix) :]:
-        try:
-            return int(vtype[len(prefix) :], 16)
-        except ValueError:
-            pass
-    raise RemediationError(f"unknown registry value type {vtype!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class PriorValue:
-    """A registry value before a change: its type and data, or ``present=False`` (absent)."""
-
-    key: str
-    name: str
-    present: bool
-    type: str | None = None
-    data: RegData = None
-    key_existed: bool = True
-    control: str = ""
-
-
-def prior_to_dict(p: PriorValue) -> dict[str, Any]:
-    data: Any = p.data
-    if isinstance(data, bytes):
-        data = data.hex()
-    elif isinstance(data, tuple):
-        data = list(data)
-    return {
-        "control": p.control,
-        "key": p.key,
-        "name": p.name,
-        "key_existed": p.key_existed,
-        "present": p.present,
-        "type": p.type,
-        "data": data,
-    }
-
-
-def prior_from_dict(d: Mapping[str, Any]) -> PriorValue:
-    """Inverse of :func:`prior_to_dict`; also reads what the generated PowerShell writes."""
-    try:
-        present = bool(d["present"])
-        vtype = d.get("type") if present else None
-        raw = d.get("data") if present else None
-        data: RegData
-        if raw is None:
-            data = None
-        elif vtype == "REG_MULTI_SZ":
-            data = tuple(str(x) for x in (raw if isinstance(raw, list) else [raw]))
-        elif vtype in ("REG_DWORD", "REG_QWORD"):
-            data = _integer(str(vtype), raw)
-        elif vtype in ("REG_SZ", "REG_EXPAND_SZ"):
-            data = str(raw)
-        else:
-            data = bytes.fromhex(str(raw))
-        return PriorValue(
-            key=str(d["key"]),
-            name=str(d["name"]),
-            present=present,
-            type=str(vtype) if vtype else None,
-            data=data,
-            key_existed=bool(d.get("key_existed", True)),
-            control=str(d.get("control", "")),
-        )
-    except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise RemediationError(f"snapshot value entry is malformed: {exc}") from None
-
-
-def _integer(vtype: str, raw: Any) -> int:
-    """A REG_DWORD/REG_QWORD as unsigned; PowerShell reads them signed (Int32/Int64), so
-    -2**(bits-1) <= n < 2**bits is accepted and wrapped (``0xFFFFFFFF`` is ``-1`` there)."""
-    bits = 32 if vtype == "REG_DWORD" else 64
-    number = int(raw)
-    if not -(2 ** (bits - 1)) <= number < 2**bits:
-        raise ValueError(f"{vtype} data out of range: {str(raw)[:30]}")
-    return int(number & (2**bits - 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,66 +140,6 @@ class SnapshotStatus:
     @property
     def id(self) -> str:
         return self.path.name
-
-
-def _euid() -> int | None:
-    return os.geteuid() if hasattr(os, "geteuid") else None
-
-
-def _check_stat(st: os.stat_result, what: str, *, directory: bool, private: bool = False) -> None:
-    """Refuse what is not ours: a symlink, the wrong type, another owner, writable by group or
-    others (``private``: also readable by them)."""
-    if stat.S_ISLNK(st.st_mode):
-        raise SnapshotRefused(f"{what} is a symlink")
-    if directory and not stat.S_ISDIR(st.st_mode):
-        raise SnapshotRefused(f"{what} is not a directory")
-    if not directory and not stat.S_ISREG(st.st_mode):
-        raise SnapshotRefused(f"{what} is not a regular file")
-    euid = _euid()
-    if euid is None:  # pragma: no cover - Windows: ACLs, not POSIX modes
-        return
-    if st.st_uid != euid:
-        raise SnapshotRefused(f"{what} is owned by uid {st.st_uid}, not by you (uid {euid})")
-    if st.st_mode & (0o077 if private else 0o022):
-        who = "readable or writable" if private else "writable"
-        raise SnapshotRefused(
-            f"{what} is {who} by group or others (mode {stat.S_IMODE(st.st_mode):04o})"
-        )
-
-
-def _read_checked(
-    directory: Path, name: str, limit: int, what: str, *, private: bool = False
-) -> bytes:
-    """A file's bytes, opened without following a symlink and checked on the open file."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(directory / name, flags)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        if (directory / name).is_symlink():
-            raise SnapshotRefused(f"{what} is a symlink") from None
-        raise SnapshotRefused(f"cannot read {what}: {exc.strerror or exc}") from None
-    try:
-        _check_stat(os.fstat(fd), what, directory=False, private=private)
-        chunks: list[bytes] = []
-        left = limit + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if len(data) > limit:
-        raise SnapshotRefused(f"{what} is larger than {limit // 2**20} MiB")
-    return data
-
-
-def _mac(key: bytes, manifest: bytes) -> str:
-    return _MAC_PREFIX + hmac.new(key, _MAC_CONTEXT + manifest, hashlib.sha256).hexdigest()
 
 
 class SnapshotStore:
@@ -348,39 +199,7 @@ class SnapshotStore:
 
     def _key(self, *, create: bool) -> bytes:
         """The store's HMAC key (created on first use, 0600); the root must be ours."""
-        try:
-            st = self.root.stat()
-        except FileNotFoundError:
-            raise SnapshotRefused(f"snapshot dir {self.root} does not exist") from None
-        _check_stat(st, f"snapshot dir {self.root}", directory=True)
-        try:
-            key = _read_checked(
-                self.root, KEY_FILE, 1024, f"key file {self.root / KEY_FILE}", private=True
-            )
-        except FileNotFoundError:
-            if not create:
-                raise SnapshotRefused(
-                    f"snapshot dir {self.root} has no {KEY_FILE} (no snapshot of this "
-                    "smbsign version was made there)"
-                ) from None
-            key = self._new_key()
-        if len(key) != _KEY_BYTES:
-            raise SnapshotRefused(f"key file {self.root / KEY_FILE} is malformed")
-        return key
-
-    def _new_key(self) -> bytes:
-        """Create the key atomically: a complete temporary file linked into place (a
-        concurrent run that wins the race is used instead)."""
-        tmp = self.root / f".{KEY_FILE}.smbsign-{secrets.token_hex(4)}.tmp"
-        write_new(tmp, secrets.token_bytes(_KEY_BYTES), 0o600)
-        try:
-            os.link(tmp, self.root / KEY_FILE)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-        fsync_dir(self.root)
-        return self._key(create=False)
+        return store_key(self.root, create=create)
 
     def _dir(self, ref: str | Path) -> Path:
         """A snapshot directory from a directory, its manifest, or an id under the root;
@@ -552,42 +371,7 @@ class SnapshotStore:
             raise RemediationError("removing snapshots needs dir_fd support (POSIX)")
         snap = self.verify(path)
         known = {MANIFEST, MAC_FILE, *dict(snap.manifest.get("files") or {})}
-        flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
-        root_fd = os.open(self.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            fd = os.open(path.name, flags, dir_fd=root_fd)
-            try:
-                names = os.listdir(fd)  # noqa: PTH208 - a descriptor: no symlink race
-                for name in names:
-                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-                    if name not in known or not stat.S_ISREG(st.st_mode):
-                        raise RemediationError(
-                            f"{path} holds {name!r}, which smbsign does not write there; "
-                            "left as it is"
-                        )
-                for name in sorted(names, key=lambda n: n != MANIFEST):
-                    os.unlink(name, dir_fd=fd)
-            finally:
-                os.close(fd)
-            os.rmdir(path.name, dir_fd=root_fd)
-            fsync_dir(self.root)
-        except OSError as exc:
-            raise RemediationError(f"cannot remove {path}: {exc.strerror or exc}") from None
-        finally:
-            os.close(root_fd)
-
-
-def _size(path: Path) -> int:
-    """Bytes of the regular files directly in ``path`` (never following a symlink)."""
-    total = 0
-    try:
-        with os.scandir(path) as entries:
-            for entry in entries:
-                if entry.is_file(follow_symlinks=False):
-                    total += entry.stat(follow_symlinks=False).st_size
-    except OSError:
-        return 0
-    return total
+        remove_files(self.root, path, known, first=MANIFEST)
 
 
 def _checked_format(manifest: object, where: Path) -> dict[str, Any]:
