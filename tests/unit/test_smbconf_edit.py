@@ -191,3 +191,15 @@ def test_testparm_reads_the_edited_value(src: str, tmp_path: Path) -> None:
             check=False,
         )
         assert proc.stdout.strip() == want, (src, proc.stderr)
+
+
+def test_a_global_header_with_inner_blanks_is_the_global_section() -> None:
+    """Samba matches ``[global]`` with strwicmp (case and blanks ignored), as the reader does:
+    the value in ``[Glo bal]`` is edited in place, not overridden by a second ``[global]``."""
+    from smbsign.collect import smbconf
+
+    src = "[Glo bal]\n\tserver signing = auto\n[s]\n\tpath = /x\n"
+    out, _ = edit(src)
+    assert out == src.replace("= auto", "= mandatory")
+    values = {v.setting: v.value for v in smbconf.collect(out.encode(), "smb.conf", "h").values}
+    assert values["samba:server signing"] == "required"

@@ -2,9 +2,10 @@
 
 Written by hand because no library edits smb.conf losslessly (``configparser`` rewrites the
 whole file and breaks on Samba syntax, docs/reference.md §4.3). Only the lines that set one of the
-requested parameters inside a ``[global]`` section (or before the first section, which Samba
-treats as global) are touched; comments, order, blank lines, ``include =`` lines, other
-sections, unknown parameters and line endings stay as they are. Parameter names match
+requested parameters inside a ``[global]`` section (any case and blanks, as Samba's
+``strwicmp`` compares; or before the first section, which Samba treats as global) are
+touched; comments, order, blank lines, ``include =`` lines, other sections, unknown
+parameters and line endings stay as they are. Parameter names match
 case- and whitespace-insensitively, synonyms included (``min protocol`` is
 ``server min protocol``), through :func:`smbsign.codecs.smbconf.canonical_name`; values
 compare by their canonical enum (``mandatory`` == ``required``) through
@@ -21,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from smbsign.codecs.smbconf import canonical_name, canonical_value
+from smbsign.codecs.smbconf import canonical_name, canonical_value, is_global
 from smbsign.errors import ParseError
 
 _SECTION = re.compile(r"^\s*\[([^\]]*)\]")
@@ -92,7 +93,7 @@ def _logical(lines: list[str]) -> list[_Line]:
         text = "".join(parts)
         m = _SECTION.match(text)
         if m:
-            in_global = " ".join(m.group(1).lower().split()) == "global"
+            in_global = is_global(m.group(1))
         out.append(_Line(start, i, text, in_global and not m))
         i += 1
     return out
@@ -121,7 +122,7 @@ def edit_globals(data: bytes, edits: Sequence[ParamEdit]) -> EditResult:
     for ln in logical:
         if _SECTION.match(ln.text):
             first_section = ln.start if first_section is None else first_section
-            if " ".join(_SECTION.match(ln.text).group(1).lower().split()) == "global":  # type: ignore[union-attr]
+            if is_global(_SECTION.match(ln.text).group(1)):  # type: ignore[union-attr]
                 last_global_header = ln.end
             continue
         if not ln.in_global or not _is_param(ln.text):
