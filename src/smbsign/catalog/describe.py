@@ -47,6 +47,13 @@ def check_lines(check: Check) -> list[str]:
             out.append(f"registry (policy, wins when set): {r.policy_key}\\{r.value}")
         if r.allowed:
             out.append(f"registry values: {allowed_line(r.allowed)}")
+        if (o := r.overridden_by) is not None:
+            since = f" from build {o.min_build}" if o.min_build else ""
+            default = f" (when absent: default {o.default_key})" if o.default_key else ""
+            out.append(
+                f"overridden{since} by {r.key}\\{o.value}{default}: {o.enforces} passes "
+                f"whatever {r.value} is, {o.defers} leaves it to {r.value}"
+            )
     if check.samba:
         s = check.samba
         out.append(f"smb.conf: [{s.section}] {s.parameter} one of {', '.join(s.passing)}")
@@ -58,7 +65,8 @@ def check_lines(check: Check) -> list[str]:
         if c.allowed:
             out.append(f"cmdlet values: {allowed_line(c.allowed)}")
     if check.wire:
-        out.append(f"wire: {check.wire} (NEGOTIATE probe)")
+        probe = "LDAP bind probe" if check.wire.startswith("ldap") else "NEGOTIATE probe"
+        out.append(f"wire: {check.wire} ({probe})")
     if check.smb1_only:
         out.append("SMB1 only: SMB 2.02 and later ignore this setting (docs/reference.md §2.1)")
     return out
