@@ -373,11 +373,13 @@ def main() -> int:
                 f"{limit(1 << 24, FAST_RATE, 2 << 24) / 60:.1f} min)"
             )
         silent_rows = [d for d in rows if d["what"].startswith("silent")]
+        at_default = [d for d in silent_rows if "--rate" not in d["what"]]
         if silent_rows:
-            biggest = silent_rows[-1]
-            factor = (1 << 24) / biggest["addresses"]
             rss = ", ".join(f"{d['what']} {d['max_rss_mb']:.0f} MB" for d in silent_rows)
             notes.append(f"peak RSS of smbsign at its defaults: {rss}")
+        if at_default and at_default[-1]["addresses"] >= 1 << 20:  # from a /12, not a /20
+            biggest = at_default[-1]
+            factor = (1 << 24) / biggest["addresses"]
             notes.append(
                 f"/8 extrapolated from the {biggest['what']} (x{factor:.0f}): "
                 f"{biggest['seconds'] * factor / 60:.1f} min at the default rate "
