@@ -372,3 +372,24 @@ def test_sweep_lets_the_loop_run_when_the_cpu_is_behind_the_rate() -> None:
         return ticks[0] - start
 
     assert asyncio.run(go()) >= 4096 // 256 - 1
+
+
+def test_port_holder_without_ipv6(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel without IPv6 still gets a source port held (IPv4 only), not a crash."""
+    import socket
+
+    from smbsign.scan import sweep as sweep_mod
+
+    real = socket.socket
+
+    def no_v6(family: int = socket.AF_INET, *args: Any, **kwargs: Any) -> socket.socket:
+        if family == socket.AF_INET6:
+            raise OSError(97, "Address family not supported by protocol")
+        return real(family, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "socket", no_v6)
+    holder = sweep_mod._port_holder()
+    try:
+        assert holder.family == socket.AF_INET and holder.getsockname()[1] > 0
+    finally:
+        holder.close()

@@ -206,6 +206,21 @@ class _Sockets:
                 sock.close()
 
 
+def _port_holder() -> socket.socket:
+    """A TCP socket bound to a free port for IPv4 and IPv6 (dual-stack), or IPv4 alone where
+    the kernel has no IPv6."""
+    try:
+        holder = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    except OSError:  # IPv6 disabled or absent
+        holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        holder.bind(("0.0.0.0", 0))  # noqa: S104 (bound, never listening: it only holds a port)
+        return holder
+    with contextlib.suppress(OSError):
+        holder.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    holder.bind(("::", 0))
+    return holder
+
+
 class Sweep:
     """One sweep: :meth:`run` sends and listens; :meth:`settled` paces :func:`classify`."""
 
@@ -217,10 +232,7 @@ class Sweep:
         self.result = SweepResult(opts.ports, opts.timeout, tries=1 + opts.retries)
         # The source port: held by a bound (never listening) TCP socket for the whole sweep,
         # so that the kernel's own connections (the NEGOTIATE probes later) never use it.
-        self.holder = socket.socket(socket.AF_INET6 if socket.has_ipv6 else socket.AF_INET)
-        with contextlib.suppress(OSError):
-            self.holder.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        self.holder.bind(("", 0))
+        self.holder = _port_holder()
         self.sport: int = self.holder.getsockname()[1]
         self.tokens = 0.0
         self.last = loop.time()
