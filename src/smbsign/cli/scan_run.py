@@ -22,7 +22,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TextIO
 
-import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -103,10 +102,15 @@ def _guard_size(total: int, force: bool, estimate: str) -> None:
     if not terminal:
         raise UsageError(f"{what}: give --force to scan them")
     sys.stderr.write(f"smbsign: {what}\n")
+    # The prompt and the echo of the answer go to stderr: stdout carries the records
+    # (typer's confirm echoes through input() on stdout; click is not a dependency).
+    sys.stderr.write(f"Scan {total:,} targets? [y/N]: ")
+    sys.stderr.flush()
     try:
-        confirmed = click.confirm(f"Scan {total:,} targets?", default=False, err=True)
-    except click.Abort:
-        confirmed = False
+        answer = sys.stdin.readline()
+    except (KeyboardInterrupt, EOFError):
+        answer = ""
+    confirmed = answer.strip().lower() in ("y", "yes")
     if not confirmed:
         raise UsageError("not confirmed; nothing was probed")
 
