@@ -70,7 +70,7 @@ COMMANDS: tuple[LazyCommand, ...] = (
     ),
     LazyCommand(
         "rollback",
-        "smbsign.cli.fix_cmd",
+        "smbsign.cli.rollback_cmd",
         "Restore a snapshot taken by `smbsign fix` (a safety snapshot is taken first).",
     ),
     LazyCommand(
