@@ -20,24 +20,31 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ipaddress
-import itertools
-import os
-import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
 
 from smbsign.errors import LabError
 from smbsign.lab import netns
+from smbsign.lab.addresses import CLIENT_IFNAME as CLIENT_IFNAME
+from smbsign.lab.addresses import CLIENT_OCTET as CLIENT_OCTET
+from smbsign.lab.addresses import FIRST_EXTRA_OCTET as FIRST_EXTRA_OCTET
+from smbsign.lab.addresses import HOST_NET4 as HOST_NET4
+from smbsign.lab.addresses import HOST_NET6 as HOST_NET6
+from smbsign.lab.addresses import LINK_LOCAL_BASE as LINK_LOCAL_BASE
+from smbsign.lab.addresses import MAX_ALIASES as MAX_ALIASES
+from smbsign.lab.addresses import SILENT_NET4 as SILENT_NET4
+from smbsign.lab.addresses import SINK_OCTET as SINK_OCTET
+from smbsign.lab.addresses import HostAddresses as HostAddresses
+from smbsign.lab.addresses import ipv4 as ipv4
+from smbsign.lab.addresses import ipv6 as ipv6
+from smbsign.lab.addresses import link_local as link_local
 from smbsign.lab.hosts import (
     CATALOG,
     GroundTruth,
@@ -46,21 +53,12 @@ from smbsign.lab.hosts import (
     derive_truth,
     parse_config,
 )
+from smbsign.lab.runs import PREFIX as PREFIX
+from smbsign.lab.runs import cleanup_stale as cleanup_stale
+from smbsign.lab.runs import lab_unavailable_reason as lab_unavailable_reason
+from smbsign.lab.runs import run_name
+from smbsign.lab.runs import smbsign_argv as smbsign_argv
 from smbsign.lab.samba import SmbdServer, start_smbd
-
-PREFIX = "sslab-"
-HOST_NET4 = ipaddress.IPv4Network("10.213.0.0/16")
-HOST_NET6 = ipaddress.IPv6Network("fd00:5a6d:213::/64")
-LINK_LOCAL_BASE = ipaddress.IPv6Address("fe80::5a6d:0")
-SILENT_NET4 = ipaddress.IPv4Network("10.224.0.0/12")
-CLIENT_OCTET = 2
-SINK_OCTET = 254
-CLIENT_IFNAME = "eth0"
-FIRST_EXTRA_OCTET = 100
-MAX_ALIASES = 250
-
-_NAME_RE = re.compile(r"^sslab-(\d+)-(\d+)-\d+-")
-_counter = itertools.count()
 
 _SINK_NFT = f"""table inet sslab {{
     chain pre {{
@@ -78,81 +76,6 @@ _FILTER_NFT = """table inet sslab {
 """
 
 
-def ipv4(octet: int, alias: int = 0) -> str:
-    """``10.213.<alias>.<octet>``: alias 0 is a host's main address."""
-    return str(HOST_NET4.network_address + alias * 256 + octet)
-
-
-def ipv6(octet: int) -> str:
-    return str(HOST_NET6.network_address + octet)
-
-
-def link_local(octet: int) -> str:
-    return str(LINK_LOCAL_BASE + octet)
-
-
-@dataclass(frozen=True, slots=True)
-class HostAddresses:
-    ipv4: str
-    ipv6: str
-    link_local: str  # without scope; from the client it is ``<link_local>%eth0``
-    aliases: tuple[str, ...] = ()
-
-
-def _start_ticks(pid: int) -> int | None:
-    """Process start time in clock ticks since boot (proc(5) stat field 22)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[-1].split()
-    if fields[0] == "Z":
-        return None
-    return int(fields[19])
-
-
-def lab_unavailable_reason() -> str | None:
-    """Why no lab can be built here (one line), or None when it can."""
-    if os.geteuid() != 0:
-        return "the lab needs root (network namespaces); run with sudo"
-    for tool in ("ip", "smbd", "nft", "sysctl"):
-        if shutil.which(tool) is None:
-            return f"{tool} not found (run scripts/bootstrap)"
-    probe = f"{PREFIX}{os.getpid()}-{_start_ticks(os.getpid())}-{next(_counter)}-probe"
-    try:
-        netns.add_namespace(probe)
-    except LabError as exc:
-        return f"cannot create network namespaces: {exc}"
-    finally:
-        with contextlib.suppress(LabError):
-            netns.delete_namespace(probe)
-    return None
-
-
-def cleanup_stale() -> list[str]:
-    """Delete namespaces and work directories left by lab runs whose process is gone."""
-    removed: list[str] = []
-    for name in netns.list_namespaces():
-        match = _NAME_RE.match(name)
-        if match and _start_ticks(int(match.group(1))) != int(match.group(2)):
-            netns.delete_namespace(name)
-            removed.append(name)
-    for path in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
-        match = _NAME_RE.match(path.name + "-")
-        if match and path.is_dir() and _start_ticks(int(match.group(1))) != int(match.group(2)):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(str(path))
-    return removed
-
-
-def smbsign_argv() -> list[str]:
-    """How to start this smbsign from inside a namespace (the venv's console script)."""
-    script = Path(sys.executable).parent / "smbsign"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "import sys; from smbsign.cli import main; main()"]
-
-
 class Lab:
     """Build the lab on ``__enter__``/``start()``, tear it all down on ``__exit__``/``close()``.
 
@@ -166,8 +89,7 @@ class Lab:
         names = [h.name for h in hosts]
         if len(set(names)) != len(names) or {"hub", "client", "sink"} & set(names):
             raise LabError("lab host names must be unique and not hub/client/sink")
-        pid = os.getpid()
-        self.run_id = f"{PREFIX}{pid}-{_start_ticks(pid)}-{next(_counter)}"
+        self.run_id = run_name()
         self.aliases = aliases
         self._hosts: dict[str, LabHost] = {h.name: h for h in hosts}
         self._servers: dict[str, SmbdServer] = {}
