@@ -26,6 +26,7 @@ from smbsign.cli._common import (
     EXIT_OK,
     EXIT_RUNTIME,
     EXIT_USAGE,
+    exit_epilog,
     fail,
     write_atomic,
 )
@@ -54,10 +55,13 @@ def pick_format(fmt: str | None, output: Path | None) -> str:
     return _pick(fmt, output, Kind.FINDINGS, "table")
 
 
-EPILOG = (
-    "Exit codes: 0 every applicable control passes on every host; 1 a finding is fail, "
-    "unknown or error; 2 usage error; 3 evidence could not be read; 130 interrupted (the "
-    "hosts judged so far are written and stored). See docs/audit.md."
+EPILOG = exit_epilog(
+    (EXIT_OK, "every applicable control passes on every host"),
+    (EXIT_FINDINGS, "a finding is fail, unknown or error"),
+    EXIT_USAGE,
+    (EXIT_RUNTIME, "evidence could not be read"),
+    (EXIT_INTERRUPTED, "interrupted: the hosts judged so far are written and stored"),
+    see="docs/audit.md",
 )
 
 

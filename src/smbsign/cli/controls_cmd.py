@@ -27,7 +27,7 @@ from smbsign.catalog.describe import (
     rule_line,
 )
 from smbsign.catalog.schema import Control
-from smbsign.cli._common import EXIT_RUNTIME, EXIT_USAGE, fail, write_atomic
+from smbsign.cli._common import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, exit_epilog, fail, write_atomic
 from smbsign.cli._output import QuietOption
 from smbsign.errors import CatalogError
 
@@ -62,7 +62,11 @@ ListFormatOpt = Annotated[
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
 ]
-EPILOG = "Exit codes: 0 listed; 2 usage error (unknown control or framework); 3 broken catalog."
+EPILOG = exit_epilog(
+    (EXIT_OK, "listed"),
+    (EXIT_USAGE, "usage error: unknown control or framework"),
+    (EXIT_RUNTIME, "the control catalog is broken"),
+)
 
 app = typer.Typer(
     help="List the control catalog, or explain one control (`controls show ID`).",

@@ -25,7 +25,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from smbsign.cli._common import EXIT_FINDINGS, EXIT_OK, EXIT_RUNTIME, fail, write_atomic
+from smbsign.cli._common import (
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    exit_epilog,
+    fail,
+    write_atomic,
+)
 from smbsign.errors import LabError
 from smbsign.lab.check import ScanRun, compare, expected_fields, scan_in_lab, verdict_label
 from smbsign.lab.hosts import GroundTruth
@@ -35,7 +43,6 @@ from smbsign.textutil import plural
 
 DEMO_PORTS = (445, 139)
 KEEP_MAX_SECONDS = 3600
-EXIT_INTERRUPTED = 130
 
 
 class DemoFormat(StrEnum):
@@ -164,9 +171,11 @@ def _keep(console: Console, lab: Lab, seconds: int) -> None:
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
 
-EPILOG = (
-    "Exit codes: 0 every lab host's verdict is as built; 1 some verdict differs; 3 the lab "
-    "cannot start here (needs root and network namespaces); 130 interrupted."
+EPILOG = exit_epilog(
+    (EXIT_OK, "every lab host's verdict is as built"),
+    (EXIT_FINDINGS, "some verdict differs from how the lab was built"),
+    (EXIT_RUNTIME, "the lab cannot start here (needs root and network namespaces)"),
+    EXIT_INTERRUPTED,
 )
 
 

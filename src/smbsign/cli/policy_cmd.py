@@ -18,7 +18,15 @@ from typing import Annotated, Any
 import typer
 
 from smbsign.catalog import Catalog, load_catalog
-from smbsign.cli._common import EXIT_FINDINGS, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, fail, write_atomic
+from smbsign.cli._common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    EXIT_USAGE,
+    exit_epilog,
+    fail,
+    write_atomic,
+)
 from smbsign.cli._output import QuietOption
 from smbsign.collect.walk import MAX_FILE_BYTES
 from smbsign.errors import CatalogError
@@ -43,11 +51,15 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
 ]
-CHECK_EPILOG = (
-    "Exit codes: 0 no lint finding; 1 some finding; 2 usage error (also: a file that cannot "
-    "be read or imported); 3 broken catalog."
+CHECK_EPILOG = exit_epilog(
+    (EXIT_OK, "no lint finding"),
+    (EXIT_FINDINGS, "some lint finding"),
+    (EXIT_USAGE, "usage error, or a file that cannot be read or imported"),
+    (EXIT_RUNTIME, "the control catalog is broken"),
 )
-SHOW_EPILOG = "Exit codes: 0 shown; 2 usage error (a file that cannot be read or imported)."
+SHOW_EPILOG = exit_epilog(
+    (EXIT_OK, "shown"), (EXIT_USAGE, "usage error, or a file that cannot be read or imported")
+)
 
 app = typer.Typer(
     help="Import third-party checklists (Wazuh SCA, HardeningKitty, Tenable, EDCA) and lint them.",

@@ -23,7 +23,7 @@ from rich.text import Text
 
 from smbsign import __version__
 from smbsign.catalog import load_catalog
-from smbsign.cli._common import EXIT_FINDINGS, EXIT_USAGE, fail, write_atomic
+from smbsign.cli._common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, exit_epilog, fail, write_atomic
 from smbsign.cli._output import QuietOption, format_choices, format_option, pick_format
 from smbsign.errors import SmbsignError, UsageError
 from smbsign.model import Finding, ScanRecord
@@ -89,12 +89,16 @@ if TYPE_CHECKING:
 else:  # every format of the one registry (smbsign.output.registry) carries a stored run
     ReportFormat = format_choices(Kind.RUN)
 
-HISTORY_EPILOG = "Exit codes: 0 listed; 2 usage error (also: no store at --db)."
-DIFF_EPILOG = (
-    "Exit codes: 0 nothing got worse; 1 something regressed or appeared failing; 2 usage "
-    "error (unknown run, runs of different kinds, no store)."
+HISTORY_EPILOG = exit_epilog((EXIT_OK, "listed"), (EXIT_USAGE, "usage error, or no store at --db"))
+DIFF_EPILOG = exit_epilog(
+    (EXIT_OK, "nothing got worse"),
+    (EXIT_FINDINGS, "something regressed or appeared failing"),
+    (EXIT_USAGE, "usage error: unknown run, runs of different kinds, no store"),
+    see="docs/report.md",
 )
-REPORT_EPILOG = "Exit codes: 0 written; 2 usage error (unknown run, no store, bad option)."
+REPORT_EPILOG = exit_epilog(
+    (EXIT_OK, "written"), (EXIT_USAGE, "usage error: unknown run, no store, bad option")
+)
 
 
 # ----------------------------------------------------------------- recording hook
