@@ -16,7 +16,6 @@ address arithmetic itself is :mod:`ipaddress`.
 
 from __future__ import annotations
 
-import bisect
 import ipaddress
 import re
 import socket
@@ -24,6 +23,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from smbsign.errors import UsageError
+from smbsign.scan.intervals import covers as _covers
+from smbsign.scan.intervals import merge_into as _merge_into
+from smbsign.scan.intervals import span as _span
+from smbsign.scan.intervals import subtract as _subtract
 from smbsign.textutil import is_decimal
 
 __all__ = [
@@ -227,46 +230,6 @@ def parse_spec(spec: str) -> Item:
     return _parse_name(text)
 
 
-# ------------------------------------------------------------------ interval sets
-
-
-def _merge_into(intervals: list[tuple[int, int]], lo: int, hi: int) -> None:
-    """Insert [lo, hi] into a sorted list of disjoint intervals, merging neighbours."""
-    i = bisect.bisect_left(intervals, (lo, lo))
-    if i > 0 and intervals[i - 1][1] >= lo - 1:
-        i -= 1
-    j = i
-    while j < len(intervals) and intervals[j][0] <= hi + 1:
-        lo = min(lo, intervals[j][0])
-        hi = max(hi, intervals[j][1])
-        j += 1
-    intervals[i:j] = [(lo, hi)]
-
-
-def _covers(intervals: list[tuple[int, int]], value: int) -> bool:
-    i = bisect.bisect_right(intervals, (value, 1 << 129))
-    return i > 0 and intervals[i - 1][1] >= value
-
-
-def _subtract(lo: int, hi: int, holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Parts of [lo, hi] not covered by the sorted disjoint ``holes``."""
-    parts: list[tuple[int, int]] = []
-    i = max(bisect.bisect_right(holes, (lo, 1 << 129)) - 1, 0)
-    cur = lo
-    while i < len(holes) and cur <= hi:
-        h_lo, h_hi = holes[i]
-        if h_hi >= cur:
-            if h_lo > hi:
-                break
-            if h_lo > cur:
-                parts.append((cur, h_lo - 1))
-            cur = h_hi + 1
-        i += 1
-    if cur <= hi:
-        parts.append((cur, hi))
-    return parts
-
-
 class Exclusions:
     """Addresses never to probe: merged intervals per IP version (scope ignored)."""
 
@@ -318,10 +281,6 @@ def _v4_text(value: int) -> str:
 
 def _v6_text(value: int) -> str:
     return str(ipaddress.IPv6Address(value))
-
-
-def _span(parts: list[tuple[int, int]]) -> int:
-    return sum(hi - lo + 1 for lo, hi in parts)
 
 
 class Expander:
