@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -239,11 +239,14 @@ class TargetSource:
     async def __aiter__(self) -> AsyncIterator[Target]:
         """Asynchronous iteration: as :meth:`__iter__`, but stdin never blocks the loop."""
         shard = self._shard
-        async for target in self._all_async():
-            if shard is None or shard.holds(target):
-                yield target
+        # aclosing: closing this generator closes the inner one now, not in a finalizer task
+        # left pending after a cancelled scan (tests/unit/test_runner.py cancel test)
+        async with contextlib.aclosing(self._all_async()) as targets:
+            async for target in targets:
+                if shard is None or shard.holds(target):
+                    yield target
 
-    async def _all_async(self) -> AsyncIterator[Target]:
+    async def _all_async(self) -> AsyncGenerator[Target, None]:
         exp = Expander(self._excl)
         for item in self._spec_items():
             for target in exp.expand(item):
