@@ -15,6 +15,7 @@ Exit codes (as ``audit``): 0 every finding passes or is not applicable, 1 at lea
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -278,7 +279,7 @@ def _run(
     is stored), the other formats are rendered at the end. Returns (kept findings, all pass)."""
     from smbsign.ad.view import audit_domain
     from smbsign.output.cells import printable
-    from smbsign.output.registry import render_items
+    from smbsign.output.registry import open_writer
     from smbsign.serialize import finding_to_dict, json_line
 
     snap, results = audit_domain(directory, reader, catalog, scan)
@@ -303,15 +304,28 @@ def _run(
             tmp.replace(output)
         else:
             sys.stdout.flush()
-    else:
-        kept = [printable(f) for f in _findings(results)]
-        passing = all(f.status in _PASSING for f in kept)
-        data = render_items(fmt, Kind.FINDINGS, kept, Meta(run_kind="audit"))
-        if output is None:
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-        else:
-            write_atomic(output, data)
+    else:  # through the format's writer, finding by finding (JSON streams too)
+        tmp = output.with_name(f".{output.name}.partial") if output is not None else None
+        raw: IO[bytes] = tmp.open("wb") if tmp is not None else sys.stdout.buffer
+        fh = io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=True)
+        try:
+            writer = open_writer(fmt, Kind.FINDINGS, fh)
+            writer.begin(Meta(run_kind="audit"))
+            for f in _findings(results):
+                f = printable(f)
+                passing = passing and f.status in _PASSING
+                writer.add(f)
+                if keep:
+                    kept.append(f)
+            writer.end({"complete": True})
+            fh.flush()
+        finally:
+            if tmp is not None:
+                fh.close()
+            else:
+                fh.detach()
+        if tmp is not None and output is not None:
+            tmp.replace(output)
     for ref in () if quiet else directory.referrals[:5]:
         _note(f"referral not followed: {ref}")
     return kept, passing
