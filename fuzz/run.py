@@ -127,6 +127,7 @@ class CrashLog:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.counts: dict[str, int] = {}
         self._file = self.dir / "signatures.json"
+        self._flushed = time.monotonic()
         if self._file.is_file():
             self.counts = json.loads(self._file.read_text("utf-8"))
 
@@ -139,10 +140,12 @@ class CrashLog:
             (self.dir / f"{stem}.bin").write_bytes(data)
             text = "".join(traceback.format_exception(exc))
             (self.dir / f"{stem}.txt").write_text(f"{sig}\n\n{text}", "utf-8")
-        if n & (n - 1) == 0:  # 1, 2, 4, ...: keep the file current without a write per input
+        now = time.monotonic()
+        if n & (n - 1) == 0 or now - self._flushed > 1.0:  # current, without a write per input
             self.flush()
 
     def flush(self) -> None:
+        self._flushed = time.monotonic()
         self._file.write_text(json.dumps(self.counts, indent=1, sort_keys=True), "utf-8")
 
 
