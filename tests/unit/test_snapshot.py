@@ -17,6 +17,7 @@ from smbsign.remediate.snapshot import (
     SnapshotStore,
     default_snapshot_dir,
 )
+from smbsign.remediate.snapshot_files import SnapshotRefused
 
 
 class FrozenClock:
@@ -84,8 +85,10 @@ def test_bad_snapshots_are_one_line_errors(tmp_path) -> None:
         store.load(bad)
     snap = store.create(KIND_SAMBA, {"file": "f"}, {"f": b"x"})
     (snap.path / "f").write_bytes(b"y")
-    with pytest.raises(RemediationError, match="corrupt"):
+    # a corrupt data file is refused like any tampered snapshot (usage error, exit 2: #11 item 1)
+    with pytest.raises(SnapshotRefused, match="corrupt") as refused:
         store.verified_file(snap)
+    assert "\n" not in str(refused.value)
 
 
 def test_snapshot_directory_option_then_environment_then_user_data_dir(
