@@ -268,3 +268,21 @@ def test_a_part_scans_its_targets_as_given(tmp_path: Path) -> None:
     lines = _lines(out)
     assert lines[0]["shard"] == "2/3" and lines[-1]["complete"] is True
     assert sorted(r["target"] for r in lines[1:-1]) == [f"127.0.0.{i}" for i in range(1, 7)]
+
+
+def test_an_ordinary_run_with_that_id_is_never_joined(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from smbsign.run import Run, utc_now
+    from smbsign.store import record_run
+
+    db = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    now = utc_now()
+    empty = Run(id="plainrun1", kind="scan", started=now, finished=now, tool_version="t", argv=())
+    record_run(empty, db)  # a scan where nothing answered: no records, no parts
+    record_run(replace(empty, id="auditrun1", kind="audit"), db)
+    for rid, needle in (("plainrun1", "ordinary stored scan"), ("auditrun1", "audit run")):
+        part = _shard(tmp_path / f"{rid}.jsonl", rid, Shard(1, 2), [_rec("192.0.2.1")])
+        res = run("import", str(part), "--db", db)
+        assert res.returncode == 3 and needle in res.stderr, res.stderr
+    assert count_rows(db)["smbsign_scan_records"] == 0

@@ -98,12 +98,12 @@ def import_shard(shard: ShardFile, url: str | None = None) -> ImportResult:
     raise StoreError("could not import: the run kept changing")  # pragma: no cover
 
 
-def _run_row(conn: Connection, shard: ShardFile) -> Any:
-    """The fleet run's row, locked for this transaction; created when it is the first."""
+def _run_row(conn: Connection, shard: ShardFile) -> tuple[Any, bool]:
+    """The fleet run's row, locked for this transaction, and whether this import created it."""
     q = select(runs_t).where(runs_t.c.id == shard.run_id).with_for_update()
     row = conn.execute(q).first()
     if row is not None:
-        return row
+        return row, False
     conn.execute(
         insert(runs_t).values(
             id=shard.run_id,
@@ -119,11 +119,11 @@ def _run_row(conn: Connection, shard: ShardFile) -> Any:
             complete=0,
         )
     )
-    return conn.execute(q).one()
+    return conn.execute(q).one(), True
 
 
 def _import(conn: Connection, shard: ShardFile) -> ImportResult:
-    run = _run_row(conn, shard)
+    run, created = _run_row(conn, shard)
     seq = int(run.seq)
     count = shard.shard.count
     where = f"run {shard.run_id}"
@@ -132,7 +132,7 @@ def _import(conn: Connection, shard: ShardFile) -> ImportResult:
     stored = {
         int(r.shard): r for r in conn.execute(select(shards_t).where(shards_t.c.run_seq == seq))
     }
-    if not stored and int(run.n_records) > 0:
+    if not stored and not created:  # a fleet run gets its first part when it is created
         raise ShardConflict(f"{where} is an ordinary stored scan, not a fleet run")
     other_n = {int(r.shards) for r in stored.values()} - {count}
     if other_n:
