@@ -176,6 +176,14 @@ class RunInfo:
     complete: bool = True  # False: the run was interrupted part way
 
 
+@dataclass(frozen=True, slots=True)
+class History:
+    """What ``smbsign history`` shows: the store (password hidden) and its runs, newest first."""
+
+    store: str
+    runs: tuple[RunInfo, ...]
+
+
 def host_verdicts(records: Iterable[ScanRecord]) -> dict[str, Verdict]:
     """One verdict per host: relayable if any port is, else required if any, else unknown."""
     by_host: dict[str, set[Verdict]] = defaultdict(set)

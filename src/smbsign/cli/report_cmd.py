@@ -8,7 +8,6 @@ URL, unknown framework); 3 the store could not be read or written.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -18,8 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from smbsign import __version__
 from smbsign.catalog import load_catalog
@@ -28,21 +25,20 @@ from smbsign.cli._output import QuietOption, format_choices, format_option, pick
 from smbsign.errors import SmbsignError, UsageError
 from smbsign.model import Finding, ScanRecord
 from smbsign.output.base import Kind
-from smbsign.report import FORMATS, markdown
+from smbsign.output.registry import render_document
+from smbsign.report import FORMATS
 from smbsign.report.compliance import COMPLIANCE_FORMATS
-from smbsign.report.diff import CATEGORIES, Diff, diff_runs, diff_to_dict
+from smbsign.report.diff import diff_runs
 from smbsign.report.scores import find_framework
-from smbsign.report.table import to_text
 from smbsign.run import (
     CatalogLike,
+    History,
     Run,
     RunInfo,
     RunKind,
     clean,
-    iso,
     new_run_id,
     redact_argv,
-    summary_to_dict,
     utc_now,
 )
 
@@ -73,21 +69,14 @@ class KindChoice(StrEnum):
     AUDIT = "audit"
 
 
-class HistoryFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-
-
-class DiffFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    MARKDOWN = "markdown"
-
-
 if TYPE_CHECKING:
     ReportFormat = StrEnum
-else:  # every format of the one registry (smbsign.output.registry) carries a stored run
+    HistoryFormat = StrEnum
+    DiffFormat = StrEnum
+else:  # the -f choices: the formats of the one registry (smbsign.output.registry) per kind
     ReportFormat = format_choices(Kind.RUN)
+    HistoryFormat = format_choices(Kind.HISTORY)
+    DiffFormat = format_choices(Kind.DIFF)
 
 HISTORY_EPILOG = exit_epilog((EXIT_OK, "listed"), (EXIT_USAGE, "usage error, or no store at --db"))
 DIFF_EPILOG = exit_epilog(
@@ -181,79 +170,6 @@ def _kind(kind: KindChoice | None) -> RunKind | None:
     return "scan" if kind is KindChoice.SCAN else "audit"
 
 
-def _t(value: object) -> Text:
-    return Text(clean(value))
-
-
-def _history_table(runs: Sequence[RunInfo], store: str) -> bytes:
-    t = Table(title=f"Runs in {store}", title_justify="left")
-    for col in (
-        "#",
-        "Run",
-        "Kind",
-        "Started (UTC)",
-        "Secs",
-        "Hosts",
-        "Relayable",
-        "Pass",
-        "Fail",
-        "Err/Unk",
-        "Command",
-    ):
-        t.add_column(col, overflow="fold")
-    for r in runs:
-        s = r.summary
-        t.add_row(
-            _t(r.seq),
-            _t(r.id),
-            _t(r.kind if r.complete else f"{r.kind} (incomplete)"),
-            _t(iso(r.started)[:19]),
-            _t(f"{(r.finished - r.started).total_seconds():.0f}"),
-            _t(s.hosts),
-            _t(s.relayable if r.kind == "scan" or s.smb_hosts else "-"),
-            _t(s.findings.get("pass", 0)),
-            _t(s.findings.get("fail", 0)),
-            _t(s.findings.get("error", 0) + s.findings.get("unknown", 0)),
-            _t(" ".join(r.argv)),
-        )
-    return to_text(t if runs else clean(f"No runs recorded in {store}."))
-
-
-def _diff_table(d: Diff) -> bytes:
-    parts: list[object] = [_diff_headline(d)]
-    for cat in CATEGORIES:
-        changes = d.category(cat)
-        if not changes:
-            continue
-        t = Table(title=f"{cat.capitalize()} ({len(changes)})", title_justify="left")
-        for col in ("Scope", "Host", "Port / control", "Before", "After"):
-            t.add_column(col, overflow="fold")
-        for c in changes:
-            t.add_row(_t(c.scope), _t(c.host), _t(c.item), _t(c.before or "—"), _t(c.after or "—"))
-        parts.append(t)
-    return to_text(*parts)
-
-
-def _diff_headline(d: Diff) -> str:
-    counts = ", ".join(f"{len(d.category(c))} {c}" for c in CATEGORIES)
-    warning = d.incomplete_warning()
-    return f"{d.a} -> {d.b}: {counts}" + (f" (warning: {warning})" if warning else "")
-
-
-def _diff_markdown(d: Diff) -> bytes:
-    out = [f"## smbsign diff `{d.a}` → `{d.b}`", "", markdown.esc(_diff_headline(d)), ""]
-    for cat in CATEGORIES:
-        changes = d.category(cat)
-        if changes:
-            out += [f"### {cat.capitalize()} ({len(changes)})", ""]
-            out += markdown.table(
-                ("Scope", "Host", "Port / control", "Before", "After"),
-                [(c.scope, c.host, c.item, c.before or "—", c.after or "—") for c in changes],
-            )
-            out.append("")
-    return ("\n".join(out).rstrip() + "\n").encode()
-
-
 # ---------------------------------------------------------------------- commands
 
 
@@ -261,9 +177,7 @@ def history(
     db: DbOption = None,
     kind: Annotated[KindChoice | None, typer.Option(help="Only runs of this kind.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000, help="How many runs, newest first.")] = 20,
-    fmt: Annotated[HistoryFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        HistoryFormat.TABLE
-    ),
+    fmt: Annotated[HistoryFormat | None, format_option("Default table.")] = None,
     output: OutputOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -273,27 +187,8 @@ def history(
 
     runs = list_runs(db, limit=limit, kind=_kind(kind))
     store = redact_url(resolve_url(db))
-    if fmt is HistoryFormat.JSON:
-        doc = {
-            "store": store,
-            "runs": [
-                {
-                    "seq": r.seq,
-                    "id": r.id,
-                    "kind": r.kind,
-                    "started": iso(r.started),
-                    "finished": iso(r.finished),
-                    "tool_version": r.tool_version,
-                    "argv": list(r.argv),
-                    "summary": summary_to_dict(r.summary),
-                    "complete": r.complete,
-                }
-                for r in runs
-            ],
-        }
-        _emit((json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode(), output)
-    else:
-        _emit(_history_table(runs, store), output)
+    name = pick_format(fmt, output, Kind.HISTORY, "table")
+    _emit(render_document(name, Kind.HISTORY, History(store, tuple(runs))), output)
 
 
 def diff(
@@ -309,9 +204,7 @@ def diff(
             "run named by id or number, else of the newest run)."
         ),
     ] = None,
-    fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        DiffFormat.TABLE
-    ),
+    fmt: Annotated[DiffFormat | None, format_option("Default table (-o: by suffix).")] = None,
     output: OutputOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -327,12 +220,7 @@ def diff(
     warning = d.incomplete_warning()
     if warning:
         sys.stderr.write(f"smbsign: warning: {warning}\n")
-    if fmt is DiffFormat.JSON:
-        _emit((json.dumps(diff_to_dict(d), indent=2) + "\n").encode(), output)
-    elif fmt is DiffFormat.MARKDOWN:
-        _emit(_diff_markdown(d), output)
-    else:
-        _emit(_diff_table(d), output)
+    _emit(render_document(pick_format(fmt, output, Kind.DIFF, "table"), Kind.DIFF, d), output)
     if d.worse:
         raise typer.Exit(EXIT_FINDINGS)
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 __all__ = [
+    "ITEM_KINDS",
     "Format",
     "Item",
     "Kind",
@@ -50,6 +51,12 @@ class Kind(StrEnum):
     RECORDS = "records"  # smbsign scan
     FINDINGS = "findings"  # smbsign audit, smbsign ad audit
     RUN = "run"  # smbsign report (a stored scan or audit)
+    HISTORY = "history"  # smbsign history (stored runs, without their rows)
+    DIFF = "diff"  # smbsign diff (two stored runs compared)
+
+
+# Kinds written item by item (begin / add / end); the others are one document each.
+ITEM_KINDS = frozenset({Kind.RECORDS, Kind.FINDINGS, Kind.RUN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +108,23 @@ class Format:
     help: str
     render: Renderer
     writers: Mapping[Kind, WriterFactory] = field(default_factory=dict)  # streaming, per kind
-    kinds: frozenset[Kind] = frozenset(Kind)
+    kinds: frozenset[Kind] = ITEM_KINDS
+    # One-document kinds (history, diff): kind -> render(document) -> bytes.
+    documents: Mapping[Kind, Callable[[Any], bytes]] = field(default_factory=dict)
 
     def carries(self, kind: Kind) -> bool:
-        return kind in self.kinds
+        return kind in self.kinds or kind in self.documents
+
+    def document(self, kind: Kind, doc: object) -> bytes:
+        """A one-document kind (``history``, ``diff``) in this format."""
+        render = self.documents.get(kind)
+        if render is None:
+            raise ValueError(f"format {self.name!r} cannot carry {kind.value}")
+        return render(doc)
 
     def writer(self, kind: Kind, fh: TextIO, opts: Options | None = None) -> Writer:
         """The writer of ``kind`` items on ``fh`` (its own, else a buffer rendered at end)."""
-        if not self.carries(kind):
+        if kind not in self.kinds:
             raise ValueError(f"format {self.name!r} cannot carry {kind.value}")
         opts = opts or Options()
         make = self.writers.get(kind)

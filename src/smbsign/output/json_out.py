@@ -8,11 +8,15 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from smbsign.model import Finding, ScanRecord
 from smbsign.output.base import Format, Item, Kind, Meta, RecordStream, lazy_render
 from smbsign.serialize import SCHEMA_VERSION, finding_to_dict, scan_record_to_dict
+
+if TYPE_CHECKING:
+    from smbsign.report.diff import Diff
+    from smbsign.run import History
 
 __all__ = ["DOCUMENT_KIND", "FORMAT", "JsonFindingsWriter", "JsonWriter", "render_findings"]
 
@@ -87,6 +91,37 @@ def render_findings(findings: Sequence[Finding]) -> bytes:
     return buf.getvalue().encode()
 
 
+def render_history(history: History) -> bytes:
+    """``smbsign history -f json``: ``{"store", "runs": [run header without rows]}``."""
+    from smbsign.run import iso, summary_to_dict
+
+    doc = {
+        "store": history.store,
+        "runs": [
+            {
+                "seq": r.seq,
+                "id": r.id,
+                "kind": r.kind,
+                "started": iso(r.started),
+                "finished": iso(r.finished),
+                "tool_version": r.tool_version,
+                "argv": list(r.argv),
+                "summary": summary_to_dict(r.summary),
+                "complete": r.complete,
+            }
+            for r in history.runs
+        ],
+    }
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def render_diff(d: Diff) -> bytes:
+    """``smbsign diff -f json``: ``$defs/diff`` of report.schema.json."""
+    from smbsign.report.diff import diff_to_dict
+
+    return (json.dumps(diff_to_dict(d), indent=2) + "\n").encode()
+
+
 FORMAT = Format(
     name="json",
     suffix=".json",
@@ -96,4 +131,5 @@ FORMAT = Format(
         Kind.RECORDS: lambda fh, _opts: JsonWriter(fh),
         Kind.FINDINGS: lambda fh, _opts: JsonFindingsWriter(fh),
     },
+    documents={Kind.HISTORY: render_history, Kind.DIFF: render_diff},
 )

@@ -26,6 +26,7 @@ __all__ = [
     "guess",
     "names",
     "open_writer",
+    "render_document",
     "render_items",
 ]
 
@@ -44,7 +45,13 @@ FORMATS: dict[str, Format] = {
 }
 
 # What each kind is called in a message.
-_WHAT = {Kind.RECORDS: "scan records", Kind.FINDINGS: "findings", Kind.RUN: "a stored run"}
+_WHAT = {
+    Kind.RECORDS: "scan records",
+    Kind.FINDINGS: "findings",
+    Kind.RUN: "a stored run",
+    Kind.HISTORY: "a run history",
+    Kind.DIFF: "a diff",
+}
 # Other suffixes read as a format (``-o scan.ndjson``).
 _ALIASES = {".ndjson": "jsonl", ".htm": "html", ".markdown": "markdown"}
 
@@ -106,6 +113,11 @@ def render_items(
     writer.end({"complete": complete})
     fh.flush()
     return raw.getvalue()
+
+
+def render_document(name: str, kind: Kind, doc: object) -> bytes:
+    """A one-document kind (``history``, ``diff``) in format ``name``."""
+    return get(name, kind).document(kind, doc)
 
 
 def format_enum(kind: Kind) -> type[StrEnum]:

@@ -10,7 +10,7 @@ import io
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import PurePath
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -34,6 +34,10 @@ from smbsign.output.base import (
 )
 from smbsign.textutil import plural
 from smbsign.verdict import SHORT_NOT_REQUIRED, SHORT_REQUIRED, SHORT_UNKNOWN, short
+
+if TYPE_CHECKING:
+    from smbsign.report.diff import Diff
+    from smbsign.run import History
 
 __all__ = ["FORMAT", "TableWriter", "render_findings"]
 
@@ -194,6 +198,70 @@ def _records_table(fh: TextIO, opts: Options) -> TableWriter:
     return TableWriter(opts.console or Console(file=fh, no_color=True, width=200))
 
 
+def _t(value: object) -> Text:
+    from smbsign.run import clean
+
+    return Text(clean(value))
+
+
+def render_history(history: History) -> bytes:
+    """``smbsign history``: one row a run, newest first."""
+    from smbsign.report.table import to_text
+    from smbsign.run import clean, iso
+
+    runs, store = history.runs, history.store
+    t = Table(title=f"Runs in {store}", title_justify="left")
+    for col in (
+        "#",
+        "Run",
+        "Kind",
+        "Started (UTC)",
+        "Secs",
+        "Hosts",
+        "Relayable",
+        "Pass",
+        "Fail",
+        "Err/Unk",
+        "Command",
+    ):
+        t.add_column(col, overflow="fold")
+    for r in runs:
+        s = r.summary
+        t.add_row(
+            _t(r.seq),
+            _t(r.id),
+            _t(r.kind if r.complete else f"{r.kind} (incomplete)"),
+            _t(iso(r.started)[:19]),
+            _t(f"{(r.finished - r.started).total_seconds():.0f}"),
+            _t(s.hosts),
+            _t(s.relayable if r.kind == "scan" or s.smb_hosts else "-"),
+            _t(s.findings.get("pass", 0)),
+            _t(s.findings.get("fail", 0)),
+            _t(s.findings.get("error", 0) + s.findings.get("unknown", 0)),
+            _t(" ".join(r.argv)),
+        )
+    return to_text(t if runs else clean(f"No runs recorded in {store}."))
+
+
+def render_diff(d: Diff) -> bytes:
+    """``smbsign diff``: the headline, then a table per category of change."""
+    from smbsign.report.diff import CATEGORIES, headline
+    from smbsign.report.table import to_text
+
+    parts: list[object] = [headline(d)]
+    for cat in CATEGORIES:
+        changes = d.category(cat)
+        if not changes:
+            continue
+        t = Table(title=f"{cat.capitalize()} ({len(changes)})", title_justify="left")
+        for col in ("Scope", "Host", "Port / control", "Before", "After"):
+            t.add_column(col, overflow="fold")
+        for c in changes:
+            t.add_row(_t(c.scope), _t(c.host), _t(c.item), _t(c.before or "—"), _t(c.after or "—"))
+        parts.append(t)
+    return to_text(*parts)
+
+
 FORMAT = Format(
     name="table",
     suffix=".txt",
@@ -203,4 +271,5 @@ FORMAT = Format(
         Kind.RECORDS: _records_table,
         Kind.FINDINGS: lambda fh, opts: BytesBuffer(_findings_table(opts), fh),
     },
+    documents={Kind.HISTORY: render_history, Kind.DIFF: render_diff},
 )

@@ -136,3 +136,10 @@ def diff_to_dict(d: Diff) -> dict[str, Any]:
             for c in CATEGORIES
         },
     }
+
+
+def headline(d: Diff) -> str:
+    """``A -> B: n regressed, n fixed, ...`` (and the incomplete-run warning, if any)."""
+    counts = ", ".join(f"{len(d.category(c))} {c}" for c in CATEGORIES)
+    warning = d.incomplete_warning()
+    return f"{d.a} -> {d.b}: {counts}" + (f" (warning: {warning})" if warning else "")

@@ -61,7 +61,7 @@ def test_report_formats_and_scan_formats_come_from_the_one_registry() -> None:
     from smbsign.scan import output as scan_output
 
     assert registry.names(Kind.RECORDS) == scan_output.FORMATS
-    for kind in Kind:  # every kind offers at least the four formats it had
+    for kind in (Kind.RECORDS, Kind.FINDINGS, Kind.RUN):  # at least the formats they had
         assert {"table", "json", "jsonl", "csv"} <= set(registry.names(kind))
 
 
@@ -79,6 +79,11 @@ def test_a_format_that_cannot_carry_a_kind_is_refused_in_one_line(
     assert "pdf" not in message.split("choose ")[1]
     with pytest.raises(Exception, match="unknown --format 'nope'"):
         registry.get("nope", Kind.RECORDS)
+    # a real one: SARIF has no shape for a diff of two runs
+    with pytest.raises(Exception) as err:
+        registry.get("sarif", Kind.DIFF)
+    assert str(err.value) == "--format sarif cannot carry a diff (choose table, json, markdown)"
+    assert registry.names(Kind.HISTORY) == ("table", "json")
 
 
 @pytest.mark.parametrize(
