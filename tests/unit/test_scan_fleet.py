@@ -286,3 +286,13 @@ def test_an_ordinary_run_with_that_id_is_never_joined(tmp_path: Path) -> None:
         res = run("import", str(part), "--db", db)
         assert res.returncode == 3 and needle in res.stderr, res.stderr
     assert count_rows(db)["smbsign_scan_records"] == 0
+
+
+def test_the_fleet_store_imports_no_presentation() -> None:
+    code = (
+        "import sys, smbsign.store.shards, smbsign.scan.shardfile;"
+        "bad = sorted(m for m in sys.modules if m.startswith(('smbsign.report', 'smbsign.output')));"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -25,16 +25,18 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from smbsign.decode import scan_record_from_dict
 from smbsign.errors import ParseError, SmbsignError, UsageError
 from smbsign.model import ScanRecord
-from smbsign.output.base import Item, Meta, Writer
 from smbsign.run import iso, parse_iso, redact_argv, utc_now
 from smbsign.scan.runner import is_dead
 from smbsign.scan.shard import Shard, parse_shard
 from smbsign.serialize import SCHEMA_VERSION, scan_record_to_dict
+
+if TYPE_CHECKING:  # the store reads shard files without loading the output stack
+    from smbsign.output.base import Item, Meta, Writer
 
 __all__ = [
     "MARKER",
