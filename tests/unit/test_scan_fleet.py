@@ -291,8 +291,33 @@ def test_an_ordinary_run_with_that_id_is_never_joined(tmp_path: Path) -> None:
 def test_the_fleet_store_imports_no_presentation() -> None:
     code = (
         "import sys, smbsign.store.shards, smbsign.scan.shardfile;"
-        "bad = sorted(m for m in sys.modules if m.startswith(('smbsign.report', 'smbsign.output')));"
+        "pres = ('smbsign.report', 'smbsign.output');"
+        "bad = sorted(m for m in sys.modules if m.startswith(pres));"
         "print(bad); sys.exit(1 if bad else 0)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_an_audit_output_is_imported_once_as_its_own_audit_run(tmp_path: Path) -> None:
+    conf = tmp_path / "smb.conf"
+    conf.write_text("[global]\n server signing = mandatory\n")
+    out = tmp_path / "audit-samba1.jsonl"
+    audit = run("audit", "--local", "--samba-conf", str(conf), "-f", "jsonl", "-o", str(out),
+                "--no-store")  # fmt: skip
+    assert audit.returncode in (0, 1), audit.stderr
+    db = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    first = run("import", str(out), "--db", db)
+    assert first.returncode == 0 and "stored audit run" in first.stderr, first.stderr
+    again = run("import", str(out), "--db", db)
+    assert again.returncode == 0 and "nothing changed" in again.stderr
+    runs = list_runs(db)
+    assert [r.kind for r in runs] == ["audit"]
+    stored = load_run(db, runs[0].id)
+    assert len(stored.findings) == len(out.read_text().splitlines())
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(out.read_text().splitlines()[0] + "\n" + '{"host": "x"}\n')
+    res = run("import", str(bad), "--db", db)
+    assert res.returncode == 2 and f"{bad}:2: not a finding" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert count_rows(db)["smbsign_runs"] == 1

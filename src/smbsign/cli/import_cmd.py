@@ -1,4 +1,4 @@
-"""`smbsign import`: load scan shard outputs (JSONL) into the history store (docs/fleet.md).
+"""`smbsign import`: load fleet scan parts and audit outputs (JSONL) into the store (docs/fleet.md).
 
 Exit codes: 0 every file stored (or already there), 2 a file is not a valid shard output
 (the others are still imported), 3 the store refused or lost a file (it was rolled back).
@@ -19,7 +19,7 @@ from smbsign import __version__
 from smbsign.cli._common import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE
 from smbsign.cli.report_cmd import ENV_NO_STORE, DbOption
 from smbsign.errors import SmbsignError, UsageError
-from smbsign.run import clean, redact_argv, utc_now
+from smbsign.run import Run, clean, redact_argv, utc_now
 from smbsign.textutil import plural
 
 if TYPE_CHECKING:
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 EPILOG = (
     "Each FILE is what `smbsign scan --shard I/N --run-id ID -f jsonl` wrote; it joins run ID "
     "in one transaction. Importing a file twice changes nothing. The run is incomplete until "
-    "all N shards arrived and finished. Exit codes: 0 stored; 2 a file is not a valid shard "
+    "all N shards arrived and finished. An `audit -f jsonl` output becomes its own audit "
+    "run. Exit codes: 0 stored; 2 a file is not a valid shard "
     "output; 3 the store refused or lost a file (nothing of it was kept)."
 )
 
@@ -46,12 +47,15 @@ def import_files(
     db: DbOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
 ) -> None:
-    """Load scan shard outputs (JSONL) into the history store as one fleet run."""
-    from smbsign.scan.shardfile import ShardFileError, read_shard
+    """Load fleet scan parts and audit outputs (JSONL) into the history store."""
+    from smbsign.scan.shardfile import ShardFileError, is_shard_output, read_shard
     from smbsign.store.shards import import_shard
 
     code = EXIT_OK
     for path in files:
+        if not is_shard_output(path):  # an `audit -f jsonl` output: its own audit run
+            code = max(code, _import_audit(path, db, quiet))
+            continue
         try:
             shard = read_shard(path)
         except ShardFileError as exc:
@@ -82,6 +86,50 @@ def import_files(
             f"{res.arrived}/{res.shards} shards arrived, run {state}"
         )
     raise typer.Exit(code)
+
+
+def _import_audit(path: Path, db: str | None, quiet: bool) -> int:
+    """Store an audit JSONL output as one audit run whose id comes from its content."""
+    from smbsign.scan.shardfile import ShardFileError, read_findings
+    from smbsign.store import RunNotFound, StoreMissing, load_run, record_run
+
+    try:
+        audit = read_findings(path)
+    except ShardFileError as exc:
+        _say(f"error: {exc}")
+        return EXIT_USAGE
+    try:
+        try:
+            load_run(db, audit.run_id, kind="audit")
+        except (RunNotFound, StoreMissing):
+            pass
+        else:
+            if not quiet:
+                _say(f"{path}: audit run {audit.run_id}: already stored, nothing changed")
+            return EXIT_OK
+        now = utc_now()
+        run = Run(
+            id=audit.run_id,
+            kind="audit",
+            started=now,
+            finished=now,
+            tool_version=__version__,
+            argv=("smbsign", "import", str(path)),
+            findings=audit.findings,
+        )
+        stored = record_run(run, db)
+    except UsageError as exc:
+        _say(f"error: {path}: {exc}")
+        return EXIT_USAGE
+    except SmbsignError as exc:
+        _say(f"error: {path}: import rolled back, nothing of it stored: {exc}")
+        return EXIT_RUNTIME
+    if not quiet:
+        _say(
+            f"{path}: stored audit run {stored.id} (#{stored.seq}) with "
+            f"{plural(len(audit.findings), 'finding')}"
+        )
+    return EXIT_OK
 
 
 def record_shard(

@@ -96,7 +96,7 @@ COMMANDS: tuple[LazyCommand, ...] = (
     LazyCommand(
         "import",
         "smbsign.cli.import_cmd",
-        "Load scan shard outputs (JSONL) into the history store as one fleet run.",
+        "Load fleet scan parts and audit outputs (JSONL) into the history store.",
     ),
     LazyCommand(
         "controls",

@@ -27,9 +27,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
-from smbsign.decode import scan_record_from_dict
+from smbsign.decode import finding_from_dict, scan_record_from_dict
 from smbsign.errors import ParseError, SmbsignError, UsageError
-from smbsign.model import ScanRecord
+from smbsign.model import Finding, ScanRecord
 from smbsign.run import iso, parse_iso, redact_argv, utc_now
 from smbsign.scan.runner import is_dead
 from smbsign.scan.shard import Shard, parse_shard
@@ -42,6 +42,7 @@ __all__ = [
     "MARKER",
     "MAX_FILE_BYTES",
     "MAX_LINE_BYTES",
+    "FindingsFile",
     "Fleet",
     "ShardFile",
     "ShardFileError",
@@ -50,6 +51,8 @@ __all__ = [
     "check_run_id",
     "end_line",
     "fleet_of",
+    "is_shard_output",
+    "read_findings",
     "read_shard",
     "shard_digest",
 ]
@@ -211,10 +214,10 @@ def shard_digest(run_id: str, shard: Shard, complete: bool, records: Iterable[Sc
 
 
 @cache
-def _validator() -> Any:
+def _validator(name: str = "scan-record.schema.json") -> Any:
     import jsonschema  # type: ignore[import-untyped]  # loaded for imports only
 
-    text = resources.files("smbsign").joinpath("schemas", "scan-record.schema.json")
+    text = resources.files("smbsign").joinpath("schemas", name)
     schema = json.loads(text.read_text("utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema)
@@ -397,3 +400,66 @@ def _read(fh: BinaryIO, name: str) -> ShardFile:
         digest=shard_digest(str(begin["run_id"]), shard, complete, answered),
         note=note,
     )
+
+
+MAX_FINDINGS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class FindingsFile:
+    """An ``audit -f jsonl`` output (``audit --local`` on a server): one audit run."""
+
+    path: str
+    run_id: str  # derived from the content: the same file imported twice is one run
+    findings: tuple[Finding, ...]
+
+
+def is_shard_output(path: Path) -> bool:
+    """Whether the file starts with a shard begin line (else it is read as audit findings)."""
+    try:
+        with path.open("rb") as fh:
+            first = fh.readline(MAX_LINE_BYTES + 1)
+    except OSError:
+        return True  # read_shard reports the error
+    return b'"type":"smbsign.shard"' in first.replace(b" ", b"")
+
+
+def read_findings(path: Path) -> FindingsFile:
+    """Read and validate an audit JSONL output (finding.schema.json; ShardFileError, one line)."""
+    name = str(path)
+    findings: list[Finding] = []
+    sha = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for number, raw, _whole in _lines(fh, name):
+                if not raw.strip():
+                    continue
+                sha.update(raw)
+                try:
+                    obj = json.loads(raw)
+                except (ValueError, RecursionError):
+                    raise ShardFileError(f"{name}:{number}: not JSON") from None
+                error = next(iter(_validator("finding.schema.json").iter_errors(obj)), None)
+                if error is not None:
+                    where = "/".join(str(p) for p in error.absolute_path) or "finding"
+                    detail = " ".join(error.message.split())[:160]
+                    raise ShardFileError(f"{name}:{number}: not a finding: {where}: {detail}")
+                if len(findings) >= MAX_FINDINGS:
+                    raise ShardFileError(f"{name}: more than {MAX_FINDINGS:,} findings")
+                try:
+                    findings.append(finding_from_dict(obj))
+                except (ParseError, ValueError, KeyError, TypeError) as exc:
+                    raise ShardFileError(f"{name}:{number}: not a finding: {exc}") from None
+    except OSError as exc:
+        raise ShardFileError(f"cannot read {name}: {exc.strerror or exc}") from None
+    if not findings:
+        raise ShardFileError(f"{name}: no findings: not an audit output")
+    digest = int.from_bytes(sha.digest()[:8], "big")
+    letters = "abcdefghjkmnpqrstvwxyz"
+    alphabet = "0123456789" + letters
+    rid = letters[digest % len(letters)]
+    digest //= len(letters)
+    for _ in range(9):
+        rid += alphabet[digest % len(alphabet)]
+        digest //= len(alphabet)
+    return FindingsFile(name, rid, tuple(findings))
