@@ -10,8 +10,9 @@ Run as root from the repository: ``nice .venv/bin/python bench/ad_bench.py`` (``
   ``/var/cache/smbsign-lab``, ``ad-bench-<computers>-<ous>-<gpos>``) and later runs start the
   DC from it (``AdLab(seed=...)``); ``--rebuild`` builds again.
 * Measured, in the lab's client namespace, each a whole process under ``/usr/bin/time -v``
-  (wall time, peak RSS = "Maximum resident set size"): ``smbsign ad audit -f jsonl --no-store``
-  (streaming), ``smbsign ad audit -f json --no-store`` (every finding kept for the document),
+  (wall time, CPU time, peak RSS = "Maximum resident set size"): ``smbsign ad audit -f jsonl
+  --no-store``, ``-f json --no-store`` (the document, also written finding by finding), ``-f
+  jsonl --db`` (the run stored in SQLite, so every finding is kept until the end),
   and as a floor the same directory read by Samba's own ``ldbsearch`` (paged, the computer
   attributes ``ad audit`` asks for; it resolves nothing).
 * Checked: every computer of the domain has a ``smb-server-signing-required`` finding, and the
@@ -153,8 +154,17 @@ def main() -> int:
         rows.append(
             timed(
                 ad,
-                "smbsign ad audit -f json (kept)",
+                "smbsign ad audit -f json (document)",
                 [*base, "-f", "json", "-o", str(out_dir / "audit.json")],
+            )
+        )
+        stored = [a for a in base if a != "--no-store"]
+        stored += ["--db", f"sqlite:///{out_dir / 'runs.db'}"]
+        rows.append(
+            timed(
+                ad,
+                "smbsign ad audit -f jsonl --db (run stored)",
+                [*stored, "-f", "jsonl", "-o", str(out_dir / "stored.jsonl")],
             )
         )
         floor = ["ldbsearch", "-H", ad.ldap_url, "-U", user, "--use-kerberos=off"]
