@@ -29,7 +29,8 @@ SILENT = "10.224.0.0/23"  # 512 addresses of the lab's silent range: the set is 
 
 SWEEP_ONLY = """
 import asyncio, json, sys
-from smbsign.scan.sweep import SweepOptions, run_sweep
+from smbsign.scan.sweep import run_sweep
+from smbsign.scan.sweep_result import SweepOptions
 from smbsign.scan.targets import TargetSource
 src = TargetSource(sys.argv[1:])
 src.prepare()

@@ -19,7 +19,8 @@ from smbsign.cli.scan_cmd import SweepMode, choose_sweep, default_concurrency
 from smbsign.errors import UsageError
 from smbsign.model import ScanRecord, ScanStatus, Smb1Observation
 from smbsign.scan.output import JsonlWriter
-from smbsign.scan.sweep import SweepResult, classify
+from smbsign.scan.sweep_classify import classify
+from smbsign.scan.sweep_result import SweepResult
 from smbsign.scan.targets import Target
 from smbsign.serialize import scan_record_to_dict
 
@@ -346,7 +347,8 @@ def test_sweep_lets_the_loop_run_when_the_cpu_is_behind_the_rate() -> None:
     probes of responders wait past their timeout (seen in the lab: a 2.8 s stall)."""
     import socket
 
-    from smbsign.scan.sweep import Sweep, SweepOptions
+    from smbsign.scan.sweep import Sweep
+    from smbsign.scan.sweep_result import SweepOptions
 
     ticks = [0]
 
@@ -378,7 +380,7 @@ def test_port_holder_without_ipv6(monkeypatch: pytest.MonkeyPatch) -> None:
     """A kernel without IPv6 still gets a source port held (IPv4 only), not a crash."""
     import socket
 
-    from smbsign.scan import sweep as sweep_mod
+    from smbsign.scan import sweep_sockets as sweep_mod
 
     real = socket.socket
 

@@ -43,7 +43,9 @@ from smbsign.output.base import Kind
 from smbsign.scan.prober import ProbeOptions, probe_port
 from smbsign.scan.runner import Probe, RunOptions
 from smbsign.scan.shardfile import fleet_of
-from smbsign.scan.sweep import SWEEP_THRESHOLD, SweepOptions, raw_sockets_allowed
+from smbsign.scan.sweep import SWEEP_THRESHOLD
+from smbsign.scan.sweep_result import SweepOptions
+from smbsign.scan.sweep_sockets import raw_sockets_allowed
 from smbsign.scan.targets import TargetSource, load_exclusions
 from smbsign.textutil import is_decimal, plural
 

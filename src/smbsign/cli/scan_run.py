@@ -37,7 +37,9 @@ from smbsign.output.summary import EXIT_UNDETERMINED, Tally
 from smbsign.run import redact_argv, utc_now
 from smbsign.scan.runner import Probe, RunOptions, is_dead, make_resolver, run_scan
 from smbsign.scan.shardfile import Fleet, ShardWriter
-from smbsign.scan.sweep import Sweep, SweepError, SweepOptions, SweepResult, classify
+from smbsign.scan.sweep import Sweep
+from smbsign.scan.sweep_classify import classify
+from smbsign.scan.sweep_result import SweepError, SweepOptions, SweepResult
 from smbsign.scan.targets import Target, TargetSource
 from smbsign.textutil import plural
 

@@ -30,195 +30,41 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import errno
 import hashlib
-import ipaddress
 import os
 import socket
 import struct
-from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 
-from smbsign.errors import ProtocolError, SmbsignError
-from smbsign.model import ScanRecord, ScanStatus, Smb1Observation
+from smbsign.errors import ProtocolError
 from smbsign.protocol import tcp
-from smbsign.scan.runner import transport_for
+from smbsign.scan.sweep_result import (
+    _BITS,
+    _ICMP,
+    _RST,
+    _SA,
+    MAX_REFUSED,
+    SweepError,
+    SweepOptions,
+    SweepResult,
+    _canonical6,
+    _ports_of,
+)
+from smbsign.scan.sweep_sockets import _port_holder, _Sockets
 from smbsign.scan.targets import Target
 
-__all__ = [
-    "SWEEP_THRESHOLD",
-    "Sweep",
-    "SweepError",
-    "SweepOptions",
-    "SweepResult",
-    "classify",
-    "raw_sockets_allowed",
-    "run_sweep",
-]
+__all__ = ["SWEEP_THRESHOLD", "Sweep", "run_sweep"]
 
 SWEEP_THRESHOLD = 256  # --sweep auto sweeps target sets larger than this (a /24)
 BURST_SECONDS = 0.05  # the token bucket saves up at most 50 ms of packets
 MIN_BURST = 4
 _MARK_EVERY = 256  # the last pass notes its progress this often, for classify
-_YIELD_EVERY = 1024  # classify lets the loop run this often while it writes records
 _SEND_SLICE = 256  # the sweep lets the loop run at least this often, even behind its rate
-MAX_REFUSED = 1 << 16  # refused addresses remembered; beyond, classify asks the kernel again
-_RCVBUF = 8 << 20
 _SEND_RETRIES = 200  # a full send queue (ENOBUFS/EAGAIN) is waited out 1 ms at a time
 _SENDQ_FULL = {errno.ENOBUFS, errno.EAGAIN, errno.EWOULDBLOCK}
 _NO_ROUTE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EINVAL}
 _MAX_REPLY = 65535
-_IPV6_CHECKSUM = getattr(socket, "IPV6_CHECKSUM", 7)  # Linux <netinet/in.h>
-_TCP_CHECKSUM_OFFSET = 16  # [RFC 9293 3.1]: the kernel fills the IPv6 TCP checksum there
-_NO_SMB1 = Smb1Observation(offered=None)
-
-# Per address and port index i, three bits: SYN-ACK, RST, ICMP unreachable.
-_SA, _RST, _ICMP = 1, 2, 4
-_BITS = 3
-
-
-class SweepError(SmbsignError):
-    """The sweep could not go on (a send failed for a reason other than a missing route)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SweepOptions:
-    ports: tuple[int, ...]
-    rate: float  # packets a second, retransmissions included
-    timeout: float  # seconds to wait for answers after a pass's last SYN
-    retries: int = 1  # retransmissions to addresses that stayed silent
-
-
-@dataclass(slots=True)
-class SweepResult:
-    """What answered: per address text, the bits of each port index (silent: absent)."""
-
-    ports: tuple[int, ...]
-    timeout: float
-    answers: dict[str, int] = field(default_factory=dict)
-    sent: int = 0  # SYNs sent, retransmissions included
-    unroutable: int = 0  # sends refused by the kernel (no route, a broadcast address, ...)
-    refused: set[str] = field(default_factory=set)  # those addresses, up to MAX_REFUSED
-    tries: int = 1
-    unswept: set[int] = field(default_factory=set)  # families whose raw sockets failed to open
-
-    @property
-    def silent_reason(self) -> str:
-        sent = "twice" if self.tries == 2 else f"{self.tries} times"
-        return f"filtered: no SYN-ACK within {self.timeout:g} s (sweep, SYN sent {sent})"
-
-    def mark(self, address: str, port: int, bit: int) -> None:
-        try:
-            shift = self.ports.index(port) * _BITS
-        except ValueError:
-            return
-        self.answers[address] = self.answers.get(address, 0) | (bit << shift)
-
-    def syn_ack_ports(self, address: str) -> tuple[int, ...]:
-        bits = self.answers.get(address, 0)
-        return tuple(p for i, p in enumerate(self.ports) if bits >> (i * _BITS) & _SA)
-
-    @property
-    def responders(self) -> int:
-        """Addresses with a SYN-ACK on at least one port."""
-        mask = sum(_SA << (i * _BITS) for i in range(len(self.ports)))
-        return sum(1 for bits in self.answers.values() if bits & mask)
-
-
-def raw_sockets_allowed() -> str | None:
-    """None when this process may open a raw TCP socket (root or CAP_NET_RAW), else why not."""
-    try:
-        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP).close()
-    except PermissionError:
-        return "raw sockets not permitted (needs root or CAP_NET_RAW)"
-    except OSError as exc:
-        return f"cannot open a raw socket: {exc.strerror or exc}"
-    return None
-
-
-def _family(address: str) -> int:
-    return socket.AF_INET6 if ":" in address else socket.AF_INET
-
-
-def _canonical6(text: str) -> str:
-    return str(ipaddress.IPv6Address(text.split("%", 1)[0]))
-
-
-def _ports_of(target: Target, ports: tuple[int, ...]) -> tuple[int, ...]:
-    """The ports the runner would try (an nmap XML input may have named the open ones)."""
-    if target.open_ports:
-        return tuple(p for p in ports if p in target.open_ports) or ports
-    return ports
-
-
-class _Sockets:
-    """Raw TCP (send and receive) and ICMP (receive) sockets per family, opened on demand."""
-
-    def __init__(self) -> None:
-        self.tcp: dict[int, socket.socket] = {}
-        self.icmp: dict[int, socket.socket] = {}
-        self.route: dict[int, socket.socket] = {}
-        self.failed: dict[int, str] = {}
-
-    def _raw(self, family: int, proto: int) -> socket.socket:
-        sock = socket.socket(family, socket.SOCK_RAW, proto)
-        sock.setblocking(False)
-        force = getattr(socket, "SO_RCVBUFFORCE", socket.SO_RCVBUF)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, force, _RCVBUF)
-        except OSError:  # without CAP_NET_ADMIN: capped at net.core.rmem_max
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RCVBUF)
-        return sock
-
-    def open(self, family: int) -> bool:
-        """Open this family's sockets; False (and a reason in ``failed``) when it cannot."""
-        if family in self.tcp:
-            return True
-        if family in self.failed:
-            return False
-        try:
-            raw = self._raw(family, socket.IPPROTO_TCP)
-            if family == socket.AF_INET6:
-                raw.setsockopt(socket.IPPROTO_IPV6, _IPV6_CHECKSUM, _TCP_CHECKSUM_OFFSET)
-                icmp = self._raw(family, socket.IPPROTO_ICMPV6)
-            else:
-                icmp = self._raw(family, socket.IPPROTO_ICMP)
-            route = socket.socket(family, socket.SOCK_DGRAM)
-        except OSError as exc:
-            self.failed[family] = exc.strerror or str(exc)
-            return False
-        self.tcp[family], self.icmp[family], self.route[family] = raw, icmp, route
-        return True
-
-    def source(self, family: int, address: str) -> bytes | None:
-        """The source address the kernel routes ``address`` from (no packet: a UDP connect)."""
-        route = self.route[family]
-        try:
-            route.connect((address, 9))
-            return socket.inet_pton(family, route.getsockname()[0])
-        except OSError:
-            return None
-
-    def close(self) -> None:
-        for group in (self.tcp, self.icmp, self.route):
-            for sock in group.values():
-                sock.close()
-
-
-def _port_holder() -> socket.socket:
-    """A TCP socket bound to a free port for IPv4 and IPv6 (dual-stack), or IPv4 alone where
-    the kernel has no IPv6."""
-    try:
-        holder = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    except OSError:  # IPv6 disabled or absent
-        holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        holder.bind(("0.0.0.0", 0))  # noqa: S104 (bound, never listening: it only holds a port)
-        return holder
-    with contextlib.suppress(OSError):
-        holder.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    holder.bind(("::", 0))
-    return holder
 
 
 class Sweep:
@@ -467,119 +313,3 @@ async def run_sweep(targets: Callable[[], Iterable[Target]], opts: SweepOptions)
     if opts.rate <= 0 or opts.timeout <= 0 or not opts.ports:
         raise ValueError("rate and timeout must be positive and ports non-empty")
     return await Sweep(opts, asyncio.get_running_loop()).run(targets)
-
-
-def _dead_record(
-    address: str, hostname: str | None, port: int, bits: int, result: SweepResult
-) -> ScanRecord:
-    if bits & _RST:
-        status, reason = ScanStatus.CLOSED, "closed: RST to SYN (sweep)"
-    else:
-        status, reason = ScanStatus.FILTERED, result.silent_reason
-    return ScanRecord(
-        target=address,
-        port=port,
-        status=status,
-        signing_required=None,
-        smb1=_NO_SMB1,
-        smb2=None,
-        reason=reason,
-        hostname=hostname,
-        transport=transport_for(port),
-    )
-
-
-def _refused(result: SweepResult, address: str) -> bool:
-    """Did the kernel refuse a SYN to ``address``? Remembered up to :data:`MAX_REFUSED`
-    addresses; past that, asked again (a UDP connect sends nothing)."""
-    if address in result.refused:
-        return True
-    if len(result.refused) < MAX_REFUSED:
-        return False
-    with socket.socket(_family(address), socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect((address, 9))
-        except OSError:
-            return True
-    return False
-
-
-async def classify(
-    targets: Iterable[Target],
-    sweep: Sweep,
-    *,
-    all_ports: bool,
-    emit: Callable[[ScanRecord], None],
-    on_target: Callable[[], None] | None = None,
-) -> AsyncIterator[Target]:
-    """Behind the sweep: the targets the connect path must probe; ``emit`` gets the rest.
-
-    ``targets`` is the sweep's target list once more, in the same order; each target is
-    handled once :meth:`Sweep.settled` says its answers are in.
-
-    Yielded: names, scoped addresses and addresses not swept (their family could not be
-    opened), unchanged; addresses with a SYN-ACK, with ``open_ports`` narrowed to the ports
-    that answered (the runner tries only those, in the order given); addresses with an ICMP
-    unreachable or a send the kernel refused, unchanged (the connect path reports the exact
-    error as it always did). Emitted: one record per silent or RST-answering address, for the
-    first port as the runner does (with ``all_ports``, one per port): ``closed`` on a RST,
-    else ``filtered`` with a reason naming the sweep; ``on_target`` is called once for each
-    target settled here.
-    """
-    result = sweep.result
-    answers = result.answers
-    index = {p: i * _BITS for i, p in enumerate(result.ports)}
-    first = result.ports[0]
-    reason, transport, filtered = result.silent_reason, transport_for(first), ScanStatus.FILTERED
-    for count, target in enumerate(targets):
-        if count >= sweep.ready:
-            await sweep.settled(count)
-        elif not count % _YIELD_EVERY:
-            await asyncio.sleep(0)  # the probes of the responders run meanwhile
-        fast = not all_ports and not result.unswept and len(result.refused) < MAX_REFUSED
-        address = target.address
-        if address is None or "%" in address or _family(address) in result.unswept:
-            yield target
-            continue
-        bits = answers.get(address, 0)
-        if fast and not bits and not target.open_ports and address not in result.refused:
-            emit(
-                ScanRecord(
-                    address,
-                    first,
-                    filtered,
-                    None,
-                    _NO_SMB1,
-                    None,
-                    reason,
-                    target.hostname,
-                    transport,
-                )
-            )
-            if on_target is not None:
-                on_target()
-            continue
-        ports = _ports_of(target, result.ports)
-        if not bits and result.unroutable and _refused(result, address):
-            yield target  # the connect scan reports what it always did (e.g. EACCES)
-            continue
-        per_port = [(p, bits >> index[p] & 7) for p in ports]
-        if any(b & _ICMP for _, b in per_port):
-            yield target
-            continue
-        answered = tuple(p for p, b in per_port if b & _SA)
-        if all_ports:
-            for port, b in per_port:
-                if not b & _SA:
-                    emit(_dead_record(address, target.hostname, port, b, result))
-            if answered:
-                yield Target(address, target.hostname, answered)
-                continue
-        elif answered:
-            yield Target(address, target.hostname, answered)
-            continue
-        else:
-            port, b = per_port[0]
-            emit(_dead_record(address, target.hostname, port, b, result))
-        if on_target is not None:
-            on_target()
