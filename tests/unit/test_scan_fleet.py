@@ -17,7 +17,8 @@ import pytest
 from test_scan_cli import Loopback, wait_for
 
 from smbsign.scan.shard import Shard
-from smbsign.scan.shardfile import ShardFileError, begin_line, end_line, read_shard
+from smbsign.scan.shardfile import ShardFileError, begin_line, end_line
+from smbsign.scan.shardread import read_shard
 from smbsign.store import count_rows, list_runs, load_run
 
 HOSTS = {f"127.0.0.{i}": ("not_required" if i % 3 == 0 else "required") for i in range(20, 44)}
@@ -290,7 +291,7 @@ def test_an_ordinary_run_with_that_id_is_never_joined(tmp_path: Path) -> None:
 
 def test_the_fleet_store_imports_no_presentation() -> None:
     code = (
-        "import sys, smbsign.store.shards, smbsign.scan.shardfile;"
+        "import sys, smbsign.store.shards, smbsign.scan.shardfile, smbsign.scan.shardread;"
         "pres = ('smbsign.report', 'smbsign.output');"
         "bad = sorted(m for m in sys.modules if m.startswith(pres));"
         "print(bad); sys.exit(1 if bad else 0)"

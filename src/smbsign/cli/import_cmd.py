@@ -48,7 +48,8 @@ def import_files(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
 ) -> None:
     """Load fleet scan parts and audit outputs (JSONL) into the history store."""
-    from smbsign.scan.shardfile import ShardFileError, is_shard_output, read_shard
+    from smbsign.scan.shardfile import ShardFileError
+    from smbsign.scan.shardread import is_shard_output, read_shard
     from smbsign.store.shards import import_shard
 
     code = EXIT_OK
@@ -90,7 +91,8 @@ def import_files(
 
 def _import_audit(path: Path, db: str | None, quiet: bool) -> int:
     """Store an audit JSONL output as one audit run whose id comes from its content."""
-    from smbsign.scan.shardfile import ShardFileError, read_findings
+    from smbsign.scan.shardfile import ShardFileError
+    from smbsign.scan.shardread import read_findings
     from smbsign.store import RunNotFound, StoreMissing, load_run, record_run
 
     try:
@@ -145,7 +147,7 @@ def record_shard(
     raises: a store problem is one warning line and the scan's own result stands."""
     if no_store or os.environ.get(ENV_NO_STORE, "") not in ("", "0"):
         return
-    from smbsign.scan.shardfile import ShardFile, shard_digest
+    from smbsign.scan.shardread import ShardFile, shard_digest
     from smbsign.store.shards import import_shard
 
     finished = utc_now()

@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 
 from smbsign.errors import SmbsignError
 from smbsign.run import iso, parse_iso, summarize, summary_from_dict, summary_to_dict
-from smbsign.scan.shardfile import ShardFile
+from smbsign.scan.shardread import ShardFile
 from smbsign.serialize import SCHEMA_VERSION, scan_record_to_dict
 from smbsign.store.db import _CHUNK, StoreError, _open, _retrying, metadata, records_t, runs_t
 from smbsign.verdict import verdict
