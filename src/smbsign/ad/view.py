@@ -44,9 +44,10 @@ from smbsign.ad.directory import (
     read_soms,
     som_chain,
 )
-from smbsign.ad.drift import unresolvable, unresolved, with_drift
-from smbsign.ad.explain import control_settings, not_deciding, notes_for
-from smbsign.ad.facts import SCCM, computer_facts, extra_roles, roles_of
+from smbsign.ad.drift import unresolvable, unresolved
+from smbsign.ad.explain import control_settings, not_deciding
+from smbsign.ad.facts import computer_facts, extra_roles, roles_of
+from smbsign.ad.finish import Context, role_notes, with_drift_all
 from smbsign.ad.ldap import Searcher
 from smbsign.ad.resolve import (
     AppliedLink,
@@ -74,7 +75,6 @@ from smbsign.model import (
     Role,
     ScanRecord,
     SettingValue,
-    Status,
 )
 
 KIND = "ad"
@@ -208,69 +208,6 @@ def _host_values(
     return values, by_prov
 
 
-def _finish(
-    f: Finding,
-    by_prov: Mapping[Provenance, Decision],
-    roles: tuple[str, ...],
-    role_notes: Mapping[str, tuple[frozenset[str], str]],
-    why_not: tuple[str, ...] = (),
-    gpo_notes: Mapping[str, tuple[str, ...]] | None = None,
-    *,
-    host: str | None = None,
-    container: str | None = None,
-) -> Finding:
-    """``f`` of this computer (one copy): GPO notes, uncertainty, roles, host, container."""
-    notes = [*f.notes, *why_not]
-    status, reason = f.status, f.reason
-    d = by_prov.get(f.source) if f.source is not None else None
-    if d is not None:
-        notes.extend(d.notes)
-        notes.extend((gpo_notes or {}).get(d.winner.link.guid, ()))  # e.g. a version mismatch
-        if d.uncertain and status in (Status.PASS, Status.FAIL):
-            status = Status.UNKNOWN
-            reason = f"{reason}; but the deciding GPO may not apply: {d.uncertain}"
-    for role in roles:
-        controls, text = role_notes.get(role, (frozenset(), ""))
-        if f.control in controls:
-            notes.append(text)
-    return replace(
-        f,
-        host=f.host if host is None else host,
-        container=container,
-        status=status,
-        reason=reason,
-        notes=tuple(notes),
-        roles=roles,
-    )
-
-
-def role_notes(catalog: object) -> dict[str, tuple[frozenset[str], str]]:
-    """Notes for findings on SCCM site systems (PREVENT-12) and Exchange servers (EDCA)."""
-    out: dict[str, tuple[frozenset[str], str]] = {}
-    frameworks: Mapping[str, object] = getattr(catalog, "frameworks", {}) or {}
-    wanted = {
-        SCCM: (
-            "PREVENT-12",
-            "this host is an SCCM site system: Misconfiguration Manager "
-            "PREVENT-12 requires SMB signing on every site system",
-        ),
-        "exchange_server": (
-            "EDCA-SEC-043",
-            "this host is an Exchange server: EDCA-SEC-043 "
-            "requires SMB signing on Exchange servers",
-        ),
-    }
-    for role, (req_id, text) in wanted.items():
-        controls: set[str] = set()
-        for fw in frameworks.values():
-            for req in getattr(fw, "requirements", ()):
-                if getattr(req, "id", "") == req_id:
-                    controls.update(getattr(req, "controls", ()))
-        if controls:
-            out[role] = (frozenset(controls), text)
-    return out
-
-
 def audit(
     snap: Snapshot,
     catalog: CatalogLike,
@@ -341,7 +278,7 @@ def audit(
             if len(judged_cache) > 4096:
                 judged_cache.clear()
             judged_cache[shape] = judged
-        ctx = _Context(
+        ctx = Context(
             host,
             by_prov,
             roles,
@@ -361,53 +298,8 @@ def audit(
                 )
             else:
                 final = ctx.finish(evaluate(values, records, facts, catalog, errors))
-                done = _with_drift(done, final, wire, facts)
+                done = with_drift_all(done, final, wire, facts)
         yield HostResult(computer, facts, done)
-
-
-@dataclass(frozen=True, slots=True)
-class _Context:
-    """What :func:`_finish` needs of one computer."""
-
-    host: str
-    by_prov: Mapping[Provenance, Decision]
-    roles: tuple[str, ...]
-    role_notes: Mapping[str, tuple[frozenset[str], str]]
-    why_not: Mapping[str, tuple[str, ...]]
-    settings: Mapping[str, frozenset[str]]
-    gpo_notes: Mapping[str, tuple[str, ...]]
-    container: str
-
-    def finish(self, findings: Iterable[Finding]) -> tuple[Finding, ...]:
-        host, container = self.host, self.container
-        return tuple(
-            _finish(
-                f,
-                self.by_prov,
-                self.roles,
-                self.role_notes,
-                notes_for(f.control, self.why_not, self.settings),
-                self.gpo_notes,
-                host=host,
-                container=container,
-            )
-            for f in findings
-        )
-
-
-def _with_drift(
-    policy: tuple[Finding, ...],
-    final: tuple[Finding, ...],
-    wire: frozenset[str],
-    facts: HostFacts,
-) -> tuple[Finding, ...]:
-    """The findings judged with the wire, each with ``drift`` against the policy verdict."""
-    out = []
-    for p, f in zip(policy, final, strict=True):
-        if p.control != f.control:  # pragma: no cover - evaluate's order is fixed
-            raise AssertionError("policy and wire findings out of order")
-        out.append(with_drift(p, f, facts, wire_checked=f.control in wire))
-    return tuple(out)
 
 
 def audit_domain(
