@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scan_bench import Run
 
 from smbsign import __version__
-from smbsign.cli.scan_cmd import DEFAULT_SWEEP_RATE
+from smbsign.cli.scan_options import DEFAULT_SWEEP_RATE
 from smbsign.lab import netns
 from smbsign.lab.check import compare
 from smbsign.lab.lab import SINK_OCTET, Lab, ipv4, lab_unavailable_reason, smbsign_argv

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smbsign.cli import scan_cmd
-from smbsign.cli.scan_cmd import SweepMode, choose_sweep, default_concurrency
+from smbsign.cli import scan_options
+from smbsign.cli.scan_options import SweepMode, choose_sweep, default_concurrency
 from smbsign.errors import UsageError
 from smbsign.model import ScanRecord, ScanStatus, Smb1Observation
 from smbsign.scan.output import JsonlWriter
@@ -130,20 +130,20 @@ def test_marks_for_other_ports_are_ignored_and_responders_counted() -> None:
 
 
 def test_choose_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scan_cmd, "raw_sockets_allowed", lambda: None)
+    monkeypatch.setattr(scan_options, "raw_sockets_allowed", lambda: None)
     kw: dict[str, Any] = {"rate": None, "connect_timeout": 2.0, "ports": (445,)}
     assert choose_sweep(SweepMode.CONNECT, 10**6, **kw) == (None, None)
     assert choose_sweep(SweepMode.AUTO, 256, **kw) == (None, None)  # a /24: not worth it
     opts, note = choose_sweep(SweepMode.AUTO, 257, **kw)
     assert note is None and opts is not None
-    assert (opts.rate, opts.timeout, opts.ports) == (scan_cmd.DEFAULT_SWEEP_RATE, 1.0, (445,))
+    assert (opts.rate, opts.timeout, opts.ports) == (scan_options.DEFAULT_SWEEP_RATE, 1.0, (445,))
     opts, _ = choose_sweep(SweepMode.SYN, 1, **{**kw, "rate": 500.0})
     assert opts is not None and opts.rate == 500.0
 
 
 def test_choose_sweep_falls_back_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     why = "raw sockets not permitted (needs root or CAP_NET_RAW)"
-    monkeypatch.setattr(scan_cmd, "raw_sockets_allowed", lambda: why)
+    monkeypatch.setattr(scan_options, "raw_sockets_allowed", lambda: why)
     kw: dict[str, Any] = {"rate": None, "connect_timeout": 2.0, "ports": (445,)}
     opts, note = choose_sweep(SweepMode.AUTO, 65536, **kw)
     assert opts is None and note == f"--sweep auto: connect scan, no SYN sweep: {why}"
@@ -166,12 +166,12 @@ def test_default_concurrency_raises_the_soft_limit(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(resource, "getrlimit", getrlimit)
     monkeypatch.setattr(resource, "setrlimit", setrlimit)
-    assert default_concurrency() == (1024 - scan_cmd.FD_HEADROOM) // 2
+    assert default_concurrency() == (1024 - scan_options.FD_HEADROOM) // 2
     assert limits["soft"] == 1024
     limits.update(soft=1 << 20, hard=1 << 20)
-    assert default_concurrency() == scan_cmd.MAX_DEFAULT_CONCURRENCY
+    assert default_concurrency() == scan_options.MAX_DEFAULT_CONCURRENCY
     limits.update(soft=100, hard=100)  # a tiny hard limit still gives at least one probe
-    assert default_concurrency() == (100 - scan_cmd.FD_HEADROOM) // 2
+    assert default_concurrency() == (100 - scan_options.FD_HEADROOM) // 2
     limits.update(soft=64, hard=64)
     assert default_concurrency() == 1
 
