@@ -49,7 +49,15 @@ def _has_ansible_windows() -> bool:
     return "win_regedit" in proc.stdout
 
 
-def generate(tmp: Path, *extra: str) -> Path:
+# Catalog roles each Windows fix target covers (remediate/plan.py): a role is generated for a
+# control only when the control applies to one of them.
+TARGET_ROLES = {
+    "windows-server": {"member_server", "standalone"},
+    "domain-controller": {"domain_controller"},
+}
+
+
+def generate(tmp: Path, *extra: str, target: str = "windows-server") -> Path:
     """`smbsign fix --format ansible`, installed as collection smbsign.remediation."""
     out = tmp / "out"
     proc = subprocess.run(
@@ -59,7 +67,7 @@ def generate(tmp: Path, *extra: str) -> Path:
             "from smbsign.cli import main; main()",
             "fix",
             "--target",
-            "windows-server",
+            target,
             "--controls",
             ",".join(WINDOWS_IDS),
             "--format",
@@ -144,12 +152,14 @@ def test_with_a_repository_no_lint_rule_is_skipped(tmp_path: Path, windows_colle
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("target", sorted(TARGET_ROLES))
 def test_every_module_argument_matches_the_installed_module_spec(
-    tmp_path: Path, windows_collection
+    tmp_path: Path, windows_collection, target: str
 ) -> None:
     """ansible-lint does not validate PowerShell modules' arguments; check them against
-    ``ansible-doc`` of the installed ansible.windows instead (type choices, known options)."""
-    coll = generate(tmp_path)
+    ``ansible-doc`` of the installed ansible.windows instead (type choices, known options).
+    Both targets, so that the domain-controller-only (LDAP) roles are checked too."""
+    coll = generate(tmp_path, target=target)
     specs = {}
     for module in (
         "ansible.windows.win_regedit",
@@ -183,7 +193,12 @@ def test_every_module_argument_matches_the_installed_module_spec(
                 if module.endswith("win_regedit") and args.get("state") != "absent":
                     assert args["type"] != spec["type"]["default"]  # never the REG_SZ default
     roles = {p.name for p in (coll / "roles").iterdir()}
-    assert roles == {cid.replace("-", "_") for cid in WINDOWS_IDS}
+    applicable = [
+        c.id
+        for c in load_catalog().controls.values()
+        if "windows" in c.applies_to.os_families and TARGET_ROLES[target] & set(c.applies_to.roles)
+    ]
+    assert roles == {cid.replace("-", "_") for cid in applicable}
     assert seen >= 3 * len(roles)  # before, write and read-back per value
 
 

@@ -193,3 +193,36 @@ def test_fix_input_reads_report_records_and_scan_lines() -> None:
     finding = {"control": "smb-server-signing-required", "status": "fail", "host": "h"}
     got = parse_fix_input(json.dumps({"findings": [finding], "records": [rec]}).encode(), "f")
     assert got.records is None and got.findings == (finding,)
+
+
+@pytest.mark.parametrize(
+    ("server_role", "ldap_planned"),
+    [
+        ("active directory domain controller", True),
+        ("DC", True),
+        ("standalone server", False),
+        ("member server", False),
+        ("classic primary domain controller", False),  # NT4-style: no LDAP server
+        (None, False),  # 'auto' with the default security = user: standalone
+    ],
+)
+def test_a_samba_conf_server_role_decides_the_dc_only_controls(
+    server_role: str | None, ldap_planned: bool
+) -> None:
+    """`fix --samba FILE` on a member or standalone server must not plan (and then verify on
+    the wire) a domain-controller-only control such as LDAP signing (smb.conf(5) server role)."""
+    from smbsign.catalog import load_catalog
+    from smbsign.codecs.smbconf import global_parameters
+    from smbsign.remediate.plan import samba_roles
+
+    text = "[global]\n\tworkgroup = LAB\n"
+    if server_role is not None:
+        text += f"\tserver role = {server_role}\n"
+    roles = samba_roles(global_parameters(text))
+    plan = build_plan(list(load_catalog().controls.values()), TargetKind.SAMBA, roles=roles)
+    planned = {ch.id for ch in plan.changes}
+    assert ("ldap-server-signing-required" in planned) is ldap_planned
+    assert "smb-server-signing-required" in planned
+    if not ldap_planned:
+        (why,) = [s.reason for s in plan.skipped if s.control == "ldap-server-signing-required"]
+        assert "domain_controller" in why

@@ -20,9 +20,10 @@ import typer
 from smbsign import __version__
 from smbsign.catalog import Catalog, load_catalog
 from smbsign.cli._common import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, exit_epilog, write_atomic
+from smbsign.codecs.smbconf import global_parameters
 from smbsign.errors import ParseError, RemediationError, UsageError
 from smbsign.remediate.apply.base import apply_safely
-from smbsign.remediate.apply.samba import SambaApplier, SambaOptions
+from smbsign.remediate.apply.samba import MAX_CONF_BYTES, SambaApplier, SambaOptions
 from smbsign.remediate.findings import MAX_BYTES as FINDINGS_MAX_BYTES
 from smbsign.remediate.findings import parse_fix_input
 from smbsign.remediate.plan import (
@@ -31,6 +32,7 @@ from smbsign.remediate.plan import (
     TargetKind,
     build_plan,
     plan_to_dict,
+    samba_roles,
     scan_findings,
 )
 from smbsign.remediate.render import FORMATS, FrameworkRef, RenderContext, formats_for
@@ -164,6 +166,20 @@ def _write_formats(
             f"Note: {len(stale)} other file(s) under {out} are not from this run (an earlier "
             f"plan?), e.g. {min(stale)}; they were left alone: remove them or use a new -o DIR"
         )
+
+
+def _samba_conf_roles(conf: Path) -> frozenset[str] | None:
+    """The roles the smb.conf given to ``--samba`` declares (``server role``), so that
+    controls of other roles (LDAP on an AD DC) are not applied to it; None when the file
+    cannot be read here (the applier then says why in one line)."""
+    try:
+        with conf.open("rb") as fh:
+            data = fh.read(MAX_CONF_BYTES + 1)
+        if len(data) > MAX_CONF_BYTES or b"\0" in data:
+            return None
+        return samba_roles(global_parameters(data.decode("utf-8", "replace")))
+    except (OSError, ParseError):
+        return None
 
 
 def _apply_samba(
@@ -314,6 +330,7 @@ def fix(
         findings=findings,
         source=source,
         notes=notes,
+        roles=_samba_conf_roles(samba) if samba is not None else None,
     )
     _echo_plan(plan)
     if names and output is not None:

@@ -197,6 +197,16 @@ def read_smbconf(text: str) -> Sections:
     return tuple((name, tuple(params)) for name, params in sections)
 
 
+def global_parameters(text: str) -> dict[str, str]:
+    """The ``[global]`` parameters of ``text`` by canonical name, the last line winning as in
+    Samba (includes are not followed); raise :class:`ParseError` as :func:`read_smbconf`."""
+    found: dict[str, str] = {}
+    for name, params in read_smbconf(text):
+        if is_global(name):
+            found.update((canonical_name(k), v) for k, v in params)
+    return found
+
+
 # -------------------------------------------------------------------------------- write
 
 

@@ -112,13 +112,17 @@ class Plan:
         return not self.changes
 
 
-def _not_applicable(control: Control, target: TargetKind) -> str | None:
-    """Why ``control`` cannot be applied to ``target`` (None when it can)."""
+def _not_applicable(
+    control: Control, target: TargetKind, roles: frozenset[str] | None = None
+) -> str | None:
+    """Why ``control`` cannot be applied to ``target`` (None when it can); ``roles`` narrows
+    the roles the target covers when the host's role is known (a Samba ``server role``)."""
     family = "samba" if target is TargetKind.SAMBA else "windows"
     if family not in control.applies_to.os_families:
         return f"not a {family} control (applies to {', '.join(control.applies_to.os_families)})"
-    if not _TARGET_ROLES[target] & set(control.applies_to.roles):
-        return f"does not apply to {target.value} (roles: {', '.join(control.applies_to.roles)})"
+    if not (roles or _TARGET_ROLES[target]) & set(control.applies_to.roles):
+        where = f"{target.value} ({', '.join(sorted(roles))})" if roles else target.value
+        return f"does not apply to {where} (roles: {', '.join(control.applies_to.roles)})"
     if target is TargetKind.SAMBA and not control.desired.samba:
         return "has no smb.conf desired state"
     if target.is_windows and not control.desired.registry:
@@ -126,13 +130,15 @@ def _not_applicable(control: Control, target: TargetKind) -> str | None:
     return None
 
 
-def _impacts(control: Control, target: TargetKind) -> list[Impact]:
+def _impacts(
+    control: Control, target: TargetKind, known_roles: frozenset[str] | None = None
+) -> list[Impact]:
     """The control's notes for ``target``: its family and roles (catalog ``targets``/``roles``).
 
     Registry restarts and the minimum Windows build concern Windows targets only.
     """
     family = "samba" if target is TargetKind.SAMBA else "windows"
-    roles = _TARGET_ROLES[target]
+    roles = known_roles or _TARGET_ROLES[target]
     out = [
         Impact(control.id, c.topic, c.text)
         for c in control.considerations
@@ -296,8 +302,12 @@ def build_plan(
     findings: Iterable[Mapping[str, Any]] | None = None,
     source: str = "controls",
     notes: Sequence[str] = (),
+    roles: frozenset[str] | None = None,
 ) -> Plan:
     """The changes that bring ``target`` to the desired state of the selected controls.
+
+    ``roles``: the roles the target host is known to have (e.g. from a Samba ``server role``,
+    :func:`samba_roles`); controls for other roles are skipped with the reason.
 
     Selection: ``findings`` (``fail`` ones) if given, else ``control_ids``, else every
     control with ``enforces_signing``. Unknown control ids raise :class:`UsageError`.
@@ -327,7 +337,7 @@ def build_plan(
     impacts: list[Impact] = []
     for cid in chosen:
         control = by_id[cid]
-        why = _not_applicable(control, target)
+        why = _not_applicable(control, target, roles)
         if why:
             skipped.append(Skipped(cid, why))
             continue
@@ -340,7 +350,7 @@ def build_plan(
                 hosts=tuple(hosts.get(cid, ())),
             )
         )
-        impacts += _impacts(control, target)
+        impacts += _impacts(control, target, roles)
     if not changes and stage is Stage.AUDIT and target is TargetKind.SAMBA:
         skipped.append(
             Skipped("-", "Samba has no audit-unsigned-peers policy; use --stage enforce")
@@ -358,6 +368,20 @@ def build_plan(
         tuple(notes),
         actions,
     )
+
+
+# smb.conf(5) "server role": the values that make an Active Directory domain controller.
+_SAMBA_AD_DC = frozenset({"active directory domain controller", "dc"})
+
+
+def samba_roles(global_params: Mapping[str, str]) -> frozenset[str]:
+    """The catalog roles of a Samba server from its ``[global]`` parameters: an AD DC
+    (``server role = active directory domain controller`` or ``dc``, smb.conf(5)) serves
+    LDAP; any other role (standalone, member, classic NT4 domain controller) does not."""
+    role = " ".join(global_params.get("server role", "auto").lower().split())
+    if role in _SAMBA_AD_DC:
+        return frozenset({"domain_controller"})
+    return _TARGET_ROLES[TargetKind.SAMBA] - {"domain_controller"}
 
 
 def _setting_text(change: Change) -> str:
