@@ -24,8 +24,9 @@ from enum import StrEnum
 from typing import Any
 
 from smbsign.catalog.schema import Control, DesiredRegistry, DesiredSamba
+from smbsign.engine.facts import SAMBA_ROLES
 from smbsign.errors import UsageError
-from smbsign.model import ScanRecord, ScanStatus, Smb1Signing
+from smbsign.model import Role, ScanRecord, ScanStatus, Smb1Signing
 from smbsign.remediate.gpo_plan import GpoAction, action_to_dict, gpo_actions
 
 
@@ -370,18 +371,14 @@ def build_plan(
     )
 
 
-# smb.conf(5) "server role": the values that make an Active Directory domain controller.
-_SAMBA_AD_DC = frozenset({"active directory domain controller", "dc"})
-
-
 def samba_roles(global_params: Mapping[str, str]) -> frozenset[str]:
     """The catalog roles of a Samba server from its ``[global]`` parameters: an AD DC
-    (``server role = active directory domain controller`` or ``dc``, smb.conf(5)) serves
-    LDAP; any other role (standalone, member, classic NT4 domain controller) does not."""
-    role = " ".join(global_params.get("server role", "auto").lower().split())
-    if role in _SAMBA_AD_DC:
-        return frozenset({"domain_controller"})
-    return _TARGET_ROLES[TargetKind.SAMBA] - {"domain_controller"}
+    (``server role``, read with the engine's one table :data:`SAMBA_ROLES`, smb.conf(5))
+    serves LDAP; any other role (standalone, member, classic NT4 domain controller) does not."""
+    role = SAMBA_ROLES.get(" ".join(global_params.get("server role", "auto").lower().split()))
+    if role is Role.DOMAIN_CONTROLLER:
+        return frozenset({Role.DOMAIN_CONTROLLER.value})
+    return _TARGET_ROLES[TargetKind.SAMBA] - {Role.DOMAIN_CONTROLLER.value}
 
 
 def _setting_text(change: Change) -> str:
