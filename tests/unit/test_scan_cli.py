@@ -1,7 +1,7 @@
 """`smbsign scan` as a user runs it: a subprocess against fake SMB servers on loopback.
 
 The servers (127.0.0.0/8 and ::1 only) answer with replies laid out field by field in
-``smbwire_builders`` from the DOMAIN.md 5.5/5.6 tables; each address plays one profile
+``smbwire_builders`` from the docs/reference.md §5.5/§5.6 tables; each address plays one profile
 (signing required, not required, SMB1-only with signing disabled, not SMB, silent). Real
 Samba is exercised by tests/lab/test_scan_lab.py.
 """

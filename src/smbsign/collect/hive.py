@@ -4,15 +4,15 @@ Recognised by the ``regf`` magic at offset 0; which hive it is comes from its ro
 (``Select`` + ``ControlSet00N`` = SYSTEM, ``Microsoft`` or ``Policies`` = SOFTWARE), else from
 the file name in its base block. Only the (key, value) pairs the caller asks for are read
 (``wanted``: the audit passes every registry value its catalog checks or sets), plus the
-host-fact values of DOMAIN.md 3.5, never the whole hive (reading is bounded, see
+host-fact values of docs/reference.md §3.5, never the whole hive (reading is bounded, see
 :mod:`smbsign.collect.hivefile`).
 
 A SYSTEM hive has no ``CurrentControlSet``: ``Select\\Current`` names the control set in use
 (``3`` = ``ControlSet003``); values under it get the canonical
-``hklm\\system\\currentcontrolset\\...`` ids (DOMAIN.md 1.1, 1.3) while
+``hklm\\system\\currentcontrolset\\...`` ids (docs/reference.md §1.1, §1.3) while
 ``Provenance.location`` names the real path. Facts: role from
 ``Control\\ProductOptions\\ProductType`` (SYSTEM), build/edition/product name from
-``Microsoft\\Windows NT\\CurrentVersion`` (SOFTWARE), DOMAIN.md 3.5. Layer as for every
+``Microsoft\\Windows NT\\CurrentVersion`` (SOFTWARE), docs/reference.md §3.5. Layer as for every
 registry read (:func:`~smbsign.collect.base.registry_layer`): ``gpo`` under
 ``SOFTWARE\\Policies``, ``mdm`` under ``SOFTWARE\\Microsoft\\PolicyManager``, else ``local``.
 Damage (checksum, dirty hive, truncation, unreadable records) is a ``CollectError``; values

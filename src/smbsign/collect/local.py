@@ -1,4 +1,4 @@
-"""The machine smbsign runs on (``smbsign audit --local``), DOMAIN.md 3.5, 4.3, 4.4.
+"""The machine smbsign runs on (``smbsign audit --local``), docs/reference.md §3.5, §4.3, §4.4.
 
 Linux: the Samba configuration file (found with ``smbd -b`` ``CONFIGFILE``, else
 ``/etc/samba/smb.conf``) read as offline evidence (layer ``local``, includes followed from

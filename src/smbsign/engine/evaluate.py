@@ -4,15 +4,15 @@ For every control of the catalog and the one host described by ``facts`` it deci
 order (docs/audit.md "How a verdict is decided"):
 
 1. applicability (OS family, role, minimum build) -> ``not_applicable`` or ``unknown``;
-2. the wire (a NEGOTIATE answer proves what the running server does, DOMAIN.md 5.9);
+2. the wire (a NEGOTIATE answer proves what the running server does, docs/reference.md §5.9);
 3. effective values the system reports (``Get-Smb*Configuration``, testparm);
-4. configured values, by layer precedence (:mod:`smbsign.engine.readings`, DOMAIN.md 4.1);
-5. the default for this OS/edition/role when nothing is configured (DOMAIN.md 3), else
+4. configured values, by layer precedence (:mod:`smbsign.engine.readings`, docs/reference.md §4.1);
+5. the default for this OS/edition/role when nothing is configured (docs/reference.md §3), else
    ``unknown`` with the reason.
 
 Every source that disagrees with the deciding one is explained in ``notes``. Settings that only
 matter for SMB1 are ``not_applicable`` when SMB1 is known off and never ``fail`` while its state
-is unknown (DOMAIN.md 2.1). Collector errors become ``error`` findings (control
+is unknown (docs/reference.md §2.1). Collector errors become ``error`` findings (control
 ``evidence-error``) and turn verdicts that rest on an absent value into ``unknown``: the
 unreadable file may hold the value.
 """
@@ -125,7 +125,7 @@ def _applicability(control: Control, ev: Evidence) -> Outcome | None:
 
 
 def _smb1_only(control: Control, ev: Evidence, out: Outcome) -> Outcome:
-    """DOMAIN.md 2.1: an SMB1-only setting changes nothing unless SMB1 is on."""
+    """docs/reference.md §2.1: an SMB1-only setting changes nothing unless SMB1 is on."""
     side = "client" if is_client_control(control) else "server"
     on, why = smb1_state(control, ev)
     if on is False:

@@ -1,13 +1,13 @@
 """Host facts for one audited host: command-line options merged with evidence (pure).
 
 The default that applies to an absent setting depends on OS family, build, edition and role
-(DOMAIN.md 3.1-3.5), so the engine needs them. They come from two places:
+(docs/reference.md §3.1-3.5), so the engine needs them. They come from two places:
 
 - the command line (``--os-family``, ``--os-build``, ``--edition``, ``--role``, parsed by
   :mod:`smbsign.audit.facts`), which always wins: the operator knows what the host is better
   than a stray file does;
 - the evidence: collectors return :class:`~smbsign.model.HostFacts` (Windows ``CurrentBuild``,
-  ``EditionID``, ``ProductType``, DOMAIN.md 3.5) and Samba ``server role`` values.
+  ``EditionID``, ``ProductType``, docs/reference.md §3.5) and Samba ``server role`` values.
 
 Conflicts are never silent: each one becomes a note ("evidence says build 22631 (a.reg), the
 command line says 26100: using 26100").
@@ -21,9 +21,9 @@ from dataclasses import dataclass, replace
 from smbsign.model import HostFacts, OsFamily, Role, SettingValue
 
 #: Samba ``server role`` values as testparm prints them (SAMBA ``lib/param/param_table.c``
-#: ``enum_server_role``; DOMAIN.md 3.3, 3.5). Classic (NT4-style) PDC/BDC are deliberately
+#: ``enum_server_role``; docs/reference.md §3.3, §3.5). Classic (NT4-style) PDC/BDC are deliberately
 #: absent: they are neither AD domain controllers (``server signing = default`` means *off*
-#: on them, DOMAIN.md 3.3) nor member servers, and :class:`Role` has no value for them.
+#: on them, docs/reference.md §3.3) nor member servers, and :class:`Role` has no value for them.
 SAMBA_ROLES: dict[str, Role] = {
     "standalone server": Role.STANDALONE,
     "standalone": Role.STANDALONE,
@@ -58,7 +58,7 @@ class MergedFacts:
     notes: tuple[str, ...] = ()
 
 
-#: Common names for ``--edition`` mapped to Windows ``EditionID`` values (DOMAIN.md 3.5:
+#: Common names for ``--edition`` mapped to Windows ``EditionID`` values (docs/reference.md §3.5:
 #: Home is ``Core``); anything else is kept as given (``ServerStandard``, ``EnterpriseS``...).
 EDITION_ALIASES: dict[str, str] = {
     "home": "Core",
@@ -76,7 +76,7 @@ def samba_role(values: Iterable[SettingValue]) -> tuple[Role | None, str]:
     ``auto`` (the default) follows ``security``: ``ads``/``domain`` make a member server,
     otherwise a standalone server, unless ``domain logons`` makes it a classic PDC/BDC
     (Samba ``lib/param/loadparm_server_role.c``). ``auto`` never yields an AD DC: an AD DC
-    must say so explicitly (DOMAIN.md 3.3).
+    must say so explicitly (docs/reference.md §3.3).
     """
     latest: dict[str, SettingValue] = {}
     for v in values:
