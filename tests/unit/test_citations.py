@@ -36,11 +36,6 @@ class CitationProblems(AssertionError):
     """Raised for citation problems only: a crash is never taken for the expected failure."""
 
 
-# Until the sweep, only CitationProblems is the expected failure: anything else fails for real.
-SWEEP_PENDING = pytest.mark.xfail(
-    strict=True, raises=CitationProblems, reason="citation sweep pending (#8 item 5)"
-)
-
 # A document outside the repository. ``DOMAIN`` alone only when a section number follows, so
 # ``[DOMAIN\]user`` and ``USERDNSDOMAIN`` are not citations.
 FOREIGN = re.compile(
@@ -186,7 +181,6 @@ def test_reference_itself_is_clean() -> None:
     assert problems("docs/reference.md", text) == []
 
 
-@SWEEP_PENDING
 def test_sources_cite_only_what_the_repository_contains() -> None:
     found: list[str] = []
     for path in _source_files():
@@ -194,7 +188,6 @@ def test_sources_cite_only_what_the_repository_contains() -> None:
     _check(found)
 
 
-@SWEEP_PENDING
 def test_tests_cite_only_what_the_repository_contains() -> None:
     """Test docstrings and golden files too (goldens: regenerate, see test_render_golden.py)."""
     found: list[str] = []
@@ -284,7 +277,6 @@ def _audit_output(tmp: Path) -> dict[str, str]:
     return out
 
 
-@SWEEP_PENDING
 def test_generated_output_cites_only_what_the_repository_contains(tmp_path: Path) -> None:
     outputs = {**_controls_output(), **_fix_output(tmp_path), **_audit_output(tmp_path)}
     # The collection really covers every fix format, the plans, the controls and the reports
