@@ -12,7 +12,7 @@ Run as root from the repository: ``nice .venv/bin/python bench/ad_bench.py`` (``
 * Measured, in the lab's client namespace, each a whole process under ``/usr/bin/time -v``
   (wall time, CPU time, peak RSS = "Maximum resident set size"): ``smbsign ad audit -f jsonl
   --no-store``, ``-f json --no-store`` (the document, also written finding by finding), ``-f
-  jsonl --db`` (the run stored in SQLite, so every finding is kept until the end),
+  jsonl --db`` (the run stored in SQLite: its findings kept serialized, then written),
   and as a floor the same directory read by Samba's own ``ldbsearch`` (paged, the computer
   attributes ``ad audit`` asks for; it resolves nothing).
 * Checked: every computer of the domain has a ``smb-server-signing-required`` finding, and the

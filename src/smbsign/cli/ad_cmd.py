@@ -39,6 +39,7 @@ from smbsign.errors import SmbsignError, UsageError
 from smbsign.model import Finding, Status
 from smbsign.output.base import Kind, Meta
 from smbsign.output.registry import choice
+from smbsign.runspool import FindingSpool
 
 if TYPE_CHECKING:
     from smbsign.ad.ldap import LdapDirectory
@@ -187,18 +188,22 @@ def register(app: typer.Typer) -> None:
             except SysvolError as exc:
                 directory.close()
                 raise SmbsignError(f"SYSVOL: {exc}") from None
-            keep = not no_store
+            spool = None if no_store else FindingSpool()
             try:
-                findings, passing = _run(
+                passing = _run(
                     directory,
                     reader,
                     catalog,
                     chosen,
                     output,
-                    keep=keep,
+                    spool=spool,
                     quiet=quiet,
                     scan=settings,
                 )
+            except BaseException:
+                if spool is not None:
+                    spool.close()  # the run is not stored: its findings go with it
+                raise
             finally:
                 directory.close()
                 reader.close()
@@ -211,15 +216,19 @@ def register(app: typer.Typer) -> None:
         from smbsign.output.cells import clean_text
 
         argv = [clean_text(a) for a in sys.argv]
-        record_cli_run(
-            "audit",
-            argv,
-            findings=findings,
-            db_url=db,
-            started=started,
-            no_store=no_store,
-            quiet=quiet,
-        )
+        try:
+            record_cli_run(
+                "audit",
+                argv,
+                db_url=db,
+                started=started,
+                no_store=no_store,
+                quiet=quiet,
+                spool=spool,
+            )
+        finally:
+            if spool is not None:
+                spool.close()
         raise SystemExit(EXIT_OK if passing else EXIT_FINDINGS)
 
     @ad.command("computers")
@@ -271,12 +280,12 @@ def _run(
     fmt: str,
     output: Path | None,
     *,
-    keep: bool,
+    spool: FindingSpool | None,
     quiet: bool = False,
     scan: ScanSettings | None = None,
-) -> tuple[list[Finding], bool]:
-    """Write the findings; JSONL streams finding by finding (nothing is kept unless the run
-    is stored), the other formats are rendered at the end. Returns (kept findings, all pass)."""
+) -> bool:
+    """Write the findings finding by finding; when the run is stored each is also added to
+    ``spool``, serialized (no ``Finding`` is held past its turn). Returns whether all pass."""
     from smbsign.ad.view import audit_domain
     from smbsign.output.cells import printable
     from smbsign.output.registry import open_writer
@@ -285,7 +294,6 @@ def _run(
     snap, results = audit_domain(directory, reader, catalog, scan)
     for n in () if quiet else snap.notes:
         _note(n)
-    kept: list[Finding] = []
     passing = True
     if fmt == "jsonl":
         tmp = output.with_name(f".{output.name}.partial") if output is not None else None
@@ -295,8 +303,8 @@ def _run(
                 f = printable(f)
                 passing = passing and f.status in _PASSING
                 sink.write(json_line(finding_to_dict(f)).encode())
-                if keep:
-                    kept.append(f)
+                if spool is not None:
+                    spool.add(f)
         finally:
             if tmp is not None:
                 sink.close()
@@ -315,8 +323,8 @@ def _run(
                 f = printable(f)
                 passing = passing and f.status in _PASSING
                 writer.add(f)
-                if keep:
-                    kept.append(f)
+                if spool is not None:
+                    spool.add(f)
             writer.end({"complete": True})
             fh.flush()
         finally:
@@ -328,7 +336,7 @@ def _run(
             tmp.replace(output)
     for ref in () if quiet else directory.referrals[:5]:
         _note(f"referral not followed: {ref}")
-    return kept, passing
+    return passing
 
 
 def _findings(results: Iterable[HostResult]) -> Iterator[Finding]:

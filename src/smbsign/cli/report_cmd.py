@@ -70,6 +70,8 @@ class KindChoice(StrEnum):
 
 
 if TYPE_CHECKING:
+    from smbsign.runspool import FindingSpool
+
     ReportFormat = StrEnum
     HistoryFormat = StrEnum
     DiffFormat = StrEnum
@@ -104,6 +106,7 @@ def record_cli_run(
     no_store: bool = False,
     quiet: bool = False,
     complete: bool = True,
+    spool: FindingSpool | None = None,
 ) -> Run | None:
     """Record a finished ``scan``/``audit`` run; returns it (with ``seq``) or None.
 
@@ -113,7 +116,9 @@ def record_cli_run(
     the command's own result stands.
     ``no_store`` (``--no-store``) or ``SMBSIGN_NO_STORE=1`` skip recording; ``quiet`` drops
     the one-line "recorded" note on stderr (warnings are always printed). ``complete=False``
-    marks an interrupted run (``history`` and ``diff`` say so).
+    marks an interrupted run (``history`` and ``diff`` say so). ``spool`` holds the run's
+    findings already serialized (``ad audit``: never all in memory at once); ``findings``
+    is then empty.
     """
     if no_store or os.environ.get(ENV_NO_STORE, "") not in ("", "0"):
         return None
@@ -132,7 +137,7 @@ def record_cli_run(
     from smbsign.store import record_run  # SQLAlchemy loads only when a run is recorded
 
     try:
-        stored = record_run(run, db_url)
+        stored = record_run(run, db_url, spool=spool)
     except SmbsignError as exc:
         sys.stderr.write(f"smbsign: warning: run not recorded: {clean(exc)}\n")
         return None

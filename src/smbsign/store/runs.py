@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
@@ -21,6 +23,7 @@ from smbsign.run import (
     summary_from_dict,
     summary_to_dict,
 )
+from smbsign.runspool import FindingSpool
 from smbsign.serialize import SCHEMA_VERSION, finding_to_dict, scan_record_to_dict
 from smbsign.store.db import (
     _CHUNK,
@@ -44,7 +47,7 @@ from smbsign.verdict import verdict
 # ----------------------------------------------------------------------- writing
 
 
-def _rows(run: Run, seq: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _rows(run: Run, seq: int) -> tuple[list[dict[str, Any]], Iterable[dict[str, Any]]]:
     recs = [
         {
             "run_seq": seq,
@@ -56,7 +59,7 @@ def _rows(run: Run, seq: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]
         }
         for i, r in enumerate(run.records)
     ]
-    fnds = [
+    fnds = (
         {
             "run_seq": seq,
             "idx": i,
@@ -66,16 +69,35 @@ def _rows(run: Run, seq: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]
             "data": json.dumps(finding_to_dict(f), ensure_ascii=False),
         }
         for i, f in enumerate(run.findings)
-    ]
+    )
     return recs, fnds
 
 
-def record_run(run: Run, url: str | None = None) -> Run:
-    """Store ``run`` in one transaction; returns it with ``seq`` (and a fresh id on a clash)."""
+def _spooled_rows(spool: FindingSpool, seq: int) -> Iterator[dict[str, Any]]:
+    for i, row in enumerate(spool.rows()):
+        yield {
+            "run_seq": seq,
+            "idx": i,
+            "host": row.host,
+            "control": row.control,
+            "status": row.status,
+            "data": row.data,
+        }
+
+
+def record_run(run: Run, url: str | None = None, *, spool: FindingSpool | None = None) -> Run:
+    """Store ``run`` in one transaction; returns it with ``seq`` (and a fresh id on a clash).
+
+    With ``spool`` the run's findings are the spool's rows (``run.findings`` must be empty and
+    ``run.records`` too): they are written in chunks, never all in memory at once, and the
+    stored summary is the spool's. The returned run then has no findings of its own.
+    """
+    if spool is not None and (run.findings or run.records):
+        raise ValueError("record_run: a spooled run carries no findings or records of its own")
     with _open(url, write=True) as (engine, _parsed):
         for _ in range(3):
             try:
-                seq = _retrying(engine, lambda conn, r=run: _insert(conn, r))
+                seq = _retrying(engine, lambda conn, r=run: _insert(conn, r, spool))
             except IntegrityError:
                 run = replace(run, id=new_run_id())  # id clash: ~50 random bits, so rare
                 continue
@@ -83,7 +105,8 @@ def record_run(run: Run, url: str | None = None) -> Run:
     raise StoreError("could not allocate a unique run id")
 
 
-def _insert(conn: Connection, run: Run) -> int:
+def _insert(conn: Connection, run: Run, spool: FindingSpool | None = None) -> int:
+    summary = spool.summary() if spool is not None else run.summary
     res = conn.execute(
         insert(runs_t).values(
             id=run.id,
@@ -93,9 +116,9 @@ def _insert(conn: Connection, run: Run) -> int:
             tool_version=run.tool_version,
             schema_version=SCHEMA_VERSION,
             argv=json.dumps(list(run.argv), ensure_ascii=False),
-            summary=json.dumps(summary_to_dict(run.summary)),
+            summary=json.dumps(summary_to_dict(summary)),
             n_records=len(run.records),
-            n_findings=len(run.findings),
+            n_findings=spool.count if spool is not None else len(run.findings),
             complete=1 if run.complete else 0,
         )
     )
@@ -104,9 +127,12 @@ def _insert(conn: Connection, run: Run) -> int:
         raise StoreError("the database returned no sequence number for the new run")
     seq = int(key[0])
     recs, fnds = _rows(run, seq)
+    if spool is not None:
+        fnds = _spooled_rows(spool, seq)
     for table, rows in ((records_t, recs), (findings_t, fnds)):
-        for start in range(0, len(rows), _CHUNK):
-            conn.execute(insert(table), rows[start : start + _CHUNK])
+        it = iter(rows)
+        while chunk := list(islice(it, _CHUNK)):
+            conn.execute(insert(table), chunk)
     return seq
 
 

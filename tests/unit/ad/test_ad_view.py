@@ -199,9 +199,9 @@ def test_jsonl_output_streams_to_a_file_atomically(catalog: object, tmp_path: ob
     lab.computer("s1", OU_P)
     lab.computer("s2", OU_P)
     out = Path(str(tmp_path)) / "ad.jsonl"
-    kept, passing = _run(lab.d, lab.fs, catalog, "jsonl", out, keep=False)  # type: ignore[arg-type]
+    passing = _run(lab.d, lab.fs, catalog, "jsonl", out, spool=None)  # type: ignore[arg-type]
     lines = [json.loads(x) for x in out.read_text().splitlines()]
-    assert kept == [] and not passing and len(lines) >= 2
+    assert not passing and len(lines) >= 2
     assert {ln["host"] for ln in lines} == {"s1.lab.test", "s2.lab.test"}
     assert not list(out.parent.glob(".*partial"))
 
@@ -229,15 +229,19 @@ def test_every_findings_format_renders_the_domain_view(
     from pathlib import Path
 
     from smbsign.cli.ad_cmd import _run
+    from smbsign.runspool import FindingSpool
 
     lab = Lab()
     lab.gpo(A, "on", 1)
     lab.ou(OU_P, link(A))
     lab.computer("s1", OU_P)
     out = Path(str(tmp_path)) / f"ad.{fmt}"
-    kept, _ = _run(lab.d, lab.fs, catalog, fmt, out, keep=True)  # type: ignore[arg-type]
+    spool = FindingSpool()
+    _run(lab.d, lab.fs, catalog, fmt, out, spool=spool)  # type: ignore[arg-type]
     text = out.read_text()
-    assert "s1.lab.test" in text and len(kept) > 0
+    assert "s1.lab.test" in text and spool.count > 0
+    assert {r.host for r in spool.rows()} == {"s1.lab.test"}
+    spool.close()
 
 
 def test_a_version_mismatch_of_the_deciding_gpo_is_a_note_on_its_findings(
