@@ -41,7 +41,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from smbsign.errors import LabError
 from smbsign.lab import netns
@@ -56,6 +55,7 @@ from smbsign.lab.adprovision import (
 )
 from smbsign.lab.hosts import LabHost
 from smbsign.lab.lab import Lab, lab_unavailable_reason
+from smbsign.lab.runs import StartedOnEnter
 from smbsign.lab.samba import _set_pdeathsig
 
 START_TIMEOUT = 90.0  # seconds; a loaded 2-core machine needs far more than the usual 1 s
@@ -187,7 +187,7 @@ def addc_unavailable_reason() -> str | None:
     return None
 
 
-class AdLab:
+class AdLab(StartedOnEnter):
     """A lab with a running Samba AD DC; context manager, torn down on exit or signal.
 
     ``members`` are plain smbd hosts (the lab's :class:`LabHost`) on the same segment, for DNS
@@ -231,22 +231,6 @@ class AdLab:
         """A 0600 file holding the Administrator password (for ``PASSWD_FILE``)."""
         assert self._instance is not None
         return self._instance / "admin.pw"
-
-    def __enter__(self) -> AdLab:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            self.close()
-        except LabError:
-            if exc is None:
-                raise
 
     def start(self) -> None:
         self.lab.start()  # removes namespaces of dead runs first ...

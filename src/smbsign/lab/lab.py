@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 
 from smbsign.errors import LabError
 from smbsign.lab import netns
@@ -54,9 +54,9 @@ from smbsign.lab.hosts import (
     parse_config,
 )
 from smbsign.lab.runs import PREFIX as PREFIX
+from smbsign.lab.runs import StartedOnEnter, run_name
 from smbsign.lab.runs import cleanup_stale as cleanup_stale
 from smbsign.lab.runs import lab_unavailable_reason as lab_unavailable_reason
-from smbsign.lab.runs import run_name
 from smbsign.lab.runs import smbsign_argv as smbsign_argv
 from smbsign.lab.samba import SmbdServer, start_smbd
 
@@ -76,7 +76,7 @@ _FILTER_NFT = """table inet sslab {
 """
 
 
-class Lab:
+class Lab(StartedOnEnter):
     """Build the lab on ``__enter__``/``start()``, tear it all down on ``__exit__``/``close()``.
 
     ``aliases`` adds that many extra IPv4 addresses (``10.213.<1..n>.<octet>``) to every
@@ -163,22 +163,6 @@ class Lab:
         return str(SILENT_NET4)
 
     # --------------------------------------------------------------- lifecycle
-    def __enter__(self) -> Lab:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            self.close()
-        except LabError:
-            if exc is None:
-                raise
-
     def start(self) -> None:
         if self._started:
             raise LabError("this lab was already started")

@@ -17,6 +17,8 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from smbsign.errors import LabError
 from smbsign.lab import netns
@@ -93,3 +95,31 @@ def smbsign_argv() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-c", "import sys; from smbsign.cli import main; main()"]
+
+
+class StartedOnEnter:
+    """``with`` over ``start()`` / ``close()`` for the labs (:class:`Lab`, the AD DC lab):
+    ``close()`` always runs on exit, and a :class:`LabError` from it is raised only when the
+    block itself did not fail (the first failure is the one to see)."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.close()
+        except LabError:
+            if exc is None:
+                raise
