@@ -56,7 +56,7 @@ from smbsign.lab.adprovision import (
 from smbsign.lab.hosts import LabHost
 from smbsign.lab.lab import Lab, lab_unavailable_reason
 from smbsign.lab.runs import StartedOnEnter
-from smbsign.lab.samba import _set_pdeathsig
+from smbsign.lab.samba import spawn_daemon
 
 START_TIMEOUT = 90.0  # seconds; a loaded 2-core machine needs far more than the usual 1 s
 STOP_GRACE = 10.0
@@ -159,16 +159,7 @@ def start_dc(spec: DcSpec, namespace: str, tree: Path, instance: Path) -> SambaD
         ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--propagation", "private",
          "sh", "-c", script, str(instance / "run"), str(conf)],
     )  # fmt: skip
-    with (instance / "samba.out").open("wb") as out:
-        popen = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_set_pdeathsig,
-            close_fds=True,
-        )
+    popen = spawn_daemon(argv, instance / "samba.out")
     return SambaDc(spec, namespace, instance, popen, {"copy_s": copied})
 
 

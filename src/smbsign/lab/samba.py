@@ -21,7 +21,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -249,10 +249,18 @@ def start_smbd(
     conf_path = workdir / "smb.conf"
     conf_path.write_text(render_conf(workdir, name, overrides))
     argv = netns.exec_argv(namespace, [*_PIDNS, *smbd_argv(conf_path)])
-    with (workdir / "smbd.out").open("wb") as out:
+    popen = spawn_daemon(argv, workdir / "smbd.out")
+    return SmbdServer(name, namespace, workdir, conf_path, ports, popen)
+
+
+def spawn_daemon(argv: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a lab daemon (smbd, samba) with its output in ``log``: in its own session, so
+    that ``--no-process-group`` daemons signal only themselves on exit, and killed with us
+    (``PR_SET_PDEATHSIG``)."""
+    with log.open("wb") as out:
         try:
-            popen = subprocess.Popen(
-                argv,
+            return subprocess.Popen(
+                list(argv),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -262,4 +270,3 @@ def start_smbd(
             )
         except FileNotFoundError:
             raise LabError("ip: command not found (run scripts/bootstrap)") from None
-    return SmbdServer(name, namespace, workdir, conf_path, ports, popen)
