@@ -66,13 +66,29 @@ def _hwm_kb(pid: int) -> int:
     return 0
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(word) for word in fh.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _tree_hwm_kb(pid: int) -> int:
+    """The high-water marks of ``pid`` and its descendants, added up: smbsign runs its SYN
+    sweep in a child process (scan/sweep_fork.py). Pages the child shares with its parent
+    after the fork count twice, so this is an upper bound."""
+    return _hwm_kb(pid) + sum(_tree_hwm_kb(child) for child in _children(pid))
+
+
 def measure(
     lab: Lab, tool: str, what: str, argv: list[str], addresses: int, deadline: float
 ) -> Run:
     """Run argv in the client namespace: wall time and peak RSS.
 
     Peak RSS is the process's own high-water mark (``VmHWM`` in /proc/PID/status, read every
-    20 ms; ``ip netns exec`` execs the tool in place, and a new program starts a new mark).
+    20 ms; ``ip netns exec`` execs the tool in place, and a new program starts a new mark),
+    plus those of its children while they run (:func:`_tree_hwm_kb`).
     ``wait4``'s ``ru_maxrss`` is not used: Linux starts it at the spawning process's size,
     so the bench's own memory would be counted.
     """
@@ -82,7 +98,7 @@ def measure(
     )
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, _hwm_kb(proc.pid))
+        peak = max(peak, _tree_hwm_kb(proc.pid))
         if time.monotonic() - start > deadline:
             proc.kill()
             proc.wait()

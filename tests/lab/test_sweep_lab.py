@@ -29,12 +29,15 @@ SILENT = "10.224.0.0/23"  # 512 addresses of the lab's silent range: the set is 
 
 SWEEP_ONLY = """
 import asyncio, json, sys
-from smbsign.scan.sweep import run_sweep
+from smbsign.scan.sweep_fork import start_sweep
 from smbsign.scan.sweep_result import SweepOptions
 from smbsign.scan.targets import TargetSource
-src = TargetSource(sys.argv[1:])
+src = TargetSource(sys.argv[2:])
 src.prepare()
-res = asyncio.run(run_sweep(lambda: iter(src), SweepOptions((445, 139), 5000.0, 0.5)))
+opts = SweepOptions((445, 139), 5000.0, 0.5, fork=sys.argv[1] == "fork")
+async def main():
+    return await start_sweep(opts, asyncio.get_running_loop()).run(lambda: iter(src))
+res = asyncio.run(main())
 print(json.dumps({"answers": res.answers, "sent": res.sent}))
 """
 
@@ -47,10 +50,13 @@ def _all_addresses(lab: Lab) -> list[tuple[str, str]]:
     return out
 
 
-def test_sweep_finds_exactly_the_listening_hosts(lab: Lab) -> None:
-    """SYN-ACK from every Samba host on each port it listens on, RST from the others."""
+@pytest.mark.parametrize("mode", ["in-process", "fork"])
+def test_sweep_finds_exactly_the_listening_hosts(lab: Lab, mode: str) -> None:
+    """SYN-ACK from every Samba host on each port it listens on, RST from the others; the
+    same whether the sweep runs in the scanning process or in a child (scan/sweep_fork.py)."""
     targets = [t for _, t in _all_addresses(lab)] + [SILENT]
-    proc = lab.run_in_client([sys.executable, "-c", SWEEP_ONLY, *targets], timeout=120)
+    argv = [sys.executable, "-c", SWEEP_ONLY, mode, *targets]
+    proc = lab.run_in_client(argv, timeout=120)
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     answers: dict[str, int] = got["answers"]

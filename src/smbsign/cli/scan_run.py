@@ -37,8 +37,8 @@ from smbsign.output.summary import EXIT_UNDETERMINED, Tally
 from smbsign.run import redact_argv, utc_now
 from smbsign.scan.runner import Probe, RunOptions, is_dead, make_resolver, run_scan
 from smbsign.scan.shardfile import Fleet, ShardWriter
-from smbsign.scan.sweep import Sweep
 from smbsign.scan.sweep_classify import classify
+from smbsign.scan.sweep_fork import start_sweep
 from smbsign.scan.sweep_result import SweepError, SweepOptions, SweepResult
 from smbsign.scan.targets import Target, TargetSource
 from smbsign.textutil import plural
@@ -181,7 +181,7 @@ async def _drive(
     sweeping: asyncio.Task[SweepResult] | None = None
     try:
         if plan.sweep is not None:  # records are written behind the sweep, as it goes
-            sweep = Sweep(plan.sweep, loop)
+            sweep = start_sweep(plan.sweep, loop)
             sweeping = asyncio.create_task(sweep.run(lambda: iter(plan.source)))
             targets = classify(
                 plan.source,

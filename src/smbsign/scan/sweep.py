@@ -29,7 +29,6 @@ the addresses still silent starts no sooner than ``timeout`` after the first pas
 from __future__ import annotations
 
 import asyncio
-import collections
 import errno
 import hashlib
 import os
@@ -39,12 +38,12 @@ from collections.abc import Callable, Iterable
 
 from smbsign.errors import ProtocolError
 from smbsign.protocol import tcp
+from smbsign.scan.sweep_marks import SETTLED_ALL, Marks
 from smbsign.scan.sweep_result import (
     _BITS,
     _ICMP,
     _RST,
     _SA,
-    MAX_REFUSED,
     SweepError,
     SweepOptions,
     SweepResult,
@@ -65,15 +64,18 @@ _SEND_RETRIES = 200  # a full send queue (ENOBUFS/EAGAIN) is waited out 1 ms at 
 _SENDQ_FULL = {errno.ENOBUFS, errno.EAGAIN, errno.EWOULDBLOCK}
 _NO_ROUTE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EINVAL}
 _MAX_REPLY = 65535
+_NO_SOURCE = bytes(16)  # IPv6: the kernel sums the segment (IPV6_CHECKSUM), no source needed
 
 
-class Sweep:
+class Sweep(Marks):
     """One sweep: :meth:`run` sends and listens; :meth:`settled` paces :func:`classify`."""
 
     def __init__(self, opts: SweepOptions, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop, opts.timeout)
         self.opts = opts
-        self.loop = loop
         self.key = os.urandom(16)
+        # The keyed state, made once: copying it is cheaper than keying BLAKE2s per SYN.
+        self._mac = hashlib.blake2s(key=self.key, digest_size=4)
         self.socks = _Sockets()
         self.result = SweepResult(opts.ports, opts.timeout, tries=1 + opts.retries)
         # The source port: held by a bound (never listening) TCP socket for the whole sweep,
@@ -83,20 +85,15 @@ class Sweep:
         self.tokens = 0.0
         self.last = loop.time()
         self.templates: dict[tuple[int, int], tcp.SynTemplate] = {}
-        self.marks: collections.deque[tuple[int, float]] = collections.deque()
-        self.progress = asyncio.Event()
-        self.ready = 0  # targets before this index are settled
-        self.finished = False
-        self.error: SweepError | None = None
         self.burst = max(float(MIN_BURST), opts.rate * BURST_SECONDS)
 
     # -- the cookie --------------------------------------------------------------
 
     def cookie(self, dst: bytes, dport: int) -> int:
         """Keyed BLAKE2s [RFC 7693] of destination, source port, destination port: 32 bits."""
-        msg = dst + struct.pack("!HH", self.sport, dport)
-        digest = hashlib.blake2s(msg, key=self.key, digest_size=4).digest()
-        return int.from_bytes(digest, "big")
+        mac = self._mac.copy()
+        mac.update(dst + struct.pack("!HH", self.sport, dport))
+        return int.from_bytes(mac.digest(), "big")
 
     # -- receiving ----------------------------------------------------------------
 
@@ -170,41 +167,51 @@ class Sweep:
                 return
             await asyncio.sleep((1.0 - self.tokens) / self.opts.rate)
 
-    def _segment(self, family: int, address: str, port: int) -> bytes | None:
-        """The SYN for address:port, or None when the kernel has no route to it."""
-        dst = socket.inet_pton(family, address)
+    def _template(self, family: int, port: int) -> tcp.SynTemplate:
         template = self.templates.get((family, port))
         if template is None:
             length = 4 if family == socket.AF_INET else 16
             template = tcp.SynTemplate(self.sport, port, address_length=length)
             self.templates[(family, port)] = template
-        if family == socket.AF_INET6:
-            return template.build(bytes(16), dst, self.cookie(dst, port))  # the kernel sums
-        src = self.socks.source(family, address)
-        if src is None:
-            return None
-        return template.build(src, dst, self.cookie(dst, port))
+        return template
 
-    async def _send(self, sock: socket.socket, segment: bytes, peer: tuple[str, int]) -> bool:
-        """Send one SYN; False when the kernel refused it (classify hands it to connect)."""
+    def _try_send(self, sock: socket.socket, segment: bytes, peer: tuple[str, int]) -> bool | None:
+        """Send one SYN: True sent, False refused by the kernel (classify hands the address to
+        the connect path), None when the send queue is full (:meth:`_send_waiting`)."""
+        try:
+            sock.sendto(segment, peer)
+        except OSError as exc:
+            if exc.errno in _SENDQ_FULL:
+                return None
+            if exc.errno in _NO_ROUTE or exc.errno == errno.EACCES:
+                return False
+            raise
+        self.result.sent += 1
+        return True
+
+    async def _send_waiting(
+        self, sock: socket.socket, segment: bytes, peer: tuple[str, int]
+    ) -> bool:
+        """A full send queue: wait it out, 1 ms at a time, at most :data:`_SEND_RETRIES` times."""
         for _ in range(_SEND_RETRIES):
-            try:
-                sock.sendto(segment, peer)
-            except OSError as exc:
-                if exc.errno in _SENDQ_FULL:
-                    await asyncio.sleep(0.001)
-                    continue
-                if exc.errno in _NO_ROUTE or exc.errno == errno.EACCES:
-                    return False
-                raise
-            self.result.sent += 1
-            return True
+            await asyncio.sleep(0.001)
+            sent = self._try_send(sock, segment, peer)
+            if sent is not None:
+                return sent
         return False
 
     async def _pass(self, targets: Iterable[Target], retry: bool, last: bool) -> None:
+        """One SYN per target and port (``retry``: only to ports that stayed silent).
+
+        The hot loop of a sweep (two passes over every address): the segment is built here
+        from a per-port template and the keyed state, and the source address is asked of the
+        kernel once per address (IPv6: the kernel fills in the checksum, no source needed).
+        """
         answers = self.result.answers
         ports = self.opts.ports
         tcp_socks = self.socks.tcp
+        source, inet_pton, mac = self.socks.source, socket.inet_pton, self._mac
+        words = {port: struct.pack("!HH", self.sport, port) for port in ports}
         for count, target in enumerate(targets):
             if last and not count % _MARK_EVERY:
                 self._mark(count)
@@ -212,62 +219,44 @@ class Sweep:
             if address is None or "%" in address:
                 continue  # names and scoped addresses take the connect path
             family = socket.AF_INET6 if ":" in address else socket.AF_INET
-            if family not in tcp_socks:
+            sock = tcp_socks.get(family)
+            if sock is None:
                 if not self.socks.open(family):
                     self.result.unswept.add(family)
                     continue  # classify hands these to the connect path
                 self._watch(family)
+                sock = tcp_socks[family]
             bits = answers.get(address, 0) if retry else 0
+            dst = inet_pton(family, address)
+            src = _NO_SOURCE if family == socket.AF_INET6 else source(family, address)
             for port in _ports_of(target, ports) if target.open_ports else ports:
                 if bits and bits >> (ports.index(port) * _BITS) & (_SA | _RST | _ICMP):
                     continue
-                segment = self._segment(family, address, port)
-                if segment is None:
+                if src is None:  # no route: the kernel would refuse the send
                     self._refused(address)
                     continue
+                keyed = mac.copy()
+                keyed.update(dst + words[port])
+                segment = self._template(family, port).build(
+                    src, dst, int.from_bytes(keyed.digest(), "big")
+                )
                 if self.tokens < 1.0:
                     await self._refill()
                 elif not self.result.sent % _SEND_SLICE:
                     await asyncio.sleep(0)  # CPU slower than the rate: still let replies in
                 self.tokens -= 1.0
-                if not await self._send(tcp_socks[family], segment, (address, 0)):
+                sent = self._try_send(sock, segment, (address, 0))
+                if sent is None:
+                    sent = await self._send_waiting(sock, segment, (address, 0))
+                if not sent:
                     self._refused(address)
 
     def _refused(self, address: str) -> None:
-        self.result.unroutable += 1
-        if len(self.result.refused) < MAX_REFUSED:
-            self.result.refused.add(address)
-
-    # -- when is a target's fate known ------------------------------------------------
+        self.result.refuse(address)
 
     def _mark(self, count: int) -> None:
-        """The last pass has handled ``count`` targets by now."""
-        self.marks.append((count, self.loop.time()))
-        self.progress.set()
-
-    async def settled(self, index: int) -> None:
-        """Wait until the ``index``-th target (from 0) has had all its SYNs and ``timeout``.
-
-        The last pass leaves a mark every :data:`_MARK_EVERY` targets (count, time); target
-        ``index`` is settled once a mark with a larger count is ``timeout`` old, so records
-        are written while the sweep is still sending, ``timeout`` behind it.
-        """
-        while index >= self.ready:
-            if self.error is not None:
-                raise self.error
-            if self.finished:
-                self.ready = 1 << 62
-                return
-            if not self.marks:
-                self.progress.clear()
-                await self.progress.wait()
-                continue
-            count, when = self.marks[0]
-            wait = when + self.opts.timeout - self.loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self.ready = max(self.ready, count)
-            self.marks.popleft()
+        """The last pass has handled ``count`` targets by now (:class:`Marks`)."""
+        self._mark_at(count, self.loop.time())
 
     async def run(self, targets: Callable[[], Iterable[Target]]) -> SweepResult:
         """All passes, then ``timeout`` for the last answers; sockets closed at the end."""
@@ -279,7 +268,7 @@ class Sweep:
                 await asyncio.sleep(max(0.0, started + self.opts.timeout - self.loop.time()))
                 started = self.loop.time()
                 await self._pass(targets(), retry=True, last=n == self.opts.retries - 1)
-            self._mark(1 << 62)
+            self._mark(SETTLED_ALL)
             await asyncio.sleep(self.opts.timeout)
             for group in (self.socks.tcp, self.socks.icmp):
                 for sock in group.values():

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Protocol
 
 from smbsign.model import ScanRecord, ScanStatus, Smb1Observation
 from smbsign.scan.runner import transport_for
-from smbsign.scan.sweep import Sweep
 from smbsign.scan.sweep_result import (
     _BITS,
     _ICMP,
@@ -22,6 +22,17 @@ from smbsign.scan.sweep_result import (
 from smbsign.scan.targets import Target
 
 __all__ = ["classify"]
+
+
+class SweepView(Protocol):
+    """What classify reads of a sweep: in-process (:class:`~smbsign.scan.sweep.Sweep`) or
+    run by a child (:class:`~smbsign.scan.sweep_fork.ForkedSweep`)."""
+
+    result: SweepResult
+    ready: int
+
+    async def settled(self, index: int) -> None: ...
+
 
 _YIELD_EVERY = 1024  # classify lets the loop run this often while it writes records
 _NO_SMB1 = Smb1Observation(offered=None)
@@ -64,7 +75,7 @@ def _refused(result: SweepResult, address: str) -> bool:
 
 async def classify(
     targets: Iterable[Target],
-    sweep: Sweep,
+    sweep: SweepView,
     *,
     all_ports: bool,
     emit: Callable[[ScanRecord], None],

@@ -28,6 +28,7 @@ class SweepOptions:
     rate: float  # packets a second, retransmissions included
     timeout: float  # seconds to wait for answers after a pass's last SYN
     retries: int = 1  # retransmissions to addresses that stayed silent
+    fork: bool = True  # smbsign scan runs it in a child process (scan/sweep_fork.py)
 
 
 @dataclass(slots=True)
@@ -54,6 +55,12 @@ class SweepResult:
         except ValueError:
             return
         self.answers[address] = self.answers.get(address, 0) | (bit << shift)
+
+    def refuse(self, address: str) -> None:
+        """The kernel refused a SYN to ``address``: counted, remembered up to MAX_REFUSED."""
+        self.unroutable += 1
+        if len(self.refused) < MAX_REFUSED:
+            self.refused.add(address)
 
     def syn_ack_ports(self, address: str) -> tuple[int, ...]:
         bits = self.answers.get(address, 0)
