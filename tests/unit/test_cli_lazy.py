@@ -98,3 +98,22 @@ def test_controls_listing_loads_no_output_stack() -> None:
         if m.startswith(("smbsign.output", "smbsign.run", "smbsign.scan", "rich", "sqlalchemy"))
     )
     assert stack == [], stack
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("controls",), ("controls", "-f", "json"), ("controls", "--framework", "bsi", "-q")],
+    ids=["table", "json", "framework"],
+)
+def test_controls_listing_imports_no_pydantic(argv: tuple[str, ...]) -> None:
+    """The listing of the packaged catalog comes from its index (catalog/listing.py) and the
+    options' values need no pydantic coercion (cli/_coerce.py): neither pydantic, the catalog
+    schemas nor YAML are imported for it (#8 item 6)."""
+    loaded = _modules_after("from smbsign.cli import main; main()", *argv)
+    heavy = sorted(
+        m
+        for m in loaded
+        if m.split(".")[0] in ("pydantic", "pydantic_core", "yaml")
+        or m in ("typer._adapters", "smbsign.catalog.schema", "smbsign.catalog.loader")
+    )
+    assert heavy == [], heavy

@@ -13,23 +13,22 @@ import sys
 import textwrap
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from smbsign.catalog import Catalog, load_catalog
-from smbsign.catalog.describe import (
-    check_lines,
-    control_detail,
-    control_summary,
-    entries_for,
-    remediation_lines,
-    rule_line,
-)
-from smbsign.catalog.schema import Control
+from smbsign.catalog.listing import Listing, packaged_listing
 from smbsign.cli._common import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, exit_epilog, fail, write_atomic
 from smbsign.cli._output import QuietOption
 from smbsign.errors import CatalogError
+
+if TYPE_CHECKING:
+    from smbsign.catalog import Catalog
+    from smbsign.catalog.schema import Control
+
+# The listing comes from the packaged catalog's index when it is current (catalog/listing.py),
+# so ``smbsign controls`` starts without the pydantic schemas; ``controls show`` loads the
+# validated catalog (#8 item 6).
 
 WIDTH = 100
 
@@ -77,24 +76,33 @@ app = typer.Typer(
 
 
 def _catalog() -> Catalog:
+    from smbsign.catalog import load_catalog
+
     try:
         return load_catalog()
     except CatalogError as exc:
         fail(f"the control catalog is invalid: {exc}", EXIT_RUNTIME)
 
 
-def _framework_or_fail(catalog: Catalog, framework: str) -> str:
-    if framework in catalog.frameworks:
+def _listing() -> Listing:
+    try:
+        return packaged_listing()
+    except CatalogError as exc:
+        fail(f"the control catalog is invalid: {exc}", EXIT_RUNTIME)
+
+
+def _framework_or_fail(listing: Listing, framework: str) -> str:
+    if framework in listing.frameworks:
         return framework
-    lowered = {f.lower(): f for f in catalog.frameworks}
+    lowered = {f.lower(): f for f in listing.frameworks}
     if framework.lower() in lowered:
         return lowered[framework.lower()]
-    known = ", ".join(catalog.frameworks)
+    known = ", ".join(listing.frameworks)
     return fail(f"unknown framework {framework!r} (known: {known})", EXIT_USAGE)
 
 
 def _list_format(
-    catalog: Catalog, fmt: str | None, framework: str | None
+    listing: Listing, fmt: str | None, framework: str | None
 ) -> tuple[ListFormat, str | None]:
     """``-f`` is ``--format`` on every command; ``-f ID`` (a framework, as before) still works,
     with a warning, until it is removed."""
@@ -102,7 +110,7 @@ def _list_format(
         return ListFormat.TABLE, framework
     if fmt in tuple(ListFormat):
         return ListFormat(fmt), framework
-    named = {f.lower() for f in catalog.frameworks}
+    named = {f.lower() for f in listing.frameworks}
     if framework is not None or fmt.lower() not in named:
         fail(f"Invalid value for '--format': {fmt!r} is not one of 'table', 'json'", EXIT_USAGE)
     sys.stderr.write(
@@ -125,19 +133,17 @@ def _out(text: str, output: Path | None) -> None:
 def _list(
     framework: str | None, fmt_opt: str | None, output: Path | None = None, quiet: bool = False
 ) -> None:
-    catalog = _catalog()
-    fmt, framework = _list_format(catalog, fmt_opt, framework)
-    controls = list(catalog.controls.values())
+    listing = _listing()
+    fmt, framework = _list_format(listing, fmt_opt, framework)
+    rows = list(listing.rows.values())
     fw_id = None
     if framework is not None:
-        fw_id = _framework_or_fail(catalog, framework)
-        wanted = catalog.framework_controls(fw_id)
-        controls = [catalog.controls[c] for c in wanted]
-    rows = [control_summary(catalog, c) for c in controls]
+        fw_id = _framework_or_fail(listing, framework)
+        rows = [listing.rows[c] for c in listing.frameworks[fw_id].controls]
     if fmt is ListFormat.JSON:
         doc: dict[str, object] = {"controls": rows}
         if fw_id is not None:
-            fw = catalog.frameworks[fw_id]
+            fw = listing.frameworks[fw_id]
             doc["framework"] = {"id": fw.id, "name": fw.name, "version": fw.version}
         _out(json.dumps(doc, indent=2), output)
         return
@@ -155,10 +161,10 @@ def _list(
         pass
     elif fw_id is None:
         lines.append(
-            f"\n{len(rows)} controls. Frameworks (--framework): {', '.join(catalog.frameworks)}"
+            f"\n{len(rows)} controls. Frameworks (--framework): {', '.join(listing.frameworks)}"
         )
     else:
-        fw = catalog.frameworks[fw_id]
+        fw = listing.frameworks[fw_id]
         lines.append(f"\n{len(rows)} controls mapped by {fw.name} {fw.version}".rstrip())
     _out("\n".join(lines), output)
 
@@ -180,6 +186,8 @@ def _items(label: str, items: list[str]) -> list[str]:
 
 def render_show(catalog: Catalog, c: Control) -> str:
     """The text of ``smbsign controls show``."""
+    from smbsign.catalog.describe import check_lines, entries_for, remediation_lines, rule_line
+
     a = c.applies_to
     out = [f"{c.id}: {c.title}"]
     out.append(
@@ -258,6 +266,8 @@ def show(
     if control is None:
         fail(f"unknown control {control_id!r} (list them with `smbsign controls`)", EXIT_USAGE)
     if fmt is ShowFormat.JSON:
+        from smbsign.catalog.describe import control_detail
+
         _out(json.dumps(control_detail(catalog, control), indent=2), output)
     else:
         _out(render_show(catalog, control), output)
