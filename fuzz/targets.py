@@ -16,7 +16,8 @@ Error contracts, from each module's documentation:
   and the linter never raise;
 - snapshot manifests: :class:`~smbsign.errors.RemediationError` or ``UsageError``.
 
-The LDAP replies of the domain view are not a target: that code does not exist yet.
+The domain view's parsers of directory and SYSVOL data (``smbsign ad``) have their harnesses in
+:mod:`fuzz.targets_ad` (``ad_*``), added to the same table.
 """
 
 from __future__ import annotations
@@ -557,4 +558,11 @@ def _targets() -> Iterator[Target]:
     )
 
 
-TARGETS: dict[str, Target] = {t.name: t for t in _targets()}
+def _all_targets() -> Iterator[Target]:
+    from fuzz.targets_ad import targets as ad_targets  # the domain view (docs/fuzzing.md)
+
+    yield from _targets()
+    yield from ad_targets(Target)
+
+
+TARGETS: dict[str, Target] = {t.name: t for t in _all_targets()}

@@ -40,6 +40,13 @@ def test_every_parser_of_the_issue_has_a_target() -> None:
     }  # fmt: skip
 
 
+def test_every_parser_of_the_domain_view_has_a_target() -> None:
+    """What a directory server or SYSVOL returns (fuzz/targets_ad.py, docs/fuzzing.md)."""
+    assert set(TARGETS) >= {
+        "ad_ber", "ad_search", "ad_gplink", "ad_security", "ad_sysvol", "ad_directory",
+    }  # fmt: skip
+
+
 def test_a_crash_is_reported_with_its_signature() -> None:
     """The runner itself: an unexpected exception is counted, the typed error is not."""
 

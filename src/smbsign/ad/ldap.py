@@ -39,7 +39,7 @@ from smbsign.ad.ber import (
     search_entry,
 )
 from smbsign.collect.winreg_remote import Credentials
-from smbsign.errors import ParseError, SmbsignError
+from smbsign.errors import SmbsignError
 
 LDAP_PORT = 389
 DEFAULT_TIMEOUT = 30.0
@@ -213,7 +213,6 @@ class LdapDirectory:
     ) -> Iterator[Entry]:
         """Entries under ``base``, one page at a time (a generator)."""
         from impacket.ldap import ldapasn1
-        from impacket.ldap.ldap import decoder
 
         if self._conn is None:
             raise DirectoryError(f"{self.where}: the session is closed")
@@ -234,24 +233,37 @@ class LdapDirectory:
             cookie = b""
             for raw in self._exchange(req, controls, base):
                 try:
-                    tag = op_tag(raw)
-                    if tag == SEARCH_RESULT_ENTRY:  # the common case: read without pyasn1
-                        yield Entry(*search_entry(raw, MAX_VALUES))
-                        continue
-                    message, _ = decoder.decode(raw, asn1Spec=ldapasn1.LDAPMessage())
-                except ParseError as exc:
-                    raise DirectoryError(f"{self.where}: bad answer to {base}: {exc}") from None
-                except Exception as exc:  # noqa: BLE001 - pyasn1 raises its own errors
-                    raise DirectoryError(f"{self.where}: bad answer to {base}: {exc}") from None
-                op = message["protocolOp"].getComponent()
-                if op.isSameTypeWith(ldapasn1.SearchResultReference()):
-                    if len(self.referrals) < MAX_REFERRALS:
-                        self.referrals.extend(str(u) for u in op)
-                elif op.isSameTypeWith(ldapasn1.SearchResultDone()):
-                    cookie = _done(op, message, base, self.where)
+                    got = self._answer(raw, base)
+                except DirectoryError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - ParseError, and pyasn1's own errors
+                    what = " ".join(str(exc).split())[:200] or type(exc).__name__
+                    raise DirectoryError(f"{self.where}: bad answer to {base}: {what}") from None
+                if isinstance(got, Entry):
+                    yield got
+                elif got is not None:
+                    cookie = got
             if not cookie:
                 return
             paged.setCookie(cookie)
+
+    def _answer(self, raw: bytes, base: str) -> Entry | bytes | None:
+        """One answer message: an entry, the paging cookie of the SearchResultDone, or None
+        (a reference, kept in :attr:`referrals`). pyasn1 decodes values lazily: reading a
+        string or a control of a decoded message can raise too, so all of it is here."""
+        from impacket.ldap import ldapasn1
+        from impacket.ldap.ldap import decoder
+
+        if op_tag(raw) == SEARCH_RESULT_ENTRY:  # the common case: read without pyasn1
+            return Entry(*search_entry(raw, MAX_VALUES))
+        message, _ = decoder.decode(raw, asn1Spec=ldapasn1.LDAPMessage())
+        op = message["protocolOp"].getComponent()
+        if op.isSameTypeWith(ldapasn1.SearchResultReference()):
+            if len(self.referrals) < MAX_REFERRALS:
+                self.referrals.extend(_text(u) for u in op)
+        elif op.isSameTypeWith(ldapasn1.SearchResultDone()):
+            return _done(op, message, base, self.where)
+        return None
 
     def _exchange(self, req: Any, controls: list[Any], base: str) -> Iterator[Any]:
         """Send ``req``; the answers as they arrive, up to the SearchResultDone."""
@@ -322,20 +334,27 @@ class _SealedLink:
             self._clear += bytes(self._conn.decrypt(head + self._read_exact(size)))
 
 
+def _text(value: Any) -> str:
+    """An LDAPString / LDAPURL the DC sent: UTF-8 (RFC 4511 4.1.2), undecodable bytes replaced
+    (pyasn1's ``str()`` raised on them: a bad diagnostic hid the result code)."""
+    return bytes(value).decode("utf-8", "replace")
+
+
 def _done(op: Any, message: Any, base: str, where: str) -> bytes:
     """The paging cookie of a SearchResultDone; DirectoryError unless it succeeded."""
     from impacket.ldap import ldapasn1
 
     code = int(op["resultCode"])
     if code == 10:  # referral: the object lives in another naming context
-        urls = " ".join(str(u) for u in op["referral"]) if op["referral"].hasValue() else ""
+        urls = " ".join(_text(u) for u in op["referral"]) if op["referral"].hasValue() else ""
+        urls = " ".join(urls.split())  # one line, whatever the DC wrote
         raise DirectoryError(
             f"{where}: {base} is answered with a referral ({urls[:120]}), not followed"
         )
     if code == 32:  # noSuchObject
         return b""
     if code != 0:
-        diag = " ".join(str(op["diagnosticMessage"]).split())[:160]
+        diag = " ".join(_text(op["diagnosticMessage"]).split())[:160]
         raise DirectoryError(
             f"{where}: search of {base} failed: {op['resultCode'].prettyPrint()} {diag}"
         )

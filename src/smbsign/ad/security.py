@@ -22,11 +22,13 @@ group, SYSTEM) is *unknown*, and a decision that rests on it is ``unknown``, nev
 from __future__ import annotations
 
 import functools
+import struct
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from smbsign.ad.directory import sid_text
 from smbsign.ad.resolve import Applies, GpoStatus
 from smbsign.errors import ParseError
 
@@ -84,6 +86,44 @@ def _impacket_aces(data: bytes) -> tuple[int, list[Any] | None]:
         raise ParseError(f"unparseable security descriptor ({type(exc).__name__})") from None
 
 
+_SD_HEADER = struct.Struct("<BBHIIII")  # [MS-DTYP] 2.4.6 (self-relative)
+_ACL_HEADER = struct.Struct("<BBHHH")  # [MS-DTYP] 2.4.5
+_ACE_HEADER = struct.Struct("<BBH")  # [MS-DTYP] 2.4.4.1
+
+
+def _check_acl_layout(data: bytes, offset: int, which: str) -> None:
+    """The ACL at ``offset`` lies inside the descriptor and its ``AceCount`` ACEs inside the
+    ACL, each at least its header long ([MS-DTYP] 2.4.5 AclSize, 2.4.4.1 AceSize); ParseError
+    otherwise. impacket's parser trusts ``AceCount``: an ACE of size 0 made it parse the same
+    ACE up to 65,535 times (over a minute for one descriptor)."""
+    if offset == 0:
+        return
+    if offset + _ACL_HEADER.size > len(data):
+        raise ParseError(f"the {which} lies outside the security descriptor")
+    _rev, _sbz1, size, count, _sbz2 = _ACL_HEADER.unpack_from(data, offset)
+    end = offset + size
+    if size < _ACL_HEADER.size or end > len(data):
+        raise ParseError(f"the {which} size {size} does not fit the security descriptor")
+    pos = offset + _ACL_HEADER.size
+    for i in range(count):
+        if pos + _ACE_HEADER.size > end:
+            raise ParseError(f"the {which} holds {i} ACEs, not its AceCount {count}")
+        ace_size = _ACE_HEADER.unpack_from(data, pos)[2]
+        if ace_size < _ACE_HEADER.size or pos + ace_size > end:
+            raise ParseError(f"ACE {i} of the {which} has a size ({ace_size}) that does not fit")
+        pos += ace_size
+
+
+def _sid(raw: bytes) -> str:
+    """An ACE's SID ([MS-DTYP] 2.4.2.2) as ``S-1-...`` from its own bytes (impacket's
+    ``formatCanonical`` prints any revision and only the last byte of the 6-byte identifier
+    authority, so a foreign SID could read as ``S-1-5-11``); ParseError when malformed."""
+    sid = sid_text(raw[: 8 + 4 * raw[1]] if len(raw) >= 8 else b"")
+    if not sid:
+        raise ParseError("an ACE's SID is malformed")
+    return sid
+
+
 def _ace(ace: Any) -> Ace | None:
     kind = int(ace["AceType"])
     if kind not in _ALLOW_TYPES and kind not in _DENY_TYPES:
@@ -95,7 +135,7 @@ def _ace(ace: Any) -> Ace | None:
         obj = str(uuid.UUID(bytes_le=bytes(body["ObjectType"])))
     return Ace(
         allow=kind in _ALLOW_TYPES,
-        sid=str(body["Sid"].formatCanonical()),
+        sid=_sid(bytes(body["Sid"].getData())),
         mask=int(body["Mask"]["Mask"]),
         object_type=obj,
         inherit_only=bool(int(ace["AceFlags"]) & INHERIT_ONLY_ACE),
@@ -107,8 +147,11 @@ def parse_security_descriptor(data: bytes) -> Dacl:
     """The DACL of a self-relative security descriptor ([MS-DTYP] 2.4.6); ParseError if bad.
 
     Cached: every computer checks the same few GPO descriptors."""
-    if len(data) < 20:
+    if len(data) < _SD_HEADER.size:
         raise ParseError("security descriptor shorter than its header")
+    *_, sacl, dacl = _SD_HEADER.unpack(data[: _SD_HEADER.size])
+    _check_acl_layout(data, sacl, "SACL")
+    _check_acl_layout(data, dacl, "DACL")
     control, raw = _impacket_aces(data)
     if raw is None:
         if control & 0x0004:  # SE_DACL_PRESENT with no DACL: a null DACL
@@ -116,6 +159,8 @@ def parse_security_descriptor(data: bytes) -> Dacl:
         raise ParseError("no DACL in the security descriptor (was it asked for?)")
     try:
         aces = [a for a in (_ace(x) for x in raw) if a is not None]
+    except ParseError:
+        raise
     except Exception as exc:  # noqa: BLE001 - impacket's structures raise bare exceptions
         raise ParseError(f"unparseable ACE ({type(exc).__name__})") from None
     return Dacl(tuple(aces))
