@@ -5,13 +5,16 @@ Usage::
     .venv/bin/python fuzz/run.py TARGET [TARGET...] --runs N
     .venv/bin/python fuzz/run.py --all --runs 1000000
     .venv/bin/python fuzz/run.py --list
+    .venv/bin/python fuzz/run.py ad_ber --runs 1000000 --out fuzz/out-ad
 
 With atheris installed (``pip install -e '.[fuzz]'``) each target runs in its own process
 under libFuzzer, coverage-guided, seeded from the repository's fixtures; without it (or with
 ``--engine plain``) the runner feeds the seeds and random mutations of them in a plain loop
 (what the CI smoke test does). Per target it keeps a corpus (``fuzz/out/corpus/TARGET``) and
 the crashing inputs (``fuzz/out/crashes/TARGET``), prints one summary line and, at the end, a
-JSON document with every count (also written to ``fuzz/out/summary.json``).
+JSON document with every count (also written to ``fuzz/out/summary.json``). ``--out DIR``
+keeps all of that under ``DIR`` instead of ``fuzz/out``, so that a second run does not touch
+the files of a campaign in progress.
 
 A crash is any exception other than the target's typed parse error (saved, counted by
 signature, and fuzzing goes on), an input that runs longer than ``--timeout`` seconds, or a
@@ -262,7 +265,7 @@ def _note(stats: Stats, log: CrashLog | None, exc: BaseException, data: bytes) -
 # --------------------------------------------------------------------- atheris engine
 
 
-def _worker(name: str, argv: list[str]) -> None:  # pragma: no cover - needs atheris
+def _worker(name: str, argv: list[str], out: Path = OUT) -> None:  # pragma: no cover
     """Child process: instrument smbsign, then hand control to libFuzzer (never returns)."""
     import atheris
 
@@ -273,7 +276,7 @@ def _worker(name: str, argv: list[str]) -> None:  # pragma: no cover - needs ath
         target.seeds()  # import everything the harness needs while instrumenting
         with contextlib.suppress(Exception):
             run_input(target, b"")
-    log = CrashLog(OUT / "crashes" / name)
+    log = CrashLog(out / "crashes" / name)
 
     def one(data: bytes) -> None:
         try:
@@ -298,11 +301,12 @@ def atheris_fuzz(
     rss_limit_mb: int,
     max_time: int | None,
     max_restarts: int,
+    out: Path = OUT,
 ) -> Stats:
     stats = Stats(target.name, "atheris", runs)
-    corpus = OUT / "corpus" / target.name
-    crashes = OUT / "crashes" / target.name
-    logs = OUT / "logs"
+    corpus = out / "corpus" / target.name
+    crashes = out / "crashes" / target.name
+    logs = out / "logs"
     for d in (corpus, crashes, logs):
         d.mkdir(parents=True, exist_ok=True)
     seeds = target.seeds()
@@ -331,7 +335,9 @@ def atheris_fuzz(
             if remaining <= 0:
                 break
             argv.insert(0, f"-max_total_time={remaining}")
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", target.name, *argv]
+        where = [] if out == OUT else ["--out", str(out)]
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", target.name, *where]
+        cmd += argv
         log_path = logs / f"{target.name}.{attempt}.log"
         with log_path.open("wb") as log:
             proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
@@ -380,7 +386,11 @@ def _have_atheris() -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["--worker"]:  # pragma: no cover - child process
-        _worker(args[1], args[2:])
+        rest = args[2:]
+        out = OUT
+        if rest[:1] == ["--out"]:
+            out, rest = Path(rest[1]), rest[2:]
+        _worker(args[1], rest, out)
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("targets", nargs="*", help="target names (see --list)")
@@ -393,6 +403,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-time", type=int, help="seconds per target (atheris)")
     parser.add_argument("--max-restarts", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0, help="random seed (plain engine)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=OUT,
+        help="directory for the corpus, crashes, logs and summary.json (default fuzz/out)",
+    )
     opts = parser.parse_args(args)
 
     from fuzz.targets import TARGETS
@@ -419,13 +435,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rss_limit_mb=opts.rss_limit_mb,
                 max_time=opts.max_time,
                 max_restarts=opts.max_restarts,
+                out=opts.out.resolve(),
             )
         else:
             stats = plain_fuzz(
                 target,
                 opts.runs,
                 seed=opts.seed,
-                crashes=OUT / "crashes" / name,
+                crashes=opts.out / "crashes" / name,
                 timeout=opts.timeout,
             )
         results.append(stats)
@@ -437,8 +454,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "python": sys.version.split()[0],
         "targets": [s.to_dict() for s in results],
     }
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
+    opts.out.mkdir(parents=True, exist_ok=True)
+    tmp = opts.out / f".summary.json.{os.getpid()}"
+    tmp.write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
+    tmp.replace(opts.out / "summary.json")  # a reader never sees half a summary
     print(json.dumps(summary, indent=2))
     return 1 if any(s.crashes or s.hangs or s.ooms for s in results) else 0
 

@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from fuzz.run import mutate, plain_fuzz, signature  # noqa: E402
+from fuzz.run import OUT, main, mutate, plain_fuzz, signature  # noqa: E402
 from fuzz.targets import TARGETS  # noqa: E402
 
 RUNS = 300
@@ -71,3 +71,19 @@ def test_mutate_respects_max_len() -> None:
 
     rng = random.Random(1)
     assert all(len(mutate(b"x" * 100, rng, [b"y" * 500], 50)) <= 50 for _ in range(200))
+
+
+def test_out_keeps_a_run_away_from_the_default_directory(tmp_path: Path) -> None:
+    """``--out DIR``: a second run writes its summary and crashes under DIR only (a campaign
+    may be writing fuzz/out at the same time)."""
+    import json
+
+    summary = OUT / "summary.json"
+    before = summary.stat().st_mtime_ns if summary.exists() else None
+    out = tmp_path / "out-ad"
+    assert main(["netbios", "--runs", "20", "--engine", "plain", "--out", str(out)]) == 0
+    doc = json.loads((out / "summary.json").read_text("utf-8"))
+    assert [t["target"] for t in doc["targets"]] == ["netbios"] and doc["targets"][0]["execs"] == 20
+    assert (out / "crashes" / "netbios" / "signatures.json").is_file()
+    assert (summary.stat().st_mtime_ns if summary.exists() else None) == before
+    assert not list(out.glob(".summary.json.*"))
