@@ -35,10 +35,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from smbsign.catalog import Catalog, resolve_default
+from smbsign.catalog import Catalog
 from smbsign.catalog.schema import Control
-from smbsign.catalog.values import key_sides, side_of_setting
+from smbsign.catalog.values import side_of_setting
 from smbsign.importers import expect
+from smbsign.importers.catalog_index import CatalogIndex, catalog_index, name_key
 from smbsign.importers.lint_finding import SEVERITY, LintFinding
 from smbsign.importers.mapping import (
     NIST_KEYS,
@@ -59,23 +60,13 @@ _STATE = re.compile(r"is set to '(enabled|disabled)'", re.I)
 _QUOTED = re.compile(r"'([^']{8,200})'")
 
 
-def _name_key(name: str) -> str:
-    """A Security Options name compared the way SecurityPolicyDsc spells it (``Microsoft
-    network server: Digitally sign communications (always)`` ->
-    ``microsoft_network_server_digitally_sign_communications_always``)."""
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-
-
-def named_controls(title: str, catalog: Catalog) -> tuple[str, ...]:
+def named_controls(title: str, catalog: Catalog | CatalogIndex) -> tuple[str, ...]:
     """Controls whose Security Options name (``desired.security_option.dsc_name``) the title
     quotes, or is, exactly; never a guess from loose words."""
-    names = {
-        _name_key(c.desired.security_option.dsc_name): cid
-        for cid, c in catalog.controls.items()
-        if c.desired.security_option is not None
-    }
+    index = catalog if isinstance(catalog, CatalogIndex) else catalog_index(catalog)
+    names = index.names
     quoted = [title, *_QUOTED.findall(title)]
-    return tuple(dict.fromkeys(names[k] for q in quoted if (k := _name_key(q)) in names))
+    return tuple(dict.fromkeys(names[k] for q in quoted if (k := name_key(q)) in names))
 
 
 def _applies(control: Control, host: HostFacts) -> bool:
@@ -85,16 +76,11 @@ def _applies(control: Control, host: HostFacts) -> bool:
     return "windows" in app.os_families and role_ok and build_ok
 
 
-def _default_on(catalog: Catalog, control: Control, host: HostFacts) -> tuple[int | None, str]:
-    """(default value as int or None when not known, explanation) for ``host``."""
-    res = resolve_default(control.default_key or "", host, table=catalog.defaults)
-    return (expect.parse_int(res.value) if res.known else None), res.reason
-
-
 class _Linter:
     def __init__(self, policy: ImportedPolicy, catalog: Catalog) -> None:
         self.policy = policy
         self.catalog = catalog
+        self.index = catalog_index(catalog)  # what depends on the catalog only, built once
         self.platform: Platform = platform(policy.platform)
         self.out: list[LintFinding] = []
 
@@ -121,8 +107,7 @@ class _Linter:
         )
 
     def control_expect(self, control: Control, target: Target) -> Expectation | None:
-        reg = control.check.registry
-        return None if reg is None else expect.control_expectation(reg.expected, target.setting)
+        return self.index.control_expectation(control, target.setting)
 
     # ------------------------------------------------------------------ per check
 
@@ -130,7 +115,7 @@ class _Linter:
         """Controls the check *is*, by identity, and why (CIS id, quoted setting name)."""
         why: list[str] = []
         via_cis = cis_control(self.catalog, self.policy.platform, mc.check.cis_id)
-        named = named_controls(mc.check.title, self.catalog)
+        named = named_controls(mc.check.title, self.index)
         if via_cis and set(via_cis) == set(named):
             why.append(f"CIS {mc.check.cis_id} and its title's setting name are {', '.join(named)}")
         else:
@@ -150,7 +135,7 @@ class _Linter:
         if len(sides) != 1:
             return False
         side = sides.pop()
-        keys = key_sides(controls.values())
+        keys = self.index.sides
         wrong = [t for t, _ in mc.targets if side_of_setting(keys, t.setting) not in (None, side)]
         if not wrong:
             return False
@@ -220,7 +205,7 @@ class _Linter:
                 bad: dict[str, list[str]] = {}
                 unsure: dict[str, list[str]] = {}
                 for h in hosts:
-                    value, why = _default_on(self.catalog, control, h)
+                    value, why = self.index.default_on(control, h)
                     if value is None:
                         unsure.setdefault(why, []).append(h.host)
                     elif value not in ours.passing:
@@ -250,7 +235,7 @@ class _Linter:
         differ = []
         false_pass = False
         for h in hosts:
-            value, _why = _default_on(self.catalog, control, h)
+            value, _why = self.index.default_on(control, h)
             if value is not None and value != stated:
                 differ.append(f"{h.host} default {value}")
                 false_pass = false_pass or (stated in ours.passing and value not in ours.passing)

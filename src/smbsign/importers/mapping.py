@@ -7,19 +7,19 @@ the ADMX ``policy_key``) or whose SMB configuration cmdlet property it reads or 
 and upstream rules sometimes read another value than their title says (reference.md §8). What the
 catalog's framework files say about the same id (``wazuh-sca``: ``<policy>:<check id>``;
 ``edca``; CIS / Microsoft baseline / STIG ids for HardeningKitty lists) is looked up
-separately, as a cross-check for the linter.
+separately, as a cross-check for the linter. What these lookups read of the catalog is indexed
+once per catalog (:mod:`smbsign.importers.catalog_index`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from smbsign.catalog import Catalog
-from smbsign.catalog.schema import Control
-from smbsign.importers.model import ImportedCheck, ImportedPolicy, Target, cmdlet_setting
+from smbsign.importers.catalog_index import CatalogIndex, catalog_index
+from smbsign.importers.catalog_index import control_index as control_index  # its old home
+from smbsign.importers.model import ImportedCheck, ImportedPolicy, Target
 from smbsign.importers.platforms import WAZUH_POLICIES
-from smbsign.regpath import setting_id
 
 #: Platform key -> the catalog's CIS benchmark framework file.
 CIS_FRAMEWORKS: dict[str, str] = {
@@ -52,27 +52,8 @@ class MappedCheck:
         return tuple(dict.fromkeys(c for _, c in self.targets if c))
 
 
-def control_index(controls: Mapping[str, Control]) -> dict[str, str]:
-    """Canonical setting id -> control id: the registry value a control checks (and its ADMX
-    ``policy_key``), and the SMB configuration cmdlet property it checks or sets."""
-    index: dict[str, str] = {}
-    for cid, control in controls.items():
-        reg = control.check.registry
-        if reg is not None:
-            index.setdefault(setting_id(reg.key, reg.value), cid)
-            if reg.policy_key:
-                index.setdefault(setting_id(reg.policy_key, reg.value), cid)
-        cmd = control.check.cmdlet
-        if cmd is not None:
-            index.setdefault(cmdlet_setting(cmd.cmdlet, cmd.property), cid)
-        put = control.desired.cmdlet
-        if put is not None:
-            index.setdefault(cmdlet_setting(put.cmdlet, put.parameter), cid)
-    return index
-
-
 def _framework_lookup(
-    catalog: Catalog, policy: ImportedPolicy, check: ImportedCheck
+    index: CatalogIndex, policy: ImportedPolicy, check: ImportedCheck
 ) -> tuple[tuple[str, ...], str]:
     candidates: list[tuple[str, str]] = []
     if policy.kind in ("wazuh_policy", "wazuh_export") and policy.policy_id:
@@ -88,25 +69,23 @@ def _framework_lookup(
         elif "cis" in name and policy.platform in CIS_FRAMEWORKS:
             candidates.append((CIS_FRAMEWORKS[policy.platform], check.check_id))
     for fw_id, req_id in candidates:
-        fw = catalog.frameworks.get(fw_id)
-        if fw is None:
-            continue
-        for req in fw.requirements:
-            if req.id == req_id:
-                return tuple(req.controls), f"{fw_id} {req_id}"
+        controls = index.requirement(fw_id, req_id)
+        if controls is not None:
+            return controls, f"{fw_id} {req_id}"
     return (), ""
 
 
 def map_policy(policy: ImportedPolicy, catalog: Catalog) -> list[MappedCheck]:
     """Every check of ``policy`` with the controls its targets read."""
-    index = control_index(catalog.controls)
+    index = catalog_index(catalog)
+    settings = index.settings
     out = []
     for check in policy.checks:
-        listed, listed_as = _framework_lookup(catalog, policy, check)
+        listed, listed_as = _framework_lookup(index, policy, check)
         out.append(
             MappedCheck(
                 check,
-                tuple((t, index.get(t.setting.lower())) for t in check.targets),
+                tuple((t, settings.get(t.setting.lower())) for t in check.targets),
                 listed,
                 listed_as,
             )
@@ -116,18 +95,15 @@ def map_policy(policy: ImportedPolicy, catalog: Catalog) -> list[MappedCheck]:
 
 def cis_control(catalog: Catalog, platform: str, cis_id: str) -> tuple[str, ...]:
     """Controls the platform's CIS framework file maps ``cis_id`` to (() if not listed)."""
-    fw = catalog.frameworks.get(CIS_FRAMEWORKS.get(WAZUH_POLICIES.get(platform, platform), ""))
-    if fw is None or not cis_id:
+    if not cis_id:
         return ()
-    return next((tuple(r.controls) for r in fw.requirements if r.id == cis_id), ())
+    fw_id = CIS_FRAMEWORKS.get(WAZUH_POLICIES.get(platform, platform), "")
+    return catalog_index(catalog).requirement(fw_id, cis_id) or ()
 
 
 def nist_ids(catalog: Catalog, control_id: str) -> frozenset[str]:
     """NIST SP 800-53 ids the catalog maps ``control_id`` to."""
-    fw = catalog.frameworks.get(NIST_FRAMEWORK)
-    if fw is None:
-        return frozenset()
-    return frozenset(r.id for r in fw.requirements if control_id in r.controls)
+    return catalog_index(catalog).requirements_naming(NIST_FRAMEWORK, control_id)
 
 
 def nist_base(ident: str) -> str:
