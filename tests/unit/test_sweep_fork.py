@@ -9,8 +9,11 @@ scan`` sweeps in a child by default).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -116,7 +119,7 @@ def _with_child_main(monkeypatch: pytest.MonkeyPatch, body: object) -> None:
 def test_a_sweep_error_in_the_child_is_raised_in_the_parent(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def fails(opts: SweepOptions, targets: object, fd: int) -> None:
+    async def fails(opts: SweepOptions, targets: object, fd: int, parent: int) -> None:
         os.write(fd, b"A 192.0.2.1 445 1\nE SYN sweep failed: Operation not permitted\n")
 
     _with_child_main(monkeypatch, fails)
@@ -135,7 +138,7 @@ def test_a_sweep_error_in_the_child_is_raised_in_the_parent(
 
 
 def test_a_crash_in_the_child_is_one_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def crashes(opts: SweepOptions, targets: object, fd: int) -> None:
+    async def crashes(opts: SweepOptions, targets: object, fd: int, parent: int) -> None:
         raise RuntimeError("bad\nthing")
 
     _with_child_main(monkeypatch, crashes)
@@ -144,7 +147,7 @@ def test_a_crash_in_the_child_is_one_line_not_a_traceback(monkeypatch: pytest.Mo
 
 
 def test_a_child_that_dies_without_a_result_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def dies(opts: SweepOptions, targets: object, fd: int) -> None:
+    async def dies(opts: SweepOptions, targets: object, fd: int, parent: int) -> None:
         os._exit(3)
 
     _with_child_main(monkeypatch, dies)
@@ -159,7 +162,7 @@ def test_a_child_that_dies_without_a_result_is_an_error(monkeypatch: pytest.Monk
 def test_an_unreadable_report_ends_the_sweep_with_an_error(
     monkeypatch: pytest.MonkeyPatch, report: bytes
 ) -> None:
-    async def garbles(opts: SweepOptions, targets: object, fd: int) -> None:
+    async def garbles(opts: SweepOptions, targets: object, fd: int, parent: int) -> None:
         os.write(fd, report)
         await asyncio.sleep(30)  # the parent must not wait for this
 
@@ -173,7 +176,7 @@ def test_cancelling_the_parent_ends_the_child(
 ) -> None:
     """Ctrl-C or SIGTERM cancels the scan task: the child is terminated and reaped."""
 
-    async def hangs(opts: SweepOptions, targets: object, fd: int) -> None:
+    async def hangs(opts: SweepOptions, targets: object, fd: int, parent: int) -> None:
         os.write(fd, b"M 0 1.0\n")
         await asyncio.sleep(3600)
 
@@ -190,6 +193,41 @@ def test_cancelling_the_parent_ends_the_child(
 
     asyncio.run(asyncio.wait_for(go(), 20))
     assert len(pids) == 1 and _gone(pids[0])
+
+
+def test_the_child_ends_when_the_scan_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan killed with SIGKILL cannot end its child: the child notices within 0.2 s
+    (between reports) and exits instead of sending on."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the "scan": forks the sweep child, says its pid, then dies at once
+        os.close(read)
+        grandchild = os.fork()
+        if grandchild == 0:
+            os.close(write)
+
+            async def forever(self: Sweep, targets: object) -> None:
+                await asyncio.sleep(3600)  # a sweep that would not end by itself
+
+            monkeypatch.setattr(Sweep, "run", forever)
+            sweep_fork._child(
+                OPTS, lambda: iter([]), os.open(os.devnull, os.O_WRONLY), os.getppid()
+            )
+        os.write(write, f"{grandchild}\n".encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        grandchild = int(fh.readline())
+    os.waitpid(pid, 0)
+    try:
+        for _ in range(500):  # up to 5 s; the child checks every 0.2 s
+            if _gone(grandchild):
+                break
+            time.sleep(0.01)
+        assert _gone(grandchild)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(grandchild, signal.SIGKILL)  # never left behind, even when this fails
 
 
 def test_start_sweep_forks_unless_told_not_to() -> None:

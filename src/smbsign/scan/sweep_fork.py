@@ -24,7 +24,8 @@ The parent mirrors them into its own :class:`SweepResult` and :class:`Marks`; th
 read whenever the parent's loop runs and once more before a target is declared settled. The
 child never outlives the sweep: it ignores Ctrl-C (the parent cancels and ends it), is sent
 SIGTERM when the parent's task ends early, and dies on its next report (EPIPE) if the parent
-is gone. Where ``os.fork`` does not exist, the sweep runs in-process.
+is gone (and within 0.2 s even between reports). Where ``os.fork`` does not exist, the sweep
+runs in-process.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ _REAP_SECONDS = 5.0  # a child that does not end this long after its last report
 _READ = 1 << 16
 _MAX_LINE = 1024  # no report line is longer; a longer one is a broken child
 _FAMILIES = {socket.AF_INET, socket.AF_INET6}
+_WATCH_SECONDS = 0.2  # how often the child checks that the scan is still there
 
 
 class _ReportingResult(SweepResult):
@@ -101,8 +103,20 @@ class _ChildSweep(Sweep):
             self.flush()
 
 
-async def _child_main(opts: SweepOptions, targets: Callable[[], Iterable[Target]], fd: int) -> None:
-    sweep = _ChildSweep(opts, asyncio.get_running_loop(), fd)
+def _watch_parent(loop: asyncio.AbstractEventLoop, parent: int) -> None:
+    """End the child at once when the scan that forked it is gone (it would otherwise send
+    until its next report, a whole first pass later)."""
+    if os.getppid() != parent:
+        os._exit(1)
+    loop.call_later(_WATCH_SECONDS, _watch_parent, loop, parent)
+
+
+async def _child_main(
+    opts: SweepOptions, targets: Callable[[], Iterable[Target]], fd: int, parent: int
+) -> None:
+    loop = asyncio.get_running_loop()
+    _watch_parent(loop, parent)
+    sweep = _ChildSweep(opts, loop, fd)
     try:
         result = await sweep.run(targets)
     except SweepError as exc:
@@ -115,7 +129,9 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:200] or "SYN sweep failed"
 
 
-def _child(opts: SweepOptions, targets: Callable[[], Iterable[Target]], fd: int) -> None:
+def _child(
+    opts: SweepOptions, targets: Callable[[], Iterable[Target]], fd: int, parent: int
+) -> None:
     """The forked child: run the sweep, report, and leave with ``os._exit`` (never returns:
     no buffer, handler or ``atexit`` of the parent's runs twice)."""
     code = 1
@@ -124,7 +140,7 @@ def _child(opts: SweepOptions, targets: Callable[[], Iterable[Target]], fd: int)
         signal.set_wakeup_fd(-1)  # the parent's loop owns that pipe
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent ends this process
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        asyncio.run(_child_main(opts, targets, fd))
+        asyncio.run(_child_main(opts, targets, fd, parent))
         code = 0
     except BaseException as exc:  # noqa: BLE001 (the child must end here, whatever happened)
         with contextlib.suppress(OSError):
@@ -150,6 +166,7 @@ class ForkedSweep(Marks):
         """Fork the sweep, mirror its reports until it is done; the child is reaped here."""
         self._done = self.loop.create_future()
         read, write = os.pipe()
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError as exc:
@@ -161,7 +178,7 @@ class ForkedSweep(Marks):
             raise self.error from exc
         if pid == 0:  # pragma: no cover (the child; it ends in os._exit)
             os.close(read)
-            _child(self.opts, targets, write)
+            _child(self.opts, targets, write, parent)
         os.close(write)
         os.set_blocking(read, False)
         self._fd = read
