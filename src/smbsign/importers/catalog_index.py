@@ -23,15 +23,19 @@ from smbsign.catalog.schema import Control, Side
 from smbsign.catalog.values import key_sides
 from smbsign.importers import expect
 from smbsign.importers.model import Expectation, cmdlet_setting
+from smbsign.importers.platforms import Platform
 from smbsign.model import HostFacts
 from smbsign.regpath import setting_id
 
-__all__ = ["CatalogIndex", "catalog_index", "control_index", "name_key"]
+__all__ = ["CatalogIndex", "HostDefault", "catalog_index", "control_index", "name_key"]
 
 #: How many catalogs keep their index (the packaged one, a restricted one, tests' own).
 CACHED_CATALOGS = 4
 
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
+
+#: A host, the default of a control's setting on it as an int (None: not known) and why.
+HostDefault = tuple[HostFacts, int | None, str]
 
 
 def name_key(name: str) -> str:
@@ -75,12 +79,17 @@ class CatalogIndex:
     requirements: Mapping[str, Mapping[str, tuple[str, ...]]]
     #: Framework id -> control id -> ids of the requirements that name it.
     naming: Mapping[str, Mapping[str, frozenset[str]]]
-    # Answers computed on first use. Their keys are bounded: hosts are the checklist
-    # platforms' representative hosts (importers.platforms) and settings the index's own.
+    # Answers computed on first use. Their keys are bounded: hosts and platforms are the
+    # checklist platforms of importers.platforms (constants), settings the index's own.
     _defaults: dict[tuple[str, HostFacts], tuple[int | None, str]] = field(
         default_factory=dict, repr=False, compare=False
     )
     _expectations: dict[tuple[str, str], Expectation | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    # (control id, id of the platform) -> (that platform, kept so that its id is not reused,
+    # and the defaults on its hosts).
+    _platforms: dict[tuple[str, int], tuple[Platform, tuple[HostDefault, ...]]] = field(
         default_factory=dict, repr=False, compare=False
     )
 
@@ -103,6 +112,17 @@ class CatalogIndex:
             self._defaults[key] = got
         return got
 
+    def platform_defaults(self, control: Control, platform: Platform) -> tuple[HostDefault, ...]:
+        """The default of ``control`` on each host of ``platform`` the control applies to
+        (Windows, its roles and minimum build), in the platform's order."""
+        key = (control.id, id(platform))
+        got = self._platforms.get(key)
+        if got is None or got[0] is not platform:
+            hosts = (h for h in platform.hosts if _applies(control, h))
+            got = platform, tuple((h, *self.default_on(control, h)) for h in hosts)
+            self._platforms[key] = got
+        return got[1]
+
     def control_expectation(self, control: Control, setting: str) -> Expectation | None:
         """The control's registry expectation normalised over ``setting``'s domain
         (:func:`smbsign.importers.expect.control_expectation`; None without a registry check)."""
@@ -113,6 +133,13 @@ class CatalogIndex:
         if key not in self._expectations:
             self._expectations[key] = expect.control_expectation(reg.expected, setting)
         return self._expectations[key]
+
+
+def _applies(control: Control, host: HostFacts) -> bool:
+    app = control.applies_to
+    role_ok = host.role is None or host.role.value in app.roles
+    build_ok = app.min_build is None or host.build is None or host.build >= app.min_build
+    return "windows" in app.os_families and role_ok and build_ok
 
 
 def build_index(catalog: Catalog) -> CatalogIndex:

@@ -39,7 +39,7 @@ from smbsign.catalog import Catalog
 from smbsign.catalog.schema import Control
 from smbsign.catalog.values import side_of_setting
 from smbsign.importers import expect
-from smbsign.importers.catalog_index import CatalogIndex, catalog_index, name_key
+from smbsign.importers.catalog_index import CatalogIndex, HostDefault, catalog_index, name_key
 from smbsign.importers.lint_finding import SEVERITY, LintFinding
 from smbsign.importers.mapping import (
     NIST_KEYS,
@@ -51,7 +51,6 @@ from smbsign.importers.mapping import (
 )
 from smbsign.importers.model import Absent, Expectation, ImportedPolicy, Target
 from smbsign.importers.platforms import Platform, platform
-from smbsign.model import HostFacts
 from smbsign.regpath import setting_id
 
 __all__ = ["SEVERITY", "LintFinding", "lint", "named_controls"]
@@ -63,17 +62,9 @@ _QUOTED = re.compile(r"'([^']{8,200})'")
 def named_controls(title: str, catalog: Catalog | CatalogIndex) -> tuple[str, ...]:
     """Controls whose Security Options name (``desired.security_option.dsc_name``) the title
     quotes, or is, exactly; never a guess from loose words."""
-    index = catalog if isinstance(catalog, CatalogIndex) else catalog_index(catalog)
-    names = index.names
+    names = (catalog if isinstance(catalog, CatalogIndex) else catalog_index(catalog)).names
     quoted = [title, *_QUOTED.findall(title)]
     return tuple(dict.fromkeys(names[k] for q in quoted if (k := name_key(q)) in names))
-
-
-def _applies(control: Control, host: HostFacts) -> bool:
-    app = control.applies_to
-    role_ok = host.role is None or host.role.value in app.roles
-    build_ok = app.min_build is None or host.build is None or host.build >= app.min_build
-    return "windows" in app.os_families and role_ok and build_ok
 
 
 class _Linter:
@@ -114,7 +105,7 @@ class _Linter:
     def claimed(self, mc: MappedCheck) -> tuple[tuple[str, ...], list[str]]:
         """Controls the check *is*, by identity, and why (CIS id, quoted setting name)."""
         why: list[str] = []
-        via_cis = cis_control(self.catalog, self.policy.platform, mc.check.cis_id)
+        via_cis = cis_control(self.index, self.policy.platform, mc.check.cis_id)
         named = named_controls(mc.check.title, self.index)
         if via_cis and set(via_cis) == set(named):
             why.append(f"CIS {mc.check.cis_id} and its title's setting name are {', '.join(named)}")
@@ -198,14 +189,13 @@ class _Linter:
             ours = self.control_expect(control, target)
             if ours is None or not control.default_key:
                 continue
-            hosts = [h for h in self.platform.hosts if _applies(control, h)]
+            defaults = self.index.platform_defaults(control, self.platform)
             if target.stated_default is not None:
-                self.stated_default(mc, target, control, ours, hosts)
+                self.stated_default(mc, target, control, ours, defaults)
             elif target.when_absent is Absent.PASS and target.expect.passing <= ours.passing:
                 bad: dict[str, list[str]] = {}
                 unsure: dict[str, list[str]] = {}
-                for h in hosts:
-                    value, why = self.index.default_on(control, h)
+                for h, value, why in defaults:
                     if value is None:
                         unsure.setdefault(why, []).append(h.host)
                     elif value not in ours.passing:
@@ -229,13 +219,12 @@ class _Linter:
         target: Target,
         control: Control,
         ours: Expectation,
-        hosts: Iterable[HostFacts],
+        defaults: Iterable[HostDefault],
     ) -> None:
         stated = target.stated_default
         differ = []
         false_pass = False
-        for h in hosts:
-            value, _why = self.index.default_on(control, h)
+        for h, value, _why in defaults:
             if value is not None and value != stated:
                 differ.append(f"{h.host} default {value}")
                 false_pass = false_pass or (stated in ours.passing and value not in ours.passing)
@@ -330,7 +319,7 @@ class _Linter:
         ours_all: set[str] = set()
         for mc in mapped:
             theirs = set(mc.check.compliance_ids(*NIST_KEYS))
-            ours = {i for c in mc.controls for i in nist_ids(self.catalog, c)}
+            ours = {i for c in mc.controls for i in nist_ids(self.index, c)}
             if (
                 theirs
                 and ours

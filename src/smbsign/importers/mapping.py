@@ -93,17 +93,21 @@ def map_policy(policy: ImportedPolicy, catalog: Catalog) -> list[MappedCheck]:
     return out
 
 
-def cis_control(catalog: Catalog, platform: str, cis_id: str) -> tuple[str, ...]:
+def _index(catalog: Catalog | CatalogIndex) -> CatalogIndex:
+    return catalog if isinstance(catalog, CatalogIndex) else catalog_index(catalog)
+
+
+def cis_control(catalog: Catalog | CatalogIndex, platform: str, cis_id: str) -> tuple[str, ...]:
     """Controls the platform's CIS framework file maps ``cis_id`` to (() if not listed)."""
     if not cis_id:
         return ()
     fw_id = CIS_FRAMEWORKS.get(WAZUH_POLICIES.get(platform, platform), "")
-    return catalog_index(catalog).requirement(fw_id, cis_id) or ()
+    return _index(catalog).requirement(fw_id, cis_id) or ()
 
 
-def nist_ids(catalog: Catalog, control_id: str) -> frozenset[str]:
+def nist_ids(catalog: Catalog | CatalogIndex, control_id: str) -> frozenset[str]:
     """NIST SP 800-53 ids the catalog maps ``control_id`` to."""
-    return catalog_index(catalog).requirements_naming(NIST_FRAMEWORK, control_id)
+    return _index(catalog).requirements_naming(NIST_FRAMEWORK, control_id)
 
 
 def nist_base(ident: str) -> str:
