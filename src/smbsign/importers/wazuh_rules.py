@@ -19,7 +19,7 @@ registry rules is needed: patterns are only ever applied to short decimal string
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from smbsign.importers import expect
@@ -172,32 +172,47 @@ def combine(condition: str, truths: Sequence[bool]) -> bool:
     return bool(truths) and all(truths)
 
 
-def _same_key(a: str, b: str) -> bool:
-    return setting_id(a, "") == setting_id(b, "")
+def key_ids(rules: Sequence[Rule]) -> dict[str, str]:
+    """Each registry rule's key as written -> its canonical id (``setting_id(key, "")``, which
+    ends in a backslash: ``setting_id(key, value)`` is that id plus the lower-cased value)."""
+    return {r.key: setting_id(r.key, "") for r in rules if r.kind == "r"}
 
 
-def targets_of(rules: Sequence[Rule]) -> list[tuple[str, str]]:
-    """(key, value) pairs the registry rules read a value of, in first-seen order."""
+def targets_of(
+    rules: Sequence[Rule], ids: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """(key, value) pairs the registry rules read a value of, in first-seen order
+    (``ids``: :func:`key_ids` of ``rules``, computed when not given)."""
+    kid = key_ids(rules) if ids is None else ids
     seen: dict[str, tuple[str, str]] = {}
     for r in rules:
         if r.kind == "r" and r.value is not None:
-            seen.setdefault(setting_id(r.key, r.value), (r.key, r.value))
+            seen.setdefault(kid[r.key] + r.value.lower(), (r.key, r.value))
     return list(seen.values())
 
 
 def simulate(
-    rules: Sequence[Rule], condition: str, key: str, value: str, *, pcre2: bool = False
+    rules: Sequence[Rule],
+    condition: str,
+    key: str,
+    value: str,
+    *,
+    pcre2: bool = False,
+    ids: Mapping[str, str] | None = None,
 ) -> tuple[Target, list[str]]:
     """What the check tests about ``key -> value``: a :class:`Target` and problems.
 
     Only rules about that key (and that value or none) take part; rules about other keys are
-    the caller's concern (``mixed`` checks are linted).
+    the caller's concern (``mixed`` checks are linted). ``ids``: :func:`key_ids` of ``rules``
+    (computed when not given).
     """
     problems: list[str] = []
-    sid = setting_id(key, value)
+    kid = key_ids(rules) if ids is None else ids
+    want = kid[key] if key in kid else setting_id(key, "")
+    sid = want + value.lower()
     mine: list[tuple[Rule, ContentTest | None]] = []
     for r in rules:
-        if r.kind != "r" or not _same_key(r.key, key):
+        if r.kind != "r" or kid[r.key] != want:
             continue
         if r.value is not None and r.value.lower() != value.lower():
             continue
@@ -266,8 +281,9 @@ def build_check(
     if cond not in ("all", "any", "none"):
         problems.append(f"unknown condition {condition!r} (all, any or none)")
     targets: list[Target] = []
-    for key, value in targets_of(rules):
-        target, found = simulate(rules, cond, key, value, pcre2=pcre2)
+    ids = key_ids(rules)
+    for key, value in targets_of(rules, ids):
+        target, found = simulate(rules, cond, key, value, pcre2=pcre2, ids=ids)
         targets.append(target)
         problems.extend(found)
     return ImportedCheck(
