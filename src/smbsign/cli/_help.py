@@ -16,17 +16,20 @@ the help table alone, differs, and coercion gives typer's results and errors.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from typer._coercion import RuntimeParam
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from smbsign.cli._coerce import DeferredCoercion
+if TYPE_CHECKING:
+    from typer._coercion import RuntimeParam
 
 __all__ = ["FlagOption", "HouseArgument", "HouseCommand", "HouseGroup", "HouseOption", "adopt"]
 
 
 def _deferred(param: TyperOption | TyperArgument) -> RuntimeParam:
+    # Imported here: typer calls get_runtime_param from 0.29 on, when this module exists.
+    from smbsign.cli._coerce import DeferredCoercion
+
     if param._runtime_param is None:
         desc = param.type_descriptor
         param._runtime_param = DeferredCoercion(desc.parameter_info, desc.annotation)
