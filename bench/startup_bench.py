@@ -9,6 +9,8 @@ measured in the same run, interleaved with the current tree: its ``src/`` is exp
 ``git archive`` (default: the parent of the first commit that touched ``src/smbsign/cli/lazy.py``,
 the one that made subcommands load lazily) into a temporary directory and run with
 ``PYTHONPATH`` pointing there, in the same venv; the current tree runs with ``PYTHONPATH=src``.
+``--baseline HEAD`` compares the work tree with the last commit (before/after a change, in
+the same sitting).
 The previous release had no ``--version`` option, so its row for ``--version`` runs
 ``smbsign version`` (the only way it had).
 
@@ -200,8 +202,8 @@ def render(rows: list[Row], meta: dict[str, object]) -> str:
         "",
         f"{meta['platform']}, Python {meta['python']}, {meta['cpus']} CPUs; load average "
         f"{meta['load_before']} before, {meta['load_after']} after. Whole process, "
-        f"{meta['runs']} runs each (interleaved), times in ms. Previous release: "
-        f"`{meta['baseline']}` (before the lazy CLI); current: `{meta['current']}`.",
+        f"{meta['runs']} runs each (interleaved), times in ms. Previous: "
+        f"`{meta['baseline']}` ({meta['baseline_note']}); current: `{meta['current']}`.",
         "",
         "| command | tree | argv | wall median | min | max | CPU median | exit |",
         "|---|---|---|---:|---:|---:|---:|---|",
@@ -263,6 +265,7 @@ def main() -> None:
         "load_after": "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg()),
         "runs": args.runs,
         "baseline": base[:12],
+        "baseline_note": "--baseline" if args.baseline else "before the lazy CLI",
         "current": _git("rev-parse", "--short=12", "HEAD") + " + work tree",
     }
     text = render(rows, meta)
