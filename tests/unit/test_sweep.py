@@ -311,6 +311,39 @@ def test_classify_lets_the_loop_run_while_it_writes_records() -> None:
     assert asyncio.run(go()) >= 4096 // 1024
 
 
+class _Behind:
+    """A sweep whose marks are all past due: each ``settled`` advances a mark (256 targets)
+    without waiting, as when classify catches up after the scanning process was busy."""
+
+    def __init__(self, result: SweepResult) -> None:
+        self.result = result
+        self.ready = 0
+
+    async def settled(self, index: int) -> None:
+        self.ready = index + 256
+
+
+def test_classify_lets_the_loop_run_while_it_catches_up_with_the_sweep() -> None:
+    """Seen in the lab with the sweep in a child process: classify ran through 60,000
+    settled targets without yielding (3.2 s), and every probe in flight timed out."""
+    ticks = [0]
+
+    async def go() -> int:
+        async def ticker() -> None:
+            while True:
+                ticks[0] += 1
+                await asyncio.sleep(0)
+
+        ticking = asyncio.create_task(ticker())
+        targets = [Target(f"10.1.{i >> 8}.{i & 255}") for i in range(8192)]
+        async for _ in classify(targets, _Behind(result()), all_ports=False, emit=lambda _: None):
+            pass
+        ticking.cancel()
+        return ticks[0]
+
+    assert asyncio.run(go()) >= 8192 // 1024 - 1
+
+
 def test_refused_addresses_alone_take_the_connect_path() -> None:
     """A SYN the kernel refused (a broadcast address: EACCES) sends that address, and only
     that one, to the connect scan; the rest of the range keeps the fast silent records."""

@@ -102,9 +102,11 @@ async def classify(
     reason, transport, filtered = result.silent_reason, transport_for(first), ScanStatus.FILTERED
     for count, target in enumerate(targets):
         if count >= sweep.ready:
-            await sweep.settled(count)
-        elif not count % _YIELD_EVERY:
-            await asyncio.sleep(0)  # the probes of the responders run meanwhile
+            await sweep.settled(count)  # may return at once: its mark is past due
+        if not count % _YIELD_EVERY:
+            # The probes of the responders run meanwhile, also while classify catches up
+            # with marks that are all past due (else every probe in flight times out).
+            await asyncio.sleep(0)
         fast = not all_ports and not result.unswept and len(result.refused) < MAX_REFUSED
         address = target.address
         if address is None or "%" in address or _family(address) in result.unswept:
