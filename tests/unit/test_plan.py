@@ -155,7 +155,7 @@ def test_plan_dict_is_json_ready() -> None:
 def test_scan_findings_name_hosts_by_address_once_per_host() -> None:
     """#11 item 20: 445 and 139 of one host are one host; another port is kept in the name."""
     from smbsign.model import ScanRecord, ScanStatus, Smb1Observation, Smb2Observation
-    from smbsign.remediate.plan import scan_findings
+    from smbsign.remediate.scan_findings import scan_findings
 
     smb2 = Smb2Observation(dialect="3.0", dialect_revision=0x300, security_mode=0x01)
     no1 = Smb1Observation(offered=False)

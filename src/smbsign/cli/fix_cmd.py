@@ -33,9 +33,9 @@ from smbsign.remediate.plan import (
     build_plan,
     plan_to_dict,
     samba_roles,
-    scan_findings,
 )
 from smbsign.remediate.render import FORMATS, FrameworkRef, RenderContext, formats_for
+from smbsign.remediate.scan_findings import scan_findings
 from smbsign.remediate.snapshot import SnapshotStore
 from smbsign.scan.target_spec import Name, Single, parse_spec
 from smbsign.textutil import is_decimal
