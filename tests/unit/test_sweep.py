@@ -286,8 +286,8 @@ def test_runner_starts_probes_in_slices_not_all_in_one_loop_iteration() -> None:
     assert max(per_tick.values()) <= 256
 
 
-def test_classify_lets_the_loop_run_while_it_writes_records() -> None:
-    res = result()
+def _loop_turns_during_classify(sweep: object, count: int) -> int:
+    """How often another task ran while classify went through ``count`` silent targets."""
     ticks = [0]
 
     async def go() -> int:
@@ -297,10 +297,10 @@ def test_classify_lets_the_loop_run_while_it_writes_records() -> None:
                 await asyncio.sleep(0)
 
         ticking = asyncio.create_task(ticker())
-        targets = [Target(f"10.1.{i >> 8}.{i & 255}") for i in range(4096)]
+        targets = [Target(f"10.1.{i >> 8}.{i & 255}") for i in range(count)]
         async for _ in classify(
             targets,
-            _Finished(res),  # type: ignore[arg-type]
+            sweep,  # type: ignore[arg-type]
             all_ports=False,
             emit=lambda _: None,
         ):
@@ -308,7 +308,11 @@ def test_classify_lets_the_loop_run_while_it_writes_records() -> None:
         ticking.cancel()
         return ticks[0]
 
-    assert asyncio.run(go()) >= 4096 // 1024
+    return asyncio.run(go())
+
+
+def test_classify_lets_the_loop_run_while_it_writes_records() -> None:
+    assert _loop_turns_during_classify(_Finished(result()), 4096) >= 4096 // 1024
 
 
 class _Behind:
@@ -326,22 +330,7 @@ class _Behind:
 def test_classify_lets_the_loop_run_while_it_catches_up_with_the_sweep() -> None:
     """Seen in the lab with the sweep in a child process: classify ran through 60,000
     settled targets without yielding (3.2 s), and every probe in flight timed out."""
-    ticks = [0]
-
-    async def go() -> int:
-        async def ticker() -> None:
-            while True:
-                ticks[0] += 1
-                await asyncio.sleep(0)
-
-        ticking = asyncio.create_task(ticker())
-        targets = [Target(f"10.1.{i >> 8}.{i & 255}") for i in range(8192)]
-        async for _ in classify(targets, _Behind(result()), all_ports=False, emit=lambda _: None):
-            pass
-        ticking.cancel()
-        return ticks[0]
-
-    assert asyncio.run(go()) >= 8192 // 1024 - 1
+    assert _loop_turns_during_classify(_Behind(result()), 8192) >= 8192 // 1024 - 1
 
 
 def test_refused_addresses_alone_take_the_connect_path() -> None:
