@@ -233,7 +233,7 @@ class Sweep(Marks):
                 if bits and bits >> (ports.index(port) * _BITS) & (_SA | _RST | _ICMP):
                     continue
                 if src is None:  # no route: the kernel would refuse the send
-                    self._refused(address)
+                    self.result.refuse(address)
                     continue
                 keyed = mac.copy()
                 keyed.update(dst + words[port])
@@ -249,10 +249,7 @@ class Sweep(Marks):
                 if sent is None:
                     sent = await self._send_waiting(sock, segment, (address, 0))
                 if not sent:
-                    self._refused(address)
-
-    def _refused(self, address: str) -> None:
-        self.result.refuse(address)
+                    self.result.refuse(address)
 
     def _mark(self, count: int) -> None:
         """The last pass has handled ``count`` targets by now (:class:`Marks`)."""
