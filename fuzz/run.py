@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -125,11 +126,13 @@ def signature(exc: BaseException) -> str:
 class CrashLog:
     """Saves the first input of every distinct crash and counts the rest."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, shard: int | None = None) -> None:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
         self.counts: dict[str, int] = {}
-        self._file = self.dir / "signatures.json"
+        # parallel workers each keep their own counts: one shared file would lose a worker's
+        name = "signatures.json" if shard is None else f"signatures.w{shard}.json"
+        self._file = self.dir / name
         self._flushed = time.monotonic()
         if self._file.is_file():
             self.counts = json.loads(self._file.read_text("utf-8"))
@@ -265,7 +268,9 @@ def _note(stats: Stats, log: CrashLog | None, exc: BaseException, data: bytes) -
 # --------------------------------------------------------------------- atheris engine
 
 
-def _worker(name: str, argv: list[str], out: Path = OUT) -> None:  # pragma: no cover
+def _worker(
+    name: str, argv: list[str], out: Path = OUT, shard: int | None = None
+) -> None:  # pragma: no cover
     """Child process: instrument smbsign, then hand control to libFuzzer (never returns)."""
     import atheris
 
@@ -276,7 +281,7 @@ def _worker(name: str, argv: list[str], out: Path = OUT) -> None:  # pragma: no 
         target.seeds()  # import everything the harness needs while instrumenting
         with contextlib.suppress(Exception):
             run_input(target, b"")
-    log = CrashLog(out / "crashes" / name)
+    log = CrashLog(out / "crashes" / name, shard)
 
     def one(data: bytes) -> None:
         try:
@@ -293,6 +298,28 @@ _PROGRESS = re.compile(r"^#(\d+)\s", re.M)
 _ARTIFACT = re.compile(r"Test unit written to (\S+)")
 
 
+def shares(runs: int, workers: int) -> list[int]:
+    """``runs`` split as evenly as possible over ``workers`` (the first take the remainder)."""
+    workers = max(1, min(workers, runs)) if runs > 0 else 1
+    return [runs // workers + (1 if k < runs % workers else 0) for k in range(workers)]
+
+
+def merge(parts: Sequence[Stats], name: str, runs: int) -> Stats:
+    """One target's figures from its parallel workers' (they ran side by side: the time is
+    the longest worker's)."""
+    total = Stats(name, parts[0].engine if parts else "atheris", runs)
+    for part in parts:
+        total.execs += part.execs
+        total.seconds = max(total.seconds, part.seconds)
+        total.hangs += part.hangs
+        total.ooms += part.ooms
+        total.restarts += part.restarts
+        total.crashes += part.crashes
+        for sig, n in part.signatures.items():
+            total.signatures[sig] = total.signatures.get(sig, 0) + n
+    return total
+
+
 def atheris_fuzz(
     target: Any,
     runs: int,
@@ -302,19 +329,63 @@ def atheris_fuzz(
     max_time: int | None,
     max_restarts: int,
     out: Path = OUT,
+    workers: int = 1,
 ) -> Stats:
-    stats = Stats(target.name, "atheris", runs)
+    """``runs`` inputs of libFuzzer over ``target``, in ``workers`` processes that share one
+    corpus directory (each reloads the others' finds: libFuzzer ``-reload``)."""
     corpus = out / "corpus" / target.name
     crashes = out / "crashes" / target.name
     logs = out / "logs"
     for d in (corpus, crashes, logs):
         d.mkdir(parents=True, exist_ok=True)
     seeds = target.seeds()
-    stats.seeds = len(seeds)
     for data in seeds:  # libFuzzer names units by SHA-1: the same name for the same bytes
         path = corpus / hashlib.sha1(data, usedforsecurity=False).hexdigest()
         if not path.exists():
             path.write_bytes(data[: target.max_len])
+    split = shares(runs, workers)
+    one = functools.partial(
+        _atheris_worker,
+        target,
+        out=out,
+        timeout=timeout,
+        rss_limit_mb=rss_limit_mb,
+        max_time=max_time,
+        max_restarts=max_restarts,
+    )
+    if len(split) == 1:
+        stats = one(runs, shard=None)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(split)) as pool:  # each thread waits on its subprocess
+            futures = [pool.submit(one, n, shard=k) for k, n in enumerate(split)]
+            stats = merge([f.result() for f in futures], target.name, runs)
+    stats.seeds = len(seeds)
+    stats.corpus = sum(1 for p in corpus.iterdir() if p.is_file())
+    for sig_file in sorted(crashes.glob("signatures*.json")):
+        for sig, n in json.loads(sig_file.read_text("utf-8")).items():
+            stats.signatures[sig] = stats.signatures.get(sig, 0) + n
+            stats.crashes += n
+    return stats
+
+
+def _atheris_worker(
+    target: Any,
+    runs: int,
+    *,
+    out: Path,
+    shard: int | None,
+    timeout: float,
+    rss_limit_mb: int,
+    max_time: int | None,
+    max_restarts: int,
+) -> Stats:
+    """One libFuzzer process (restarted after a failure) until it has run ``runs`` inputs."""
+    stats = Stats(target.name, "atheris", runs)
+    corpus = out / "corpus" / target.name
+    crashes = out / "crashes" / target.name
+    logs = out / "logs"
     start = time.monotonic()
     left = runs
     attempt = 0
@@ -327,7 +398,7 @@ def atheris_fuzz(
             f"-artifact_prefix={crashes}/",
             "-print_final_stats=1",
             "-print_pcs=0",
-            "-reload=0",
+            "-reload=0" if shard is None else "-reload=10",
             str(corpus),
         ]
         if max_time is not None:
@@ -336,9 +407,12 @@ def atheris_fuzz(
                 break
             argv.insert(0, f"-max_total_time={remaining}")
         where = [] if out == OUT else ["--out", str(out)]
+        if shard is not None:
+            where += ["--shard", str(shard)]
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", target.name, *where]
         cmd += argv
-        log_path = logs / f"{target.name}.{attempt}.log"
+        tag = target.name if shard is None else f"{target.name}.w{shard}"
+        log_path = logs / f"{tag}.{attempt}.log"
         with log_path.open("wb") as log:
             proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
         text = log_path.read_text("utf-8", "replace")
@@ -363,12 +437,6 @@ def atheris_fuzz(
         if attempt > max_restarts or done == 0:
             break
     stats.seconds = time.monotonic() - start
-    stats.corpus = sum(1 for p in corpus.iterdir() if p.is_file())
-    sig_file = crashes / "signatures.json"
-    if sig_file.is_file():
-        for sig, n in json.loads(sig_file.read_text("utf-8")).items():
-            stats.signatures[sig] = n
-            stats.crashes += n
     return stats
 
 
@@ -387,10 +455,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["--worker"]:  # pragma: no cover - child process
         rest = args[2:]
-        out = OUT
+        out, shard = OUT, None
         if rest[:1] == ["--out"]:
             out, rest = Path(rest[1]), rest[2:]
-        _worker(args[1], rest, out)
+        if rest[:1] == ["--shard"]:
+            shard, rest = int(rest[1]), rest[2:]
+        _worker(args[1], rest, out, shard)
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("targets", nargs="*", help="target names (see --list)")
@@ -403,6 +473,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-time", type=int, help="seconds per target (atheris)")
     parser.add_argument("--max-restarts", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0, help="random seed (plain engine)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="libFuzzer processes per target sharing its corpus (atheris; the runs are split)",
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -424,6 +500,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine = opts.engine
     if engine == "auto":
         engine = "atheris" if _have_atheris() else "plain"
+    if opts.workers < 1 or (opts.workers > 1 and engine != "atheris"):
+        parser.error("--workers takes a count of 1 or more, and more than 1 needs atheris")
     results = []
     for name in names:
         target = TARGETS[name]
@@ -436,6 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 max_time=opts.max_time,
                 max_restarts=opts.max_restarts,
                 out=opts.out.resolve(),
+                workers=opts.workers,
             )
         else:
             stats = plain_fuzz(

@@ -87,3 +87,25 @@ def test_out_keeps_a_run_away_from_the_default_directory(tmp_path: Path) -> None
     assert (out / "crashes" / "netbios" / "signatures.json").is_file()
     assert (summary.stat().st_mtime_ns if summary.exists() else None) == before
     assert not list(out.glob(".summary.json.*"))
+
+
+def test_parallel_workers_split_the_runs_and_add_up() -> None:
+    """``--workers N``: the runs are shared out whole, and the figures add back up."""
+    from fuzz.run import Stats, merge, shares
+
+    assert shares(1_000_000, 2) == [500_000, 500_000]
+    assert shares(661_611, 2) == [330_806, 330_805]
+    assert shares(3, 5) == [1, 1, 1]  # never a worker with nothing to do
+    assert sum(shares(10_007, 3)) == 10_007
+    a = Stats("t", "atheris", 6, execs=4, seconds=9.0, hangs=1, signatures={"E at x:1": 2})
+    b = Stats("t", "atheris", 6, execs=2, seconds=5.0, restarts=1, signatures={"E at x:1": 1})
+    total = merge([a, b], "t", 6)
+    assert (total.execs, total.seconds, total.hangs, total.restarts) == (6, 9.0, 1, 1)
+    assert total.signatures == {"E at x:1": 3}
+
+
+def test_workers_need_the_coverage_guided_engine(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["netbios", "--engine", "plain", "--workers", "2", "--runs", "1"])
+    assert exit_.value.code == 2
+    assert "--workers" in capsys.readouterr().err
