@@ -118,8 +118,8 @@ def signature(exc: BaseException) -> str:
     """``Type at file:line`` of the innermost smbsign frame (else the innermost frame)."""
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if "/smbsign/" in f.filename.replace("\\", "/")]
-    frame = (ours or frames or [None])[-1]
-    where = "?" if frame is None else f"{Path(frame.filename).name}:{frame.lineno}"
+    chosen = ours or list(frames)
+    where = f"{Path(chosen[-1].filename).name}:{chosen[-1].lineno}" if chosen else "?"
     return f"{type(exc).__name__} at {where}"
 
 
@@ -272,7 +272,7 @@ def _worker(
     name: str, argv: list[str], out: Path = OUT, shard: int | None = None
 ) -> None:  # pragma: no cover
     """Child process: instrument smbsign, then hand control to libFuzzer (never returns)."""
-    import atheris
+    import atheris  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
     with atheris.instrument_imports(include=["smbsign"]):
         from fuzz.targets import TARGETS
